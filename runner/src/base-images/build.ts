@@ -1,0 +1,198 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { isNotFound, followProgress, type Engine } from '../engine.js';
+import { environmentError, messageOf } from '../errors.js';
+import type { Progress } from '../progress.js';
+import { baseImageRecipes, debianSuite, type BaseImageRecipe } from './recipes.js';
+
+/** Labels on everything Layerlab builds, so it can be told apart from the learner's images. */
+export const baseImageLabels = { role: 'layerlab.role', recipe: 'layerlab.recipe' } as const;
+
+export interface BaseImageResult {
+  hostName: string;
+  imageId: string;
+  /** Whether it had to be built now, or an up-to-date copy was already there. */
+  wasBuilt: boolean;
+  seconds: number;
+}
+
+export interface EnsureOptions {
+  /** Build even when an up-to-date image exists (benchmarks), without the engine's cache. */
+  rebuild?: boolean;
+  /** Only these images and what they build on (host names); all of them by default. */
+  only?: readonly string[];
+}
+
+/**
+ * Makes sure every base image exists on the learner's engine and matches its recipe,
+ * building what is missing or stale. Rebuilding a parent rebuilds its children, because a
+ * child's recipe key includes its parent's image id.
+ */
+export async function ensureBaseImages(engine: Engine, progress: Progress, options: EnsureOptions = {}): Promise<BaseImageResult[]> {
+  const wanted = options.only ? withParents(options.only) : new Set(baseImageRecipes.map((recipe) => recipe.hostName));
+  const idsByName = new Map<string, string>();
+  const results: BaseImageResult[] = [];
+  for (const recipe of baseImageRecipes) {
+    if (!wanted.has(recipe.hostName)) continue;
+    const started = performance.now();
+    const parentId = recipe.parent ? idsByName.get(recipe.parent) : undefined;
+    const recipeKey = await recipeKeyOf(recipe, parentId);
+    const existing = options.rebuild ? undefined : await findCurrentImage(engine, recipe.hostName, recipeKey);
+    let imageId = existing;
+    if (!imageId) {
+      imageId = await progress.step(`Building ${recipe.hostName}`, async (detail) => {
+        if (recipe.kind === 'rootfs') await importRootfs(engine, recipe, recipeKey, detail);
+        else await buildDockerfile(engine, recipe, recipeKey, Boolean(options.rebuild), detail);
+        return (await engine.docker.getImage(recipe.hostName).inspect()).Id;
+      });
+    }
+    idsByName.set(recipe.hostName, imageId);
+    results.push({ hostName: recipe.hostName, imageId, wasBuilt: !existing, seconds: (performance.now() - started) / 1000 });
+  }
+  return results;
+}
+
+function withParents(names: readonly string[]): Set<string> {
+  const wanted = new Set<string>();
+  const add = (name: string): void => {
+    const recipe = baseImageRecipes.find((candidate) => candidate.hostName === name);
+    if (!recipe) throw new Error(`No base image recipe is named ${name}`);
+    wanted.add(name);
+    if (recipe.parent) add(recipe.parent);
+  };
+  names.forEach(add);
+  return wanted;
+}
+
+/** The image's id when it exists and was built from this exact recipe. */
+async function findCurrentImage(engine: Engine, name: string, recipeKey: string): Promise<string | undefined> {
+  try {
+    const image = await engine.docker.getImage(name).inspect();
+    return image.Config?.Labels?.[baseImageLabels.recipe] === recipeKey ? image.Id : undefined;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+/** A digest of every file in the recipe's folder (names, modes, contents) and its parent's id. */
+export async function recipeKeyOf(recipe: BaseImageRecipe, parentId: string | undefined): Promise<string> {
+  const hash = createHash('sha256');
+  hash.update(`parent:${parentId ?? 'none'}\n`);
+  for (const file of await listFiles(recipe.dir)) {
+    const full = path.join(recipe.dir, file);
+    const executable = ((await stat(full)).mode & 0o111) !== 0;
+    hash.update(`${file}:${executable ? 'x' : '-'}:`);
+    hash.update(await readFile(full));
+    hash.update('\n');
+  }
+  return `sha256:${hash.digest('hex')}`;
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
+    .sort();
+}
+
+async function buildDockerfile(
+  engine: Engine,
+  recipe: BaseImageRecipe,
+  recipeKey: string,
+  noCache: boolean,
+  detail: (line: string) => void,
+): Promise<void> {
+  const stream = await engine.docker.buildImage(
+    { context: recipe.dir, src: await listFiles(recipe.dir) },
+    {
+      t: recipe.hostName,
+      labels: { [baseImageLabels.role]: 'base-image', [baseImageLabels.recipe]: recipeKey },
+      rm: true,
+      forcerm: true,
+      nocache: noCache,
+    },
+  );
+  try {
+    await followProgress(engine.docker, stream, detail);
+  } catch (error) {
+    throw environmentError(
+      `Building ${recipe.hostName} failed: ${messageOf(error)}`,
+      'Its steps install packages from Debian\'s mirror: check that containers on this machine can reach it, then try again.',
+    );
+  }
+}
+
+/** debootstrap a slim Debian into a temporary folder and import it as a one-layer image. */
+async function importRootfs(engine: Engine, recipe: BaseImageRecipe, recipeKey: string, detail: (line: string) => void): Promise<void> {
+  await ensureCanDebootstrap();
+  const workDir = await mkdtemp(path.join(os.tmpdir(), 'layerlab-rootfs-'));
+  const rootfs = path.join(workDir, 'rootfs');
+  try {
+    await runScript(path.join(recipe.dir, 'build-rootfs.sh'), [debianSuite, rootfs], detail);
+    detail('docker import: storing the root filesystem as an image');
+    const tar = spawn('tar', ['--numeric-owner', '-C', rootfs, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const tarFailed = exitOf(tar, 'tar');
+    const [repo, tag] = recipe.hostName.split(':') as [string, string];
+    const stream = await engine.docker.importImage(tar.stdout, {
+      repo,
+      tag,
+      changes: [
+        'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        'CMD ["bash"]',
+        `LABEL ${baseImageLabels.role}=base-image ${baseImageLabels.recipe}=${recipeKey}`,
+      ],
+    } as unknown as object);
+    await Promise.all([followProgress(engine.docker, stream), tarFailed]);
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+async function ensureCanDebootstrap(): Promise<void> {
+  const isRoot = process.getuid?.() === 0;
+  const hasDebootstrap = await commandExists('debootstrap');
+  if (!isRoot || !hasDebootstrap) {
+    throw environmentError(
+      `The course's Debian base image is not built yet, and building it needs ${hasDebootstrap ? 'root' : 'debootstrap'} on this machine.`,
+      'On Debian or Ubuntu run `sudo bash setup.sh` once from the Layerlab folder; it installs debootstrap and builds the images.',
+    );
+  }
+}
+
+async function commandExists(command: string): Promise<boolean> {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter).concat('/usr/sbin', '/sbin')) {
+    try {
+      if ((await stat(path.join(dir, command))).isFile()) return true;
+    } catch {
+      // not in this folder; keep looking
+    }
+  }
+  return false;
+}
+
+async function runScript(script: string, args: string[], detail: (line: string) => void): Promise<void> {
+  const child = spawn('bash', [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const errorLines: string[] = [];
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => chunk.split('\n').filter(Boolean).forEach(detail));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => errorLines.push(...chunk.split('\n').filter(Boolean)));
+  try {
+    await exitOf(child, path.basename(script));
+  } catch {
+    throw environmentError(
+      `Building the Debian root filesystem failed:\n    ${errorLines.slice(-8).join('\n    ')}`,
+      'debootstrap downloads from Debian\'s mirror: check the network and free disk space in the temporary folder, then try again.',
+    );
+  }
+}
+
+function exitOf(child: ReturnType<typeof spawn>, name: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${name} exited with ${code}`))));
+  });
+}

@@ -1,0 +1,51 @@
+import { connectEngine } from '../../engine.js';
+import { ExitCode } from '../../errors.js';
+import { readSandboxStatus } from '../../sandbox/status.js';
+import { formatBytes, resolveInstance } from '../../settings.js';
+import type { Command } from '../command.js';
+
+const privilegeModeText = {
+  privileged: 'privileged (--privileged)',
+  capabilities: 'capabilities (--privileged is refused by this engine; all capabilities but SYS_RESOURCE, unconfined seccomp and AppArmor)',
+};
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary: 'Show the Docker engine, the sandbox and its images',
+  usage: 'course status [--json]',
+  optionHelp: ['--json  print the status as JSON'],
+  options: { json: { type: 'boolean' } },
+  maxPositionals: 0,
+  async run({ values }, { stdout, paint }) {
+    const engine = await connectEngine();
+    const status = await readSandboxStatus(engine, resolveInstance());
+    if (values.json) {
+      stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      return ExitCode.ok;
+    }
+    const { sandbox, nestedEngine } = status;
+    const stateText = { running: paint.green('running'), stopped: paint.yellow('stopped'), absent: paint.yellow('not created') }[sandbox.state];
+    const lines = [
+      `Docker engine   ${status.engine.version} at ${status.engine.address}`,
+      `Sandbox         ${stateText} (container ${sandbox.container})`,
+    ];
+    if (sandbox.privilegeMode) lines.push(`Privileges      ${privilegeModeText[sandbox.privilegeMode]}`);
+    if (sandbox.limits) {
+      lines.push(`Limits          ${formatBytes(sandbox.limits.memoryBytes)} memory, ${sandbox.limits.cpus} CPUs, ${sandbox.limits.pids} processes`);
+    }
+    lines.push(`Storage         volumes ${sandbox.volumes.join(', ')}`);
+    if (sandbox.state === 'running') {
+      lines.push(
+        nestedEngine.isAnswering
+          ? `Inner engine    Docker ${nestedEngine.version}, socket ${nestedEngine.socket}`
+          : `Inner engine    ${paint.red('not answering')} (run \`course up\`)`,
+      );
+      const images = nestedEngine.baseImages.map((image) => (image.isPresent ? image.name : paint.red(`${image.name} (missing)`)));
+      lines.push(`Base images     ${images.join(', ')}`);
+    } else {
+      lines.push(sandbox.state === 'stopped' ? 'Run `course up` to start it.' : 'Run `course up` to create it.');
+    }
+    stdout.write(`${lines.join('\n')}\n`);
+    return ExitCode.ok;
+  },
+};

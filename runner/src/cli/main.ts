@@ -1,0 +1,136 @@
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ExitCode, UserError, usageError, type ExitCodeValue } from '../errors.js';
+import type { Command, CommandContext, ParsedArgs } from './command.js';
+import { resetCommand } from './commands/reset.js';
+import { shellCommand } from './commands/shell.js';
+import { statusCommand } from './commands/status.js';
+import { stopCommand } from './commands/stop.js';
+import { upCommand } from './commands/up.js';
+import { paintFor } from './style.js';
+import { terminalProgress } from './terminal-progress.js';
+
+export const commands: readonly Command[] = [upCommand, statusCommand, shellCommand, stopCommand, resetCommand];
+
+const exitCodeHelp = [
+  'Exit codes:',
+  '  0   success',
+  '  1   checks ran and at least one failed',
+  '  2   usage: an unknown command, flag or exercise',
+  '  3   environment: Docker not answering, a missing tool, a port taken',
+  '  70  internal error in Layerlab (please report it)',
+];
+
+function mainHelp(): string {
+  const width = Math.max(...commands.map((command) => command.name.length));
+  return [
+    'course: a hands-on course about Docker images, on your own machine.',
+    '',
+    'Usage: course <command> [options]',
+    '',
+    'Commands:',
+    ...commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`),
+    '',
+    'Options for every command:',
+    '  -h, --help   show help for the command',
+    '  --debug      on an internal error, print its stack trace',
+    '',
+    'Environment:',
+    '  DOCKER_HOST        the Docker engine to use (default unix:///var/run/docker.sock)',
+    '  LAYERLAB_DATA_DIR  where Layerlab keeps its files (default ~/.local/share/layerlab)',
+    '  NO_COLOR           set to turn colour off',
+    '',
+    ...exitCodeHelp,
+    '',
+    'Run `course <command> --help` for the options of one command.',
+  ].join('\n');
+}
+
+function commandHelp(command: Command): string {
+  return [
+    `${command.summary}`,
+    '',
+    `Usage: ${command.usage}`,
+    ...(command.optionHelp.length ? ['', 'Options:', ...command.optionHelp.map((line) => `  ${line}`)] : []),
+    '  -h, --help   show this help',
+  ].join('\n');
+}
+
+/** Runs one `course` invocation and resolves to its exit code. Never exits the process. */
+export async function runCli(argv: readonly string[], io: Pick<CommandContext, 'stdout' | 'stderr' | 'stdin'>): Promise<ExitCodeValue | number> {
+  const debug = argv.includes('--debug');
+  const args = argv.filter((arg) => arg !== '--debug');
+  const paint = paintFor(io.stderr);
+  try {
+    const [name, ...rest] = args;
+    if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+      const topic = name === 'help' ? commands.find((command) => command.name === rest[0]) : undefined;
+      io.stdout.write(`${topic ? commandHelp(topic) : mainHelp()}\n`);
+      return ExitCode.ok;
+    }
+    if (name === '--version' || name === '-v') {
+      io.stdout.write(`${await packageVersion()}\n`);
+      return ExitCode.ok;
+    }
+    const command = commands.find((candidate) => candidate.name === name);
+    if (!command) {
+      throw usageError(
+        name.startsWith('-') ? `"${name}" must come after a command.` : `There is no command "${name}".`,
+        `Run \`course --help\` to see the commands (${commands.map((candidate) => candidate.name).join(', ')}).`,
+      );
+    }
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.stdout.write(`${commandHelp(command)}\n`);
+      return ExitCode.ok;
+    }
+    const parsed = parseCommandArgs(command, rest);
+    const verbose = parsed.values.verbose === true;
+    return await command.run(parsed, { ...io, paint, progress: terminalProgress(io.stderr, verbose) });
+  } catch (error) {
+    if (error instanceof UserError) {
+      io.stderr.write(`${paint.red('error:')} ${error.message}\n  ${error.nextStep}\n`);
+      return error.exitCode;
+    }
+    const report = writeCrashReport(error);
+    io.stderr.write(
+      `${paint.red('internal error:')} ${error instanceof Error ? error.message : String(error)}\n` +
+        `  This is a bug in Layerlab. The details are in ${report}; please include that file when you report it.\n`,
+    );
+    if (debug && error instanceof Error) io.stderr.write(`${error.stack}\n`);
+    return ExitCode.internal;
+  }
+}
+
+function parseCommandArgs(command: Command, args: string[]): ParsedArgs {
+  try {
+    const { values, positionals } = parseArgs({ args, options: command.options, allowPositionals: true, strict: true });
+    if (positionals.length > command.maxPositionals) {
+      throw usageError(`Too many arguments: ${positionals.slice(command.maxPositionals).join(' ')}.`, `Usage: ${command.usage}`);
+    }
+    return { values: values as ParsedArgs['values'], positionals };
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    // node:util parseArgs errors carry a code such as ERR_PARSE_ARGS_UNKNOWN_OPTION and say which flag.
+    const message = (error as Error).message.replace(/\. To specify a positional argument.*$/, '');
+    throw usageError(`${message.replace(/\.$/, '')}.`, `Usage: ${command.usage} (see \`course ${command.name} --help\`)`);
+  }
+}
+
+async function packageVersion(): Promise<string> {
+  const { projectRoot } = await import('../project-root.js');
+  const { readFile } = await import('node:fs/promises');
+  return JSON.parse(await readFile(path.join(projectRoot, 'package.json'), 'utf8')).version;
+}
+
+function writeCrashReport(error: unknown): string {
+  const file = path.join(os.tmpdir(), `layerlab-crash-${Date.now()}.txt`);
+  const details = error instanceof Error ? `${error.stack}\n${JSON.stringify(error, null, 2)}` : String(error);
+  try {
+    writeFileSync(file, `course ${process.argv.slice(2).join(' ')}\nnode ${process.version}\n\n${details}\n`);
+    return file;
+  } catch {
+    return '(could not write a report file; run again with --debug)';
+  }
+}
