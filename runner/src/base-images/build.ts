@@ -6,7 +6,7 @@ import path from 'node:path';
 import { isNotFound, followProgress, type Engine } from '../engine.js';
 import { environmentError, messageOf } from '../errors.js';
 import type { Progress } from '../progress.js';
-import { baseImageRecipes, debianSuite, type BaseImageRecipe } from './recipes.js';
+import { baseImageNamespace, baseImageRecipes, debianSuite, hostNameOf, type BaseImageRecipe } from './recipes.js';
 
 /** Labels on everything Layerlab builds, so it can be told apart from the learner's images. */
 export const baseImageLabels = { role: 'layerlab.role', recipe: 'layerlab.recipe' } as const;
@@ -22,8 +22,12 @@ export interface BaseImageResult {
 export interface EnsureOptions {
   /** Build even when an up-to-date image exists (benchmarks), without the engine's cache. */
   rebuild?: boolean;
-  /** Only these images and what they build on (host names); all of them by default. */
+  /** Only these recipes (by `name`) and what they build on; all of them by default. */
   only?: readonly string[];
+  /** Namespace of the image names; benchmarks build under their own to leave the course's alone. */
+  namespace?: string;
+  /** More labels for what is built (benchmarks and tests mark theirs). */
+  labels?: Record<string, string>;
 }
 
 /**
@@ -32,33 +36,46 @@ export interface EnsureOptions {
  * child's recipe key includes its parent's image id.
  */
 export async function ensureBaseImages(engine: Engine, progress: Progress, options: EnsureOptions = {}): Promise<BaseImageResult[]> {
-  const wanted = options.only ? withParents(options.only) : new Set(baseImageRecipes.map((recipe) => recipe.hostName));
+  const wanted = options.only ? withParents(options.only) : new Set(baseImageRecipes.map((recipe) => recipe.name));
+  const namespace = options.namespace ?? baseImageNamespace;
+  const build: BuildTarget = {
+    namespace,
+    labels: { ...options.labels, [baseImageLabels.role]: 'base-image' },
+    noCache: Boolean(options.rebuild),
+  };
   const idsByName = new Map<string, string>();
   const results: BaseImageResult[] = [];
   for (const recipe of baseImageRecipes) {
-    if (!wanted.has(recipe.hostName)) continue;
+    if (!wanted.has(recipe.name)) continue;
+    const hostName = hostNameOf(recipe, namespace);
     const started = performance.now();
     const parentId = recipe.parent ? idsByName.get(recipe.parent) : undefined;
     const recipeKey = await recipeKeyOf(recipe, parentId);
-    const existing = options.rebuild ? undefined : await findCurrentImage(engine, recipe.hostName, recipeKey);
+    const existing = options.rebuild ? undefined : await findCurrentImage(engine, hostName, recipeKey);
     let imageId = existing;
     if (!imageId) {
-      imageId = await progress.step(`Building ${recipe.hostName}`, async (detail) => {
-        if (recipe.kind === 'rootfs') await importRootfs(engine, recipe, recipeKey, detail);
-        else await buildDockerfile(engine, recipe, recipeKey, Boolean(options.rebuild), detail);
-        return (await engine.docker.getImage(recipe.hostName).inspect()).Id;
+      imageId = await progress.step(`Building ${hostName}`, async (detail) => {
+        if (recipe.kind === 'rootfs') await importRootfs(engine, recipe, build, recipeKey, detail);
+        else await buildDockerfile(engine, recipe, build, recipeKey, detail);
+        return (await engine.docker.getImage(hostName).inspect()).Id;
       });
     }
-    idsByName.set(recipe.hostName, imageId);
-    results.push({ hostName: recipe.hostName, imageId, wasBuilt: !existing, seconds: (performance.now() - started) / 1000 });
+    idsByName.set(recipe.name, imageId);
+    results.push({ hostName, imageId, wasBuilt: !existing, seconds: (performance.now() - started) / 1000 });
   }
   return results;
+}
+
+interface BuildTarget {
+  namespace: string;
+  labels: Record<string, string>;
+  noCache: boolean;
 }
 
 function withParents(names: readonly string[]): Set<string> {
   const wanted = new Set<string>();
   const add = (name: string): void => {
-    const recipe = baseImageRecipes.find((candidate) => candidate.hostName === name);
+    const recipe = baseImageRecipes.find((candidate) => candidate.name === name);
     if (!recipe) throw new Error(`No base image recipe is named ${name}`);
     wanted.add(name);
     if (recipe.parent) add(recipe.parent);
@@ -103,32 +120,41 @@ async function listFiles(dir: string): Promise<string[]> {
 async function buildDockerfile(
   engine: Engine,
   recipe: BaseImageRecipe,
+  build: BuildTarget,
   recipeKey: string,
-  noCache: boolean,
   detail: (line: string) => void,
 ): Promise<void> {
+  const hostName = hostNameOf(recipe, build.namespace);
+  const parent = baseImageRecipes.find((candidate) => candidate.name === recipe.parent);
   const stream = await engine.docker.buildImage(
     { context: recipe.dir, src: await listFiles(recipe.dir) },
     {
-      t: recipe.hostName,
-      labels: { [baseImageLabels.role]: 'base-image', [baseImageLabels.recipe]: recipeKey },
+      t: hostName,
+      labels: { ...build.labels, [baseImageLabels.recipe]: recipeKey },
+      ...(parent ? { buildargs: { BASE: hostNameOf(parent, build.namespace) } } : {}),
       rm: true,
       forcerm: true,
-      nocache: noCache,
+      nocache: build.noCache,
     },
   );
   try {
     await followProgress(engine.docker, stream, detail);
   } catch (error) {
     throw environmentError(
-      `Building ${recipe.hostName} failed: ${messageOf(error)}`,
+      `Building ${hostName} failed: ${messageOf(error)}`,
       'Its steps install packages from Debian\'s mirror: check that containers on this machine can reach it, then try again.',
     );
   }
 }
 
 /** debootstrap a slim Debian into a temporary folder and import it as a one-layer image. */
-async function importRootfs(engine: Engine, recipe: BaseImageRecipe, recipeKey: string, detail: (line: string) => void): Promise<void> {
+async function importRootfs(
+  engine: Engine,
+  recipe: BaseImageRecipe,
+  build: BuildTarget,
+  recipeKey: string,
+  detail: (line: string) => void,
+): Promise<void> {
   await ensureCanDebootstrap();
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'layerlab-rootfs-'));
   const rootfs = path.join(workDir, 'rootfs');
@@ -137,14 +163,15 @@ async function importRootfs(engine: Engine, recipe: BaseImageRecipe, recipeKey: 
     detail('docker import: storing the root filesystem as an image');
     const tar = spawn('tar', ['--numeric-owner', '-C', rootfs, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const tarFailed = exitOf(tar, 'tar');
-    const [repo, tag] = recipe.hostName.split(':') as [string, string];
+    const [repo, tag] = hostNameOf(recipe, build.namespace).split(':') as [string, string];
+    const labels = Object.entries({ ...build.labels, [baseImageLabels.recipe]: recipeKey }).map(([key, value]) => `${key}=${value}`);
     const stream = await engine.docker.importImage(tar.stdout, {
       repo,
       tag,
       changes: [
         'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
         'CMD ["bash"]',
-        `LABEL ${baseImageLabels.role}=base-image ${baseImageLabels.recipe}=${recipeKey}`,
+        `LABEL ${labels.join(' ')}`,
       ],
     } as unknown as object);
     await Promise.all([followProgress(engine.docker, stream), tarFailed]);

@@ -7,8 +7,8 @@ import { imagesDir } from '../project-root.js';
  * own images; inside the sandbox they get the names learners know (`nestedName`).
  */
 export interface BaseImageRecipe {
-  /** Name on the learner's engine. */
-  hostName: string;
+  /** Name on the learner's engine, below the `layerlab/` namespace. */
+  name: string;
   /** Name inside the sandbox, or undefined for images that are not loaded there. */
   nestedName?: string;
   /**
@@ -18,20 +18,26 @@ export interface BaseImageRecipe {
   kind: 'rootfs' | 'dockerfile';
   /** Folder whose files define the image; a change to any of them means a rebuild. */
   dir: string;
-  /** Host name of the image this one builds on. */
+  /** `name` of the image this one builds on; its Dockerfile takes it as the BASE build arg. */
   parent?: string;
 }
 
 export const debianSuite = 'trixie';
-export const debianImage = 'layerlab/debian:trixie-slim';
-export const sandboxImage = 'layerlab/sandbox:latest';
+/** Where base images live on the learner's engine; benchmarks build under another namespace. */
+export const baseImageNamespace = 'layerlab';
+export const sandboxImage = `${baseImageNamespace}/sandbox:latest`;
+const debian = 'debian:trixie-slim';
 
 export const baseImageRecipes: readonly BaseImageRecipe[] = [
-  { hostName: debianImage, nestedName: 'debian:trixie-slim', kind: 'rootfs', dir: path.join(imagesDir, 'debian') },
-  { hostName: 'layerlab/golang:1.24', nestedName: 'golang:1.24', kind: 'dockerfile', dir: path.join(imagesDir, 'golang'), parent: debianImage },
-  { hostName: 'layerlab/busybox:latest', nestedName: 'busybox:latest', kind: 'dockerfile', dir: path.join(imagesDir, 'busybox'), parent: debianImage },
-  { hostName: sandboxImage, kind: 'dockerfile', dir: path.join(imagesDir, 'sandbox'), parent: debianImage },
+  { name: debian, nestedName: debian, kind: 'rootfs', dir: path.join(imagesDir, 'debian') },
+  { name: 'golang:1.24', nestedName: 'golang:1.24', kind: 'dockerfile', dir: path.join(imagesDir, 'golang'), parent: debian },
+  { name: 'busybox:latest', nestedName: 'busybox:latest', kind: 'dockerfile', dir: path.join(imagesDir, 'busybox'), parent: debian },
+  { name: 'sandbox:latest', kind: 'dockerfile', dir: path.join(imagesDir, 'sandbox'), parent: debian },
 ];
+
+export function hostNameOf(recipe: BaseImageRecipe, namespace = baseImageNamespace): string {
+  return `${namespace}/${recipe.name}`;
+}
 
 /** The images a sandbox holds from the start, as learners name them. */
 export const nestedBaseImages = baseImageRecipes.filter((recipe) => recipe.nestedName);

@@ -1,0 +1,5 @@
+import { sandboxBench } from './sandbox.bench.js';
+import type { BenchSuite } from './types.js';
+
+/** Every benchmark suite, in the order `npm run bench` runs them. */
+export const benchSuites: readonly BenchSuite[] = [sandboxBench];

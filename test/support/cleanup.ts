@@ -1,0 +1,32 @@
+import type Docker from 'dockerode';
+import { isRunAlive, testLabel } from './test-run.js';
+
+/**
+ * Removes what test runs left on an engine: everything of `runId` when given, otherwise
+ * everything whose run has died. Containers first, then the volumes and images they used.
+ */
+export async function removeTestObjects(docker: Docker, runId?: string): Promise<string[]> {
+  const belongs = (labels: Record<string, string> | undefined): boolean => {
+    const run = labels?.[testLabel];
+    if (run === undefined) return false;
+    return runId ? run === runId : !isRunAlive(run);
+  };
+  const removed: string[] = [];
+  const filters = { label: [testLabel] };
+  for (const container of await docker.listContainers({ all: true, filters })) {
+    if (!belongs(container.Labels)) continue;
+    await docker.getContainer(container.Id).remove({ force: true, v: true });
+    removed.push(`container ${container.Names[0]}`);
+  }
+  for (const volume of (await docker.listVolumes({ filters })).Volumes ?? []) {
+    if (!belongs(volume.Labels ?? undefined)) continue;
+    await docker.getVolume(volume.Name).remove();
+    removed.push(`volume ${volume.Name}`);
+  }
+  for (const image of await docker.listImages({ filters })) {
+    if (!belongs(image.Labels)) continue;
+    await docker.getImage(image.Id).remove({ force: true });
+    removed.push(`image ${image.RepoTags?.[0] ?? image.Id}`);
+  }
+  return removed;
+}
