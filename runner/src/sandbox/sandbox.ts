@@ -16,6 +16,7 @@ import {
 } from './host-config.js';
 import { loadBaseImages, type LoadResult } from './load-images.js';
 import { connectNestedEngine, waitForNestedEngine } from './nested-engine.js';
+import { copyExerciseStarters } from './workspace.js';
 
 export type SandboxState = 'absent' | 'stopped' | 'running';
 
@@ -80,6 +81,8 @@ export async function bringUpSandbox(engine: Engine, instance: Instance, progres
 
   const nested = await connectNestedEngine(instance);
   const loadedImages = await loadBaseImages(engine, nested, progress);
+  const copiedExercises = await copyExerciseStarters(engine, instance);
+  if (copiedExercises.length) progress.note(`Exercise starters are in the sandbox under ~/exercises: ${copiedExercises.join(', ')}.`);
   return { previousState, wasRecreated, privilegeMode, limits, nestedEngineVersion: nested.version, loadedImages, startSeconds };
 }
 
