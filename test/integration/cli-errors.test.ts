@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { hasStackTrace, runCourse } from '../support/run-course.js';
+
+/** Mistakes get two lines (what went wrong, what to do), the right exit code, no stack. */
+describe('`course` on bad input', () => {
+  it('exits 3 and says how to start Docker when no engine answers', async () => {
+    const { exitCode, stderr } = await runCourse(['status'], { DOCKER_HOST: 'unix:///tmp/layerlab-no-such-engine.sock' });
+    expect(exitCode).toBe(3);
+    expect(stderr).toContain('Docker is not answering on unix:///tmp/layerlab-no-such-engine.sock (no socket there)');
+    expect(stderr).toContain('Start the Docker engine');
+    expect(hasStackTrace(stderr)).toBe(false);
+  });
+
+  it('exits 3 for `course up` too when no engine answers, before touching anything', async () => {
+    const { exitCode, stderr } = await runCourse(['up'], { DOCKER_HOST: 'tcp://127.0.0.1:1' });
+    expect(exitCode).toBe(3);
+    expect(stderr).toContain('connection refused');
+    expect(hasStackTrace(stderr)).toBe(false);
+  });
+
+  it.each([
+    [['frobnicate'], 'There is no command "frobnicate".'],
+    [['up', '--bogus'], "Unknown option '--bogus'."],
+    [['up', '--memory', 'lots'], '--memory "lots" is not a size.'],
+    [['up', '--memory', '100m'], 'too small'],
+    [['up', '--cpus', 'many'], '--cpus "many" is not a CPU count.'],
+    [['up', 'extra'], 'Too many arguments: extra.'],
+    [['status', '--json=yes'], "Option '--json' does not take an argument"],
+    [['--memory', '4g'], 'must come after a command'],
+  ])('exits 2 for `course %s`', async (args, message) => {
+    const { exitCode, stderr, stdout } = await runCourse(args);
+    expect(exitCode).toBe(2);
+    expect(stderr).toContain(message);
+    expect(stderr.trim().split('\n')).toHaveLength(2);
+    expect(stdout).toBe('');
+    expect(hasStackTrace(stderr)).toBe(false);
+  });
+
+  it('exits 2 for a bad DOCKER_HOST address', async () => {
+    const { exitCode, stderr } = await runCourse(['status'], { DOCKER_HOST: 'ftp://example' });
+    expect(exitCode).toBe(2);
+    expect(stderr).toContain('not supported');
+  });
+
+  it('prints help with every command and the exit codes', async () => {
+    const { exitCode, stdout } = await runCourse(['--help']);
+    expect(exitCode).toBe(0);
+    for (const command of ['up', 'status', 'shell', 'stop', 'reset']) expect(stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    expect(stdout).toContain('70  internal error');
+    const upHelp = await runCourse(['up', '--help']);
+    expect(upHelp.stdout).toContain('--memory SIZE');
+  });
+});
