@@ -8,8 +8,22 @@ try {
   process.stderr.write('error: Layerlab is not built yet.\n  Run `npm install && npm run build` in the Layerlab folder, then try again.\n');
   process.exit(3);
 }
-process.exitCode = await cli.runCli(process.argv.slice(2), {
-  stdout: process.stdout,
-  stderr: process.stderr,
-  stdin: process.stdin,
-});
+
+// The first Ctrl-C asks the running command to stop and clean up (remove the containers and
+// temporary files it made); a second one quits at once.
+const interrupt = new AbortController();
+const onSignal = () => {
+  if (interrupt.signal.aborted) process.exit(cli.interruptedExitCode);
+  process.stderr.write('\nStopping (press Ctrl-C again to quit at once)…\n');
+  interrupt.abort();
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+process.exitCode = await cli.runCli(
+  process.argv.slice(2),
+  { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin },
+  interrupt.signal,
+);
+process.off('SIGINT', onSignal);
+process.off('SIGTERM', onSignal);

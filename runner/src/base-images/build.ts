@@ -28,6 +28,8 @@ export interface EnsureOptions {
   namespace?: string;
   /** More labels for what is built (benchmarks and tests mark theirs). */
   labels?: Record<string, string>;
+  /** Stops the build (Ctrl-C): child processes are ended and temporary files removed. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -42,11 +44,13 @@ export async function ensureBaseImages(engine: Engine, progress: Progress, optio
     namespace,
     labels: { ...options.labels, [baseImageLabels.role]: 'base-image' },
     noCache: Boolean(options.rebuild),
+    signal: options.signal,
   };
   const idsByName = new Map<string, string>();
   const results: BaseImageResult[] = [];
   for (const recipe of baseImageRecipes) {
     if (!wanted.has(recipe.name)) continue;
+    options.signal?.throwIfAborted();
     const hostName = hostNameOf(recipe, namespace);
     const started = performance.now();
     const parentId = recipe.parent ? idsByName.get(recipe.parent) : undefined;
@@ -70,6 +74,7 @@ interface BuildTarget {
   namespace: string;
   labels: Record<string, string>;
   noCache: boolean;
+  signal: AbortSignal | undefined;
 }
 
 function withParents(names: readonly string[]): Set<string> {
@@ -135,6 +140,7 @@ async function buildDockerfile(
       rm: true,
       forcerm: true,
       nocache: build.noCache,
+      abortSignal: build.signal,
     },
   );
   try {
@@ -159,9 +165,9 @@ async function importRootfs(
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'layerlab-rootfs-'));
   const rootfs = path.join(workDir, 'rootfs');
   try {
-    await runScript(path.join(recipe.dir, 'build-rootfs.sh'), [debianSuite, rootfs], detail);
+    await runScript(path.join(recipe.dir, 'build-rootfs.sh'), [debianSuite, rootfs], detail, build.signal);
     detail('docker import: storing the root filesystem as an image');
-    const tar = spawn('tar', ['--numeric-owner', '-C', rootfs, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const tar = spawn('tar', ['--numeric-owner', '-C', rootfs, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'], signal: build.signal });
     const tarFailed = exitOf(tar, 'tar');
     const [repo, tag] = hostNameOf(recipe, build.namespace).split(':') as [string, string];
     const labels = Object.entries({ ...build.labels, [baseImageLabels.recipe]: recipeKey }).map(([key, value]) => `${key}=${value}`);
@@ -173,11 +179,26 @@ async function importRootfs(
         'CMD ["bash"]',
         `LABEL ${labels.join(' ')}`,
       ],
+      abortSignal: build.signal,
     } as unknown as object);
     await Promise.all([followProgress(engine.docker, stream), tarFailed]);
   } finally {
-    await rm(workDir, { recursive: true, force: true });
+    await removeRootfs(workDir);
   }
+}
+
+/**
+ * debootstrap mounts /proc and /sys inside the target while it installs; if it was stopped
+ * half-way they are still mounted, and deleting the folder must never reach into them.
+ */
+async function removeRootfs(workDir: string): Promise<void> {
+  const mounts = (await readFile('/proc/mounts', 'utf8'))
+    .split('\n')
+    .map((line) => line.split(' ')[1] ?? '')
+    .filter((mountPoint) => mountPoint.startsWith(`${workDir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const mountPoint of mounts) await exitOf(spawn('umount', ['-l', mountPoint], { stdio: 'ignore' }), 'umount');
+  await rm(workDir, { recursive: true, force: true });
 }
 
 async function ensureCanDebootstrap(): Promise<void> {
@@ -202,18 +223,24 @@ async function commandExists(command: string): Promise<boolean> {
   return false;
 }
 
-async function runScript(script: string, args: string[], detail: (line: string) => void): Promise<void> {
-  const child = spawn('bash', [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function runScript(script: string, args: string[], detail: (line: string) => void, signal: AbortSignal | undefined): Promise<void> {
+  // In its own process group, so that stopping it also stops debootstrap and its children.
+  const child = spawn('bash', [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const stop = () => child.pid && process.kill(-child.pid, 'SIGTERM');
+  signal?.addEventListener('abort', stop, { once: true });
   const errorLines: string[] = [];
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => chunk.split('\n').filter(Boolean).forEach(detail));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => errorLines.push(...chunk.split('\n').filter(Boolean)));
   try {
     await exitOf(child, path.basename(script));
   } catch {
+    signal?.throwIfAborted();
     throw environmentError(
       `Building the Debian root filesystem failed:\n    ${errorLines.slice(-8).join('\n    ')}`,
       'debootstrap downloads from Debian\'s mirror: check the network and free disk space in the temporary folder, then try again.',
     );
+  } finally {
+    signal?.removeEventListener('abort', stop);
   }
 }
 

@@ -11,6 +11,8 @@ export interface CommandContext {
   stdin: NodeJS.ReadStream;
   progress: Progress;
   paint: Paint;
+  /** Aborted on the first Ctrl-C: stop, clean up (containers, temp files), then return. */
+  signal: AbortSignal;
 }
 
 export interface ParsedArgs {

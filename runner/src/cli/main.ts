@@ -14,6 +14,9 @@ import { terminalProgress } from './terminal-progress.js';
 
 export const commands: readonly Command[] = [upCommand, statusCommand, shellCommand, stopCommand, resetCommand];
 
+/** What shells report for a process stopped by Ctrl-C (128 + SIGINT). */
+export const interruptedExitCode = 130;
+
 const exitCodeHelp = [
   'Exit codes:',
   '  0   success',
@@ -59,7 +62,11 @@ function commandHelp(command: Command): string {
 }
 
 /** Runs one `course` invocation and resolves to its exit code. Never exits the process. */
-export async function runCli(argv: readonly string[], io: Pick<CommandContext, 'stdout' | 'stderr' | 'stdin'>): Promise<ExitCodeValue | number> {
+export async function runCli(
+  argv: readonly string[],
+  io: Pick<CommandContext, 'stdout' | 'stderr' | 'stdin'>,
+  signal: AbortSignal = new AbortController().signal,
+): Promise<ExitCodeValue | number> {
   const debug = argv.includes('--debug');
   const args = argv.filter((arg) => arg !== '--debug');
   const paint = paintFor(io.stderr);
@@ -87,8 +94,12 @@ export async function runCli(argv: readonly string[], io: Pick<CommandContext, '
     }
     const parsed = parseCommandArgs(command, rest);
     const verbose = parsed.values.verbose === true;
-    return await command.run(parsed, { ...io, paint, progress: terminalProgress(io.stderr, verbose) });
+    return await command.run(parsed, { ...io, paint, signal, progress: terminalProgress(io.stderr, verbose) });
   } catch (error) {
+    if (signal.aborted) {
+      io.stderr.write('Stopped. Nothing was left half-done; run the command again to finish.\n');
+      return interruptedExitCode;
+    }
     if (error instanceof UserError) {
       io.stderr.write(`${paint.red('error:')} ${error.message}\n  ${error.nextStep}\n`);
       return error.exitCode;

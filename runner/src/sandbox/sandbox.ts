@@ -23,6 +23,8 @@ export type SandboxState = 'absent' | 'stopped' | 'running';
 export interface UpOptions {
   /** Limits asked for on the command line; what is not given keeps its current value. */
   limits?: Partial<SandboxLimits>;
+  /** Stops a long first build (Ctrl-C) cleanly. */
+  signal?: AbortSignal;
 }
 
 export interface UpResult {
@@ -42,7 +44,7 @@ export interface UpResult {
  * answering, base images loaded into it. Safe to run again at any time.
  */
 export async function bringUpSandbox(engine: Engine, instance: Instance, progress: Progress, options: UpOptions = {}): Promise<UpResult> {
-  await ensureBaseImages(engine, progress);
+  await ensureBaseImages(engine, progress, { signal: options.signal });
   const image = await engine.docker.getImage(sandboxImage).inspect();
   const existing = await inspectContainer(engine, instance);
   const previousState = stateOf(existing);

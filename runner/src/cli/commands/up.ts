@@ -21,7 +21,7 @@ export const upCommand: Command = {
     verbose: { type: 'boolean' },
   },
   maxPositionals: 0,
-  async run({ values }, { stdout, progress, paint }) {
+  async run({ values }, { stdout, progress, paint, signal }) {
     const limits: Partial<SandboxLimits> = {
       ...(typeof values.memory === 'string' ? { memoryBytes: parseMemory(values.memory) } : {}),
       ...(typeof values.cpus === 'string' ? { cpus: parseCpus(values.cpus) } : {}),
@@ -29,7 +29,7 @@ export const upCommand: Command = {
     };
     const instance = resolveInstance();
     const engine = await connectEngine();
-    const result = await bringUpSandbox(engine, instance, progress, { limits });
+    const result = await bringUpSandbox(engine, instance, progress, { limits, signal });
     stdout.write(
       [
         `${paint.green('The sandbox is up.')} Docker ${result.nestedEngineVersion} inside, ` +
