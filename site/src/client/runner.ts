@@ -1,0 +1,31 @@
+/**
+ * Whether a Layerlab runner (`course start`) serves this page. The same built site is also
+ * read from any static server; then there is no API, and pages say how to start a runner.
+ */
+export interface RunnerStatus {
+  isPresent: boolean;
+  isSandboxRunning: boolean;
+}
+
+let cached: Promise<RunnerStatus> | undefined;
+
+export function findRunner(): Promise<RunnerStatus> {
+  cached ??= (async () => {
+    try {
+      const response = await fetch('/api/status', { cache: 'no-store', headers: { Accept: 'application/json' } });
+      if (!response.ok) return { isPresent: false, isSandboxRunning: false };
+      const body = (await response.json()) as { runner?: string; sandboxRunning?: boolean };
+      return { isPresent: body.runner === 'layerlab', isSandboxRunning: body.sandboxRunning === true };
+    } catch {
+      // No server answers /api (a static host, or the runner was stopped): static mode.
+      return { isPresent: false, isSandboxRunning: false };
+    }
+  })();
+  return cached;
+}
+
+/** A one-line problem from the runner's API, as `{ error: { message, nextStep } }`. */
+export interface RunnerProblem {
+  message: string;
+  nextStep: string;
+}
