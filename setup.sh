@@ -52,7 +52,10 @@ if ! docker info >/dev/null 2>&1; then
 fi
 
 say "Installing npm packages"
-npm ci --no-audit --no-fund --loglevel=error
+# `npm install` rather than `npm ci`: registries that serve only this platform's optional
+# packages (rollup's and esbuild's per-OS builds) leave the others out of the lock file, and
+# `npm ci` then refuses it as out of sync. With the lock as it is, install changes nothing.
+npm install --no-audit --no-fund --loglevel=error
 say "Building Layerlab"
 npm run build --silent
 npm link --silent >/dev/null 2>&1 || echo "(could not put \`course\` on PATH; use \`npx course\` from this folder)"
