@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ExitCode, UserError, usageError, type ExitCodeValue } from '../errors.js';
 import type { Command, CommandContext, ParsedArgs } from './command.js';
+import { checkCommand } from './commands/check.js';
 import { resetCommand } from './commands/reset.js';
 import { shellCommand } from './commands/shell.js';
 import { statusCommand } from './commands/status.js';
@@ -12,7 +13,7 @@ import { upCommand } from './commands/up.js';
 import { paintFor } from './style.js';
 import { terminalProgress } from './terminal-progress.js';
 
-export const commands: readonly Command[] = [upCommand, statusCommand, shellCommand, stopCommand, resetCommand];
+export const commands: readonly Command[] = [upCommand, statusCommand, checkCommand, shellCommand, stopCommand, resetCommand];
 
 /** What shells report for a process stopped by Ctrl-C (128 + SIGINT). */
 export const interruptedExitCode = 130;

@@ -1,0 +1,14 @@
+import { usageError } from '../runner/src/errors.js';
+import type { Exercise } from './define.js';
+import lesson7 from './lesson-7/exercise.js';
+
+/** Every exercise, in lesson order. Adding one means a folder and a line here. */
+export const exercises: readonly Exercise[] = [lesson7];
+
+export function findExercise(id: string): Exercise {
+  const exercise = exercises.find((candidate) => candidate.id === id);
+  if (!exercise) {
+    throw usageError(`There is no exercise "${id}".`, `The exercises are: ${exercises.map((candidate) => candidate.id).join(', ')}.`);
+  }
+  return exercise;
+}

@@ -1,0 +1,3 @@
+module example.com/layerlab/hello
+
+go 1.24

@@ -1,0 +1,118 @@
+import { randomBytes } from 'node:crypto';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { findExercise } from '../../../../exercises/index.js';
+import { connectEngine, type Engine } from '../../engine.js';
+import { ExitCode, usageError } from '../../errors.js';
+import { gradeExercise } from '../../grader/grade.js';
+import { renderJson } from '../../grader/report/json.js';
+import { renderJunit } from '../../grader/report/junit.js';
+import { renderText } from '../../grader/report/text.js';
+import type { CheckRun } from '../../grader/types.js';
+import { connectNestedEngine } from '../../sandbox/nested-engine.js';
+import { resolveInstance } from '../../settings.js';
+import type { Command } from '../command.js';
+import { paintFor } from '../style.js';
+
+const formats = ['text', 'json', 'junit'] as const;
+type Format = (typeof formats)[number];
+
+/** What shells report for a process stopped by Ctrl-C (128 + SIGINT). */
+const interruptedExitCode = 130;
+
+export const checkCommand: Command = {
+  name: 'check',
+  summary: 'Check an exercise\'s image: size, layers, build tools, and that it runs',
+  usage: 'course check <exercise> [--image NAME] [--docker-host URL] [--format text|json|junit] [--output FILE]',
+  optionHelp: [
+    '--image NAME       the image to check (default: the exercise\'s tag, e.g. lesson-7)',
+    '--docker-host URL  check on this engine instead of the sandbox, e.g. a CI\'s own',
+    '                   (unix:///path/docker.sock or tcp://host:2375; DOCKER_HOST does the same)',
+    '--format FORMAT    text (default), json, or junit (for CI test reports)',
+    '--output FILE      write the report to FILE; a summary still goes to the terminal',
+  ],
+  options: {
+    image: { type: 'string' },
+    'docker-host': { type: 'string' },
+    format: { type: 'string' },
+    output: { type: 'string' },
+  },
+  maxPositionals: 1,
+  async run({ values, positionals }, { stdout, stderr, progress }) {
+    const exerciseId = positionals[0];
+    if (!exerciseId) throw usageError('Which exercise should be checked?', 'Name it, for example `course check lesson-7`.');
+    const exercise = findExercise(exerciseId);
+    const format = parseFormat(values.format);
+    const image = typeof values.image === 'string' ? parseImage(values.image) : undefined;
+    const output = typeof values.output === 'string' ? path.resolve(values.output) : undefined;
+    const dockerHost = typeof values['docker-host'] === 'string' ? values['docker-host'] : process.env.DOCKER_HOST || undefined;
+
+    const engine: Engine = dockerHost ? await connectEngine(dockerHost) : await connectNestedEngine(resolveInstance());
+    const controller = new AbortController();
+    const onSignal = (signal: NodeJS.Signals) => controller.abort(new Interrupted(signal));
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    let run: CheckRun;
+    try {
+      run = await progress.step(`Checking ${image ?? exercise.image} for ${exercise.id}`, (detail) =>
+        gradeExercise(exercise.id, image, engine, controller.signal, detail),
+      );
+    } catch (error) {
+      if (error instanceof Interrupted) {
+        stderr.write('Stopped. Any container the check started has been removed.\n');
+        return interruptedExitCode;
+      }
+      throw error;
+    } finally {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    }
+
+    const report = format === 'json' ? renderJson(run) : format === 'junit' ? renderJunit(run) : renderText(run, paintFor(stdout));
+    if (output) {
+      await writeAtomically(output, format === 'text' ? renderText(run) : report);
+      stdout.write(renderText(run, paintFor(stdout)));
+      stdout.write(`The ${format} report is in ${output}.\n`);
+    } else {
+      stdout.write(report);
+    }
+    if (dockerHost && !run.imageId) {
+      stderr.write(`Note: this checked the engine at ${engine.address}${values['docker-host'] ? '' : ' (from DOCKER_HOST)'}, not your sandbox.\n`);
+    }
+    return run.passed ? ExitCode.ok : ExitCode.checksFailed;
+  },
+};
+
+class Interrupted extends Error {
+  constructor(signal: NodeJS.Signals) {
+    super(`interrupted by ${signal}`);
+  }
+}
+
+function parseFormat(value: string | boolean | undefined): Format {
+  if (value === undefined) return 'text';
+  if (typeof value === 'string' && (formats as readonly string[]).includes(value)) return value as Format;
+  throw usageError(`--format ${String(value)} is not a report format.`, `Use one of: ${formats.join(', ')}.`);
+}
+
+function parseImage(value: string): string {
+  // The engine's own reference grammar is more lenient; this only rejects what can never work.
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9._\-/:@]*$/.test(value) || value.length > 512) {
+    throw usageError(`--image "${value}" is not an image name.`, 'Give a name such as lesson-7, lesson-7:v2 or an image id.');
+  }
+  return value;
+}
+
+/** Temp file in the same folder, then rename: a reader never sees half a report. */
+async function writeAtomically(file: string, text: string): Promise<void> {
+  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await writeFile(temporary, text, { flag: 'wx' });
+    await rename(temporary, file);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'its folder does not exist' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder' : (error as Error).message;
+    throw usageError(`Cannot write the report to ${file}: ${reason}.`, 'Choose a file in a folder you can write to, for example --output report.xml.');
+  }
+}

@@ -1,0 +1,34 @@
+import type { ImageFacts, LayerFacts } from './types.js';
+
+/**
+ * Wording shared by evaluators and reporters. Sizes are decimal, as `docker image ls`
+ * shows them, so the learner sees the same number in both places.
+ */
+export function formatSize(bytes: number): string {
+  const [value, unit] = bytes >= 1e9 ? [bytes / 1e9, 'GB'] : bytes >= 1e6 ? [bytes / 1e6, 'MB'] : bytes >= 1e3 ? [bytes / 1e3, 'kB'] : [bytes, 'B'];
+  const digits = unit === 'B' || value >= 100 || Number.isInteger(value) ? 0 : 1;
+  return `${value.toFixed(digits)} ${unit}`;
+}
+
+const instructionLengthInMessages = 70;
+
+/** "layer 2 (`RUN go build …`)": layers are numbered from 1 for people. */
+export function describeLayer(layer: LayerFacts | undefined, index: number): string {
+  const instruction = layer?.instruction;
+  if (!instruction) return `layer ${index + 1}`;
+  const short = instruction.length > instructionLengthInMessages ? `${instruction.slice(0, instructionLengthInMessages - 1)}…` : instruction;
+  return `layer ${index + 1} (\`${short}\`)`;
+}
+
+/** "after 40 ms", "after 1.2 s". */
+export function formatDuration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+export function layerAt(facts: ImageFacts, index: number): string {
+  return describeLayer(facts.layers[index], index);
+}
+
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
+}

@@ -1,0 +1,139 @@
+import type Docker from 'dockerode';
+import { isNotFound, withTimeout, type Engine } from '../../engine.js';
+import { environmentError } from '../../errors.js';
+import type { ImageFacts, LayerFacts, ProbeNeeds, ProbeResults } from '../types.js';
+import { layerOrigins } from './history.js';
+import { probeHttp, removeStaleProbes } from './http-probe.js';
+import { ArchiveReadError, readImageArchive, type ImageArchive } from './image-archive.js';
+import { mergeLayers } from './merged-view.js';
+
+export interface GatherOptions {
+  /** Probes the checks asked for; none by default. */
+  probes?: ProbeNeeds;
+  /** Where published ports of `engine` can be dialled; needed when a probe runs. */
+  publishedPortHost?: string;
+  signal?: AbortSignal;
+  /** Called as each phase starts, for progress lines. */
+  onPhase?(phase: 'reading-layers' | 'running-container'): void;
+  /** Labels for containers the probes create (tests add theirs). */
+  labels?: Record<string, string>;
+}
+
+const inspectTimeoutMs = 30_000;
+/** The engine may pause before it starts streaming a big image; not for this long. */
+const archiveIdleTimeoutMs = 120_000;
+
+/**
+ * Gathers everything the checks judge, once: the image's inspect data, its archive
+ * (`GET /images/{id}/get`, streamed, both layouts) and the probes the checks asked for.
+ * Resolves to undefined when the engine has no such image.
+ */
+export async function gatherImageFacts(engine: Engine, ref: string, options: GatherOptions = {}): Promise<ImageFacts | undefined> {
+  const { signal } = options;
+  let inspect: Docker.ImageInspectInfo;
+  try {
+    inspect = await withTimeout(engine.docker.getImage(ref).inspect(), inspectTimeoutMs, `no answer within ${inspectTimeoutMs / 1000} s`);
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+  signal?.throwIfAborted();
+
+  const readingArchive = (async () => {
+    options.onPhase?.('reading-layers');
+    return await readArchiveOf(engine, inspect.Id, signal);
+  })();
+  const probing = (async (): Promise<ProbeResults> => {
+    const http = options.probes?.http;
+    if (!http) return {};
+    if (!options.publishedPortHost) throw new Error('gatherImageFacts: an HTTP probe needs publishedPortHost');
+    options.onPhase?.('running-container');
+    await removeStaleProbes(engine);
+    return {
+      http: await probeHttp(engine, inspect.Id, http, {
+        publishedPortHost: options.publishedPortHost,
+        ...(signal ? { signal } : {}),
+        ...(options.labels ? { labels: options.labels } : {}),
+      }),
+    };
+  })();
+  // Both run at once; wait for both, so a failure in one never leaves the other's container.
+  const [archiveResult, probeResult] = await Promise.allSettled([readingArchive, probing]);
+  if (archiveResult.status === 'rejected') throw archiveResult.reason;
+  if (probeResult.status === 'rejected') throw probeResult.reason;
+  return buildFacts(ref, inspect, archiveResult.value, probeResult.value);
+}
+
+async function readArchiveOf(engine: Engine, imageId: string, signal: AbortSignal | undefined): Promise<ImageArchive> {
+  const stream = (await withTimeout(engine.docker.getImage(imageId).get(), inspectTimeoutMs, 'the engine did not start sending the image')) as NodeJS.ReadableStream & {
+    destroy(error?: Error): void;
+  };
+  let idleTimer: NodeJS.Timeout | undefined;
+  const stop = (error: Error) => stream.destroy(error);
+  const armIdleTimer = () => {
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => stop(new Error(`the engine sent nothing for ${archiveIdleTimeoutMs / 1000} s`)), archiveIdleTimeoutMs);
+  };
+  const onAbort = () => stop(new Error('aborted'));
+  signal?.addEventListener('abort', onAbort, { once: true });
+  armIdleTimer();
+  stream.on('data', armIdleTimer);
+  try {
+    return await readImageArchive(stream as AsyncIterable<Buffer>);
+  } catch (error) {
+    signal?.throwIfAborted();
+    if (error instanceof ArchiveReadError) {
+      throw environmentError(
+        `Could not read the image ${imageId.slice(7, 19)} from the engine at ${engine.address}: ${error.message}.`,
+        'Check again; if it keeps failing, rebuild the image.',
+      );
+    }
+    throw error;
+  } finally {
+    clearTimeout(idleTimer);
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+export function buildFacts(ref: string, inspect: Docker.ImageInspectInfo, archive: ImageArchive, probes: ProbeResults): ImageFacts {
+  const diffIds = inspect.RootFS?.Layers ?? archive.config.rootfs?.diff_ids ?? [];
+  const layerCount = Math.max(diffIds.length, archive.layers.length);
+  const origins = layerOrigins(archive.config.history, layerCount);
+  const merged = mergeLayers(archive.layers.map((layer) => layer.contents));
+  const layers: LayerFacts[] = Array.from({ length: layerCount }, (_, index) => {
+    const layer = archive.layers[index];
+    const origin = origins[index] ?? {};
+    return {
+      index,
+      diffId: diffIds[index] ?? '',
+      sizeBytes: layer?.contents?.sizeBytes ?? 0,
+      entryCount: layer?.contents?.entryCount ?? 0,
+      ...(origin.createdBy !== undefined ? { createdBy: origin.createdBy } : {}),
+      ...(origin.instruction !== undefined ? { instruction: origin.instruction } : {}),
+      compression: layer?.compression ?? 'none',
+      ...(layer?.unreadable ? { unreadable: layer.unreadable } : !layer ? { unreadable: 'the archive lists fewer layers than the image has' } : {}),
+      addedBuildTools: merged.buildTools.filter((finding) => finding.addedInLayer === index).map((finding) => finding.path),
+    };
+  });
+  const config = inspect.Config ?? {};
+  return {
+    ref,
+    id: inspect.Id,
+    sizeBytes: inspect.Size,
+    ...(inspect.Created ? { created: inspect.Created } : {}),
+    config: {
+      user: config.User ?? '',
+      entrypoint: (config.Entrypoint as string[] | null | undefined) ?? null,
+      cmd: (config.Cmd as string[] | null | undefined) ?? null,
+      env: config.Env ?? [],
+      exposedPorts: Object.keys(config.ExposedPorts ?? {}),
+      workingDir: config.WorkingDir ?? '',
+      labels: config.Labels ?? {},
+    },
+    layers,
+    buildTools: merged.buildTools,
+    files: merged.files,
+    archiveLayout: archive.layout,
+    probes,
+  };
+}

@@ -1,0 +1,184 @@
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type Docker from 'dockerode';
+import { isNotFound, withTimeout, type Engine } from '../../engine.js';
+import { messageOf } from '../../errors.js';
+import type { HttpProbeRequest, HttpProbeResult } from '../types.js';
+
+/** Labels on every probe container, so leftovers of a killed grader can be found. */
+export const probeLabels = { 'layerlab.role': 'grader-probe' } as const;
+
+const engineCallTimeoutMs = 30_000;
+const attemptTimeoutMs = 1000;
+const pollIntervalMs = 100;
+const logTailBytes = 2000;
+
+export interface HttpProbeOptions {
+  /** Where ports published on the engine can be dialled from here (see published-port-host.ts). */
+  publishedPortHost: string;
+  signal?: AbortSignal;
+  labels?: Record<string, string>;
+}
+
+/**
+ * Starts a container from the image with `port` published on an ephemeral port, and waits
+ * until it answers HTTP, exits, or `withinMs` passes. The container is removed afterwards
+ * whatever happened, an abort included. A TCP connection alone is not an answer: the
+ * engine's port proxy accepts connections even when nothing listens inside.
+ */
+export async function probeHttp(engine: Engine, imageId: string, request: HttpProbeRequest, options: HttpProbeOptions): Promise<HttpProbeResult> {
+  const { signal } = options;
+  signal?.throwIfAborted();
+  const portKey = `${request.port}/tcp`;
+  let container: Docker.Container | undefined;
+  try {
+    try {
+      container = await withTimeout(
+        engine.docker.createContainer({
+          name: `layerlab-probe-${randomBytes(4).toString('hex')}`,
+          Image: imageId,
+          Labels: { ...probeLabels, ...options.labels },
+          ExposedPorts: { [portKey]: {} },
+          HostConfig: {
+            PortBindings: { [portKey]: [{ HostIp: '', HostPort: '' }] },
+            // A hostile image must not take the machine down with it.
+            Memory: 512 * 1024 * 1024,
+            PidsLimit: 256,
+          },
+        }),
+        engineCallTimeoutMs,
+        `the engine did not create the container within ${engineCallTimeoutMs / 1000} s`,
+      );
+      signal?.throwIfAborted();
+      await withTimeout(container.start(), engineCallTimeoutMs, `the engine did not start the container within ${engineCallTimeoutMs / 1000} s`);
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      return { ...request, outcome: 'not-started', reason: engineMessage(error) };
+    }
+    const started = performance.now();
+    const deadline = started + request.withinMs;
+    const hostPort = await publishedPort(container, portKey);
+    let lastError = hostPort ? 'no answer yet' : 'the engine published no port';
+    for (;;) {
+      signal?.throwIfAborted();
+      if (hostPort) {
+        const remaining = deadline - performance.now();
+        const attempt = await requestOnce(options.publishedPortHost, hostPort, request.path, Math.max(50, Math.min(attemptTimeoutMs, remaining)), signal);
+        if (attempt.kind === 'answered') {
+          return { ...request, outcome: 'answered', statusCode: attempt.statusCode, bodyStart: attempt.bodyStart, afterMs: Math.round(performance.now() - started) };
+        }
+        lastError = attempt.error;
+      }
+      const state = (await withTimeout(container.inspect(), engineCallTimeoutMs, 'the engine did not answer')).State;
+      if (!state.Running) {
+        return { ...request, outcome: 'exited', exitCode: state.ExitCode, logTail: await logTail(container), afterMs: Math.round(performance.now() - started) };
+      }
+      if (performance.now() >= deadline) {
+        return { ...request, outcome: 'timed-out', logTail: await logTail(container), lastError };
+      }
+      await sleep(Math.min(pollIntervalMs, Math.max(0, deadline - performance.now())), undefined, signal ? { signal } : {});
+    }
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    throw error;
+  } finally {
+    if (container) await removeQuietly(container);
+  }
+}
+
+async function publishedPort(container: Docker.Container, portKey: string): Promise<number | undefined> {
+  const info = await withTimeout(container.inspect(), engineCallTimeoutMs, 'the engine did not answer');
+  const bindings = (info.NetworkSettings.Ports?.[portKey] ?? []) as Array<{ HostIp: string; HostPort: string }>;
+  // Prefer the IPv4 binding; engines with IPv6 list "::" as well.
+  const binding = bindings.find((candidate) => !candidate.HostIp.includes(':')) ?? bindings[0];
+  return binding ? Number(binding.HostPort) : undefined;
+}
+
+async function removeQuietly(container: Docker.Container): Promise<void> {
+  try {
+    await withTimeout(container.remove({ force: true, v: true }), engineCallTimeoutMs, 'remove timed out');
+  } catch (error) {
+    if (isNotFound(error)) return;
+    // Nothing more can be done now; it is labelled, and removeStaleProbes clears it next time.
+    process.emitWarning(`Could not remove the probe container: ${engineMessage(error)}`);
+  }
+}
+
+/** Probes older than this belong to a grader that died (a probe lasts seconds). */
+const staleProbeAgeSeconds = 300;
+
+/** Removes probe containers a killed grader left behind; running probes of others are young. */
+export async function removeStaleProbes(engine: Engine): Promise<void> {
+  const containers = await withTimeout(
+    engine.docker.listContainers({ all: true, filters: { label: [`layerlab.role=${probeLabels['layerlab.role']}`] } }),
+    engineCallTimeoutMs,
+    'the engine did not answer',
+  );
+  const now = Date.now() / 1000;
+  for (const container of containers) {
+    if (now - container.Created < staleProbeAgeSeconds) continue;
+    await removeQuietly(engine.docker.getContainer(container.Id));
+  }
+}
+
+type Attempt = { kind: 'answered'; statusCode: number; bodyStart: string } | { kind: 'failed'; error: string };
+
+function requestOnce(host: string, port: number, requestPath: string, timeoutMs: number, signal?: AbortSignal): Promise<Attempt> {
+  return new Promise((resolve) => {
+    const request = http.get({ host, port, path: requestPath, timeout: timeoutMs, agent: false, ...(signal ? { signal } : {}) }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        if (body.length < 200) body += chunk;
+      });
+      response.on('end', () => resolve({ kind: 'answered', statusCode: response.statusCode ?? 0, bodyStart: body.slice(0, 200) }));
+      response.on('error', () => resolve({ kind: 'answered', statusCode: response.statusCode ?? 0, bodyStart: body.slice(0, 200) }));
+    });
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    request.on('error', (error) => resolve({ kind: 'failed', error: describeRequestError(error) }));
+  });
+}
+
+function describeRequestError(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ECONNRESET':
+      return 'the connection was closed without an answer (nothing listens on the port inside the container?)';
+    default:
+      return error.message;
+  }
+}
+
+/** The engine's own words, without dockerode's "(HTTP code 400) unexpected - " prefix. */
+export function engineMessage(error: unknown): string {
+  const json = (error as { json?: { message?: string } }).json;
+  const message = typeof json?.message === 'string' ? json.message : messageOf(error);
+  return message.replace(/^\(HTTP code \d+\)[^-]*- /, '').trim();
+}
+
+async function logTail(container: Docker.Container): Promise<string> {
+  try {
+    const raw = (await withTimeout(
+      container.logs({ stdout: true, stderr: true, tail: 20, follow: false }) as Promise<Buffer>,
+      engineCallTimeoutMs,
+      'logs timed out',
+    )) as Buffer;
+    const text = demuxLogFrames(raw).trim();
+    return text.length > logTailBytes ? `...${text.slice(-logTailBytes)}` : text;
+  } catch {
+    return '';
+  }
+}
+
+/** Without a TTY, logs come as frames: stream byte, 3 zero bytes, 4-byte length, payload. */
+function demuxLogFrames(raw: Buffer): string {
+  const parts: Buffer[] = [];
+  for (let offset = 0; offset + 8 <= raw.length; ) {
+    const length = raw.readUInt32BE(offset + 4);
+    parts.push(raw.subarray(offset + 8, offset + 8 + length));
+    offset += 8 + length;
+  }
+  return Buffer.concat(parts).toString('utf8');
+}

@@ -1,0 +1,152 @@
+import path from 'node:path';
+import type { BuildToolFinding, FileFacts } from '../types.js';
+import type { LayerContents } from './layer-tar.js';
+
+export interface MergedView {
+  files: Map<string, FileFacts>;
+  buildTools: BuildToolFinding[];
+}
+
+/** Linux gives up after 40 symlinks in one lookup (ELOOP); so do we. */
+const maxSymlinkHops = 40;
+
+/**
+ * Applies the layers in order, as overlayfs would show them to a container
+ * (image-spec layer.md, "Whiteouts"): a layer's whiteouts and opaque directories delete
+ * what the layers below put there, then its entries add or replace paths.
+ *
+ * Build tools are tracked through it: one found in layer 2 and deleted in layer 3 is still
+ * reported, because its bytes ship in layer 2; the finding says which layer hides it.
+ * An unreadable layer (undefined) is skipped; the caller reports it.
+ */
+export function mergeLayers(layers: ReadonlyArray<LayerContents | undefined>): MergedView {
+  const files = new Map<string, FileFacts>();
+  const children = new Map<string, Set<string>>();
+  const findingAt = new Map<string, BuildToolFinding>();
+  const buildTools: BuildToolFinding[] = [];
+
+  const hide = (filePath: string, layer: number, how: NonNullable<BuildToolFinding['hiddenBy']>) => {
+    const finding = findingAt.get(filePath);
+    // A hard link going away leaves the tool where it was; only its own path hides it.
+    if (finding && finding.path === `/${filePath}` && finding.hiddenInLayer === undefined) {
+      finding.hiddenInLayer = layer;
+      finding.hiddenBy = how;
+    }
+    findingAt.delete(filePath);
+  };
+  const removeTree = (filePath: string, layer: number, how: NonNullable<BuildToolFinding['hiddenBy']>, keepRoot: boolean) => {
+    // Iterative, so a very deep tree cannot overflow the stack.
+    const stack = [filePath];
+    while (stack.length) {
+      const current = stack.pop()!;
+      const below = children.get(current);
+      if (below) {
+        for (const child of below) stack.push(current ? `${current}/${child}` : child);
+        children.delete(current);
+      }
+      if (current === filePath && keepRoot) continue;
+      if (files.delete(current)) children.get(parentOf(current))?.delete(path.posix.basename(current));
+      hide(current, layer, how);
+    }
+  };
+
+  layers.forEach((contents, layer) => {
+    if (!contents) return;
+    for (const directory of contents.opaqueDirectories) removeTree(directory, layer, 'opaque-directory', true);
+    for (const whiteout of contents.whiteouts) removeTree(whiteout, layer, 'whiteout', false);
+    for (const entry of contents.entries) {
+      const existing = files.get(entry.path);
+      if (existing) {
+        // A directory over a directory merges; anything else replaces what was there.
+        if (!(existing.type === 'directory' && entry.type === 'directory')) removeTree(entry.path, layer, 'replaced', entry.type === 'directory');
+      }
+      const facts: FileFacts = {
+        path: entry.path,
+        type: entry.type,
+        sizeBytes: entry.sizeBytes,
+        mode: entry.mode,
+        layer,
+        ...(entry.linkTarget !== undefined ? { linkTarget: entry.linkTarget } : {}),
+        ...(entry.identity ? { identity: entry.identity } : {}),
+      };
+      files.set(entry.path, facts);
+      addToParents(children, entry.path);
+      if (entry.identity?.kind !== 'build-tool') continue;
+      const hardLinked = entry.type === 'hardlink' && entry.linkTarget ? findingAt.get(entry.linkTarget) : undefined;
+      if (hardLinked && hardLinked.addedInLayer === layer) {
+        hardLinked.aliases.push(`/${entry.path}`);
+        findingAt.set(entry.path, hardLinked);
+        continue;
+      }
+      const finding: BuildToolFinding = {
+        family: entry.identity.family,
+        tool: entry.identity.tool,
+        path: `/${entry.path}`,
+        evidence: entry.identity.evidence,
+        addedInLayer: layer,
+        aliases: [],
+      };
+      buildTools.push(finding);
+      findingAt.set(entry.path, finding);
+    }
+  });
+
+  // Symlinks that lead to a tool in the final view (/usr/bin/cc -> /etc/alternatives/cc -> ...).
+  for (const file of files.values()) {
+    if (file.type !== 'symlink') continue;
+    const target = resolvePath(files, file.path);
+    const finding = target ? findingAt.get(target) : undefined;
+    if (finding && finding.path !== `/${file.path}`) finding.aliases.push(`/${file.path}`);
+  }
+  for (const finding of buildTools) finding.aliases.sort();
+  return { files, buildTools };
+}
+
+function parentOf(filePath: string): string {
+  const parent = path.posix.dirname(filePath);
+  return parent === '.' ? '' : parent;
+}
+
+function addToParents(children: Map<string, Set<string>>, filePath: string): void {
+  let current = filePath;
+  while (current) {
+    const parent = parentOf(current);
+    let set = children.get(parent);
+    if (!set) {
+      set = new Set();
+      children.set(parent, set);
+    }
+    if (set.has(path.posix.basename(current))) return; // its parents are recorded already
+    set.add(path.posix.basename(current));
+    current = parent;
+  }
+}
+
+/**
+ * Follows symlinks in the merged view, component by component, as the kernel would in a
+ * container. Undefined when a link dangles or the hops run out (a loop).
+ */
+export function resolvePath(files: ReadonlyMap<string, FileFacts>, filePath: string): string | undefined {
+  let pending = filePath.split('/').filter(Boolean);
+  const resolved: string[] = [];
+  let hops = 0;
+  while (pending.length) {
+    const part = pending.shift()!;
+    if (part === '.') continue;
+    if (part === '..') {
+      resolved.pop();
+      continue;
+    }
+    resolved.push(part);
+    const current = resolved.join('/');
+    const file = files.get(current);
+    if (!file) return undefined;
+    if (file.type !== 'symlink' || file.linkTarget === undefined) continue;
+    if (++hops > maxSymlinkHops) return undefined;
+    resolved.pop();
+    const target = file.linkTarget.split('/').filter(Boolean);
+    if (file.linkTarget.startsWith('/')) resolved.length = 0;
+    pending = [...target, ...pending];
+  }
+  return resolved.join('/');
+}

@@ -1,0 +1,169 @@
+import { findExercise } from '../../../exercises/index.js';
+import type { Exercise, LoadedCheck } from '../../../exercises/define.js';
+import type { Engine } from '../engine.js';
+import { environmentError, UserError } from '../errors.js';
+import { formatSize, plural } from './describe.js';
+import { gatherImageFacts } from './facts/gather.js';
+import { findPublishedPortHost } from './facts/published-port-host.js';
+import { checkKinds } from './kinds/index.js';
+import type { CheckKind, CheckOutcome, CheckResult, CheckRun, ImageFacts, ProbeNeeds } from './types.js';
+
+export interface GradeOptions {
+  /**
+   * Where ports published on `engine` can be dialled from this process. Worked out from
+   * the engine's address when absent (see facts/published-port-host.ts).
+   */
+  publishedPortHost?: string;
+  /** Labels for the containers the grader starts (the tests add `layerlab.test`). */
+  labels?: Record<string, string>;
+}
+
+/** The id of the check every run starts with; it is not one of the exercise's own. */
+export const imageExistsCheckId = 'image-exists';
+
+/**
+ * Grades an exercise: the one entry point behind `course check` and the web page's Check
+ * button, so both show the very same result.
+ *
+ * @param exerciseId  e.g. "lesson-7"; an unknown id throws a usage UserError listing the real ones.
+ * @param image       the image to grade; the exercise's own tag (e.g. "lesson-7") when undefined.
+ * @param engine      the engine holding the image; the sandbox's nested engine, or any other
+ *                    (every check, the container probe included, works against it).
+ * @param signal      aborting it stops the run and removes any container it started, then
+ *                    rejects with the signal's reason.
+ * @param onProgress  one line per phase ("Reading the layers of lesson-7"), for a spinner.
+ * @returns a CheckRun; a missing image is a failed run, not an error. Throws UserError when
+ *          the engine stops answering.
+ */
+export async function gradeExercise(
+  exerciseId: string,
+  image: string | undefined,
+  engine: Engine,
+  signal?: AbortSignal,
+  onProgress?: (text: string) => void,
+  options: GradeOptions = {},
+): Promise<CheckRun> {
+  const exercise = findExercise(exerciseId);
+  const ref = image ?? exercise.image;
+  const startedAt = new Date();
+  const started = performance.now();
+  const probes = probesFor(exercise);
+  let facts: ImageFacts | undefined;
+  try {
+    const publishedPortHost = probes.http ? (options.publishedPortHost ?? (await findPublishedPortHost(engine))) : undefined;
+    onProgress?.(`Looking for the image ${ref}`);
+    facts = await gatherImageFacts(engine, ref, {
+      probes,
+      ...(publishedPortHost ? { publishedPortHost } : {}),
+      ...(signal ? { signal } : {}),
+      ...(options.labels ? { labels: options.labels } : {}),
+      onPhase: (phase) =>
+        onProgress?.(phase === 'reading-layers' ? `Reading the layers of ${ref}` : `Starting a container from ${ref}`),
+    });
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    throw asEnvironmentError(error, engine);
+  }
+  const checks = facts ? judge(exercise, facts) : missingImage(exercise, ref, engine);
+  return {
+    exercise: exercise.id,
+    image: ref,
+    ...(facts ? { imageId: facts.id, sizeBytes: facts.sizeBytes, archiveLayout: facts.archiveLayout } : {}),
+    engine: { address: engine.address, version: engine.version },
+    passed: checks.every((check) => check.passed || check.isAdvisory),
+    checks,
+    layers: (facts?.layers ?? []).map((layer) => ({
+      index: layer.index,
+      diffId: layer.diffId,
+      sizeBytes: layer.sizeBytes,
+      ...(layer.instruction !== undefined ? { instruction: layer.instruction } : {}),
+      ...(layer.createdBy !== undefined ? { createdBy: layer.createdBy } : {}),
+      buildTools: layer.addedBuildTools,
+      ...(layer.unreadable ? { unreadable: layer.unreadable } : {}),
+    })),
+    startedAt: startedAt.toISOString(),
+    durationMs: Math.round(performance.now() - started),
+  };
+}
+
+function probesFor(exercise: Exercise): ProbeNeeds {
+  const needs: ProbeNeeds = {};
+  for (const check of exercise.checks) {
+    const kind = checkKinds[check.kind] as CheckKind<never>;
+    Object.assign(needs, kind.probes?.(check.params as never));
+  }
+  return needs;
+}
+
+function judge(exercise: Exercise, facts: ImageFacts): CheckResult[] {
+  const exists: CheckResult = {
+    id: imageExistsCheckId,
+    title: `The image ${facts.ref} exists`,
+    kind: imageExistsCheckId,
+    status: 'pass',
+    passed: true,
+    isAdvisory: false,
+    expected: `an image tagged ${facts.ref}`,
+    actual: `found: ${facts.id.replace(/^sha256:/, '').slice(0, 12)}, ${formatSize(facts.sizeBytes)}, ${plural(facts.layers.length, 'layer')}`,
+    hint: exercise.buildHint,
+  };
+  return [exists, ...exercise.checks.map((check) => resultOf(check, evaluate(check, facts)))];
+}
+
+function evaluate(check: LoadedCheck, facts: ImageFacts): CheckOutcome {
+  const kind = checkKinds[check.kind] as CheckKind<never>;
+  return kind.evaluate(facts, check.params as never);
+}
+
+function resultOf(check: LoadedCheck, outcome: CheckOutcome): CheckResult {
+  return {
+    id: check.id,
+    title: check.title,
+    kind: check.kind,
+    status: outcome.status,
+    passed: outcome.status === 'pass',
+    isAdvisory: check.isAdvisory,
+    expected: outcome.expected,
+    actual: outcome.actual,
+    ...(outcome.message !== undefined ? { message: outcome.message } : {}),
+    hint: check.hint,
+  };
+}
+
+function missingImage(exercise: Exercise, ref: string, engine: Engine): CheckResult[] {
+  const exists: CheckResult = {
+    id: imageExistsCheckId,
+    title: `The image ${ref} exists`,
+    kind: imageExistsCheckId,
+    status: 'fail',
+    passed: false,
+    isAdvisory: false,
+    expected: `an image tagged ${ref}`,
+    actual: 'no such image',
+    message: `The engine at ${engine.address} has no image ${ref}.`,
+    hint: exercise.buildHint,
+  };
+  return [
+    exists,
+    ...exercise.checks.map((check) =>
+      resultOf(check, { status: 'skip', expected: '', actual: 'not checked', message: `Not checked: there is no image ${ref} yet.` }),
+    ),
+  ];
+}
+
+const connectionErrorCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']);
+
+/** An engine that stops answering halfway is the machine's problem, not a bug of ours. */
+function asEnvironmentError(error: unknown, engine: Engine): unknown {
+  if (error instanceof UserError) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  const statusCode = (error as { statusCode?: number }).statusCode;
+  if ((code && connectionErrorCodes.has(code)) || (statusCode !== undefined && statusCode >= 500)) {
+    const message = error instanceof Error ? error.message : String(error);
+    return environmentError(
+      `The Docker engine at ${engine.address} failed while the image was being checked (${message.trim()}).`,
+      'Make sure it is running (for the sandbox: `course up`), then check again.',
+    );
+  }
+  return error;
+}

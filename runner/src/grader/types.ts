@@ -1,0 +1,197 @@
+import type { z } from 'zod';
+
+/**
+ * Facts, then judgement: the grader gathers one `ImageFacts` per image (Engine API, the
+ * image archive, probes such as "does it answer HTTP"), then pure check kinds judge it.
+ */
+export interface ImageFacts {
+  /** What was asked for, e.g. "lesson-7". */
+  ref: string;
+  /** The image id the engine resolved `ref` to. */
+  id: string;
+  /** The engine's size of the image (`docker image inspect` .Size). */
+  sizeBytes: number;
+  /** When the image was built, as the engine reports it. */
+  created?: string;
+  config: ImageConfigFacts;
+  /** Bottom to top, one per entry of RootFS.Layers. */
+  layers: LayerFacts[];
+  /** Every build tool found in any layer, also those a later layer hides. */
+  buildTools: BuildToolFinding[];
+  /** The filesystem a container sees: every layer applied in order, whiteouts honoured. */
+  files: ReadonlyMap<string, FileFacts>;
+  /** Which `docker save` layout the engine wrote. */
+  archiveLayout: ArchiveLayout;
+  probes: ProbeResults;
+}
+
+export type ArchiveLayout = 'docker-legacy' | 'oci';
+
+export interface ImageConfigFacts {
+  user: string;
+  entrypoint: string[] | null;
+  cmd: string[] | null;
+  env: string[];
+  exposedPorts: string[];
+  workingDir: string;
+  labels: Record<string, string>;
+}
+
+export interface LayerFacts {
+  /** 0 for the bottom layer. */
+  index: number;
+  diffId: string;
+  /** Bytes of file content in the layer (what `docker history` shows, near enough). */
+  sizeBytes: number;
+  /** Entries in the layer's tar, whiteouts included. */
+  entryCount: number;
+  /** The history row that made it, as the builder wrote it. */
+  createdBy?: string;
+  /** The same, shortened to the Dockerfile instruction ("RUN go build ..."). */
+  instruction?: string;
+  compression: LayerCompression;
+  /** Set when the layer could not be read; checks that need file contents then say so. */
+  unreadable?: string;
+  /** Paths of build tools this layer adds (see ImageFacts.buildTools). */
+  addedBuildTools: string[];
+}
+
+export type LayerCompression = 'none' | 'gzip' | 'zstd';
+
+export type FileType = 'file' | 'directory' | 'symlink' | 'hardlink' | 'other';
+
+/** One path of the merged view. */
+export interface FileFacts {
+  path: string;
+  type: FileType;
+  sizeBytes: number;
+  mode: number;
+  /** Symlink or hard-link target, as written in the tar. */
+  linkTarget?: string;
+  /** Index of the layer this version of the path comes from. */
+  layer: number;
+  /** What the content is, for files we looked into (executables). */
+  identity?: FileIdentity;
+}
+
+/** What a file's bytes say it is. Only executables are looked into. */
+export type FileIdentity =
+  | { kind: 'build-tool'; family: BuildToolFamily; tool: string; evidence: string }
+  | { kind: 'go-program'; mainPath: string }
+  | { kind: 'busybox' }
+  | { kind: 'elf'; interpreter?: string }
+  | { kind: 'script'; interpreter: string };
+
+/** The build tools lesson 7 asks about, by family. */
+export const buildToolFamilies = ['go', 'c-compiler', 'make', 'git'] as const;
+export type BuildToolFamily = (typeof buildToolFamilies)[number];
+
+export const buildToolFamilyNames: Record<BuildToolFamily, string> = {
+  go: 'the Go toolchain',
+  'c-compiler': 'the C compiler (gcc)',
+  make: 'make',
+  git: 'git',
+};
+
+export interface BuildToolFinding {
+  family: BuildToolFamily;
+  /** Short name of the tool: "go", "compile", "gcc", "cc1", "make", "git". */
+  tool: string;
+  path: string;
+  /** How we know: "Go build info says cmd/compile", "named gcc". */
+  evidence: string;
+  /** The layer whose tar holds the file. */
+  addedInLayer: number;
+  /** The later layer that deletes or replaces it; the bytes still ship in `addedInLayer`. */
+  hiddenInLayer?: number;
+  hiddenBy?: 'whiteout' | 'opaque-directory' | 'replaced';
+  /** Other paths that lead to it in the merged view (symlinks, hard links). */
+  aliases: string[];
+}
+
+/** Probes run while gathering, never inside an evaluator. */
+export interface ProbeResults {
+  http?: HttpProbeResult;
+}
+
+export interface HttpProbeRequest {
+  port: number;
+  path: string;
+  withinMs: number;
+}
+
+export type HttpProbeResult = HttpProbeRequest &
+  (
+    | { outcome: 'answered'; statusCode: number; bodyStart: string; afterMs: number }
+    | { outcome: 'exited'; exitCode: number; logTail: string; afterMs: number }
+    | { outcome: 'timed-out'; logTail: string; lastError: string }
+    | { outcome: 'not-started'; reason: string }
+  );
+
+export type CheckStatus = 'pass' | 'fail' | 'skip';
+
+export type CheckOutcome =
+  | { status: 'pass'; expected: string; actual: string; message?: string }
+  | { status: 'fail'; expected: string; actual: string; message: string }
+  | { status: 'skip'; expected: string; actual: string; message: string };
+
+/** What facts a check needs gathered before it can be judged. */
+export interface ProbeNeeds {
+  http?: HttpProbeRequest;
+}
+
+/** One kind of check: its parameters' schema and a pure evaluator. */
+export interface CheckKind<P extends z.ZodTypeAny> {
+  /** One line for documentation. */
+  summary: string;
+  params: P;
+  probes?(params: z.infer<P>): ProbeNeeds;
+  /** Pure: no I/O, no clock. */
+  evaluate(facts: ImageFacts, params: z.infer<P>): CheckOutcome;
+}
+
+/**
+ * The result of grading one image: what both `course check` and the web page's Check
+ * button show. Documented in report/json.ts, which serialises it as schemaVersion 1.
+ */
+export interface CheckRun {
+  exercise: string;
+  image: string;
+  /** The id the image resolved to; absent when there was no image. */
+  imageId?: string;
+  /** The engine that was asked, e.g. "unix:///…/docker.sock", and its version. */
+  engine: { address: string; version: string };
+  passed: boolean;
+  checks: CheckResult[];
+  /** For a layer chart: bottom to top. Empty when there was no image. */
+  layers: LayerSummary[];
+  sizeBytes?: number;
+  archiveLayout?: ArchiveLayout;
+  startedAt: string;
+  durationMs: number;
+}
+
+export interface CheckResult {
+  id: string;
+  title: string;
+  kind: string;
+  status: CheckStatus;
+  passed: boolean;
+  /** Advice does not decide whether the exercise passes. */
+  isAdvisory: boolean;
+  expected: string;
+  actual: string;
+  /** Why it failed, with numbers and the instruction that caused it when known. */
+  message?: string;
+  hint: string;
+}
+
+export interface LayerSummary {
+  index: number;
+  diffId: string;
+  sizeBytes: number;
+  instruction?: string;
+  createdBy?: string;
+  buildTools: string[];
+  unreadable?: string;
+}
