@@ -140,7 +140,11 @@ export function resolvePath(files: ReadonlyMap<string, FileFacts>, filePath: str
     resolved.push(part);
     const current = resolved.join('/');
     const file = files.get(current);
-    if (!file) return undefined;
+    // A layer may hold a/b/c without an entry for a/b: the directory exists all the same.
+    if (!file) {
+      if (pending.length) continue;
+      return undefined;
+    }
     if (file.type !== 'symlink' || file.linkTarget === undefined) continue;
     if (++hops > maxSymlinkHops) return undefined;
     resolved.pop();

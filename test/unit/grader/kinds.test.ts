@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+import { buildToolsAbsent } from '../../../runner/src/grader/kinds/build-tools-absent.js';
+import { httpResponds } from '../../../runner/src/grader/kinds/http-responds.js';
+import { checkKinds } from '../../../runner/src/grader/kinds/index.js';
+import { maxLayers } from '../../../runner/src/grader/kinds/max-layers.js';
+import { maxSize } from '../../../runner/src/grader/kinds/max-size.js';
+import { runsAsNonRoot } from '../../../runner/src/grader/kinds/runs-as-non-root.js';
+import type { FileFacts, HttpProbeResult } from '../../../runner/src/grader/types.js';
+import { facts, layer, tool } from './builders.js';
+
+const MB = 1e6;
+const allFamilies = { families: ['go', 'c-compiler', 'make', 'git'] as ['go', 'c-compiler', 'make', 'git'] };
+const probeRequest = { port: 8080, path: '/', withinMs: 5000 };
+const httpParams = httpResponds.params.parse({ port: 8080, withinMs: 5000 });
+
+describe('max-size', () => {
+  it('passes at the limit and fails above it, naming the largest layer', () => {
+    expect(maxSize.evaluate(facts({ sizeBytes: 20 * MB }), { bytes: 20 * MB })).toMatchObject({ status: 'pass', actual: '20 MB' });
+    const fat = facts({
+      sizeBytes: 719 * MB,
+      layers: [layer(0, { sizeBytes: 78 * MB, instruction: 'ADD rootfs /' }), layer(1, { sizeBytes: 548 * MB, instruction: 'RUN apt-get install golang-go' })],
+    });
+    const outcome = maxSize.evaluate(fat, { bytes: 20 * MB });
+    expect(outcome).toMatchObject({ status: 'fail', expected: 'at most 20 MB', actual: '719 MB' });
+    expect(outcome.message).toBe('The image is 719 MB, 699 MB over the limit of 20 MB; the largest is layer 2 (`RUN apt-get install golang-go`) with 548 MB.');
+  });
+
+  it('rejects a limit that is not a positive whole number', () => {
+    expect(maxSize.params.safeParse({ bytes: -1 }).success).toBe(false);
+    expect(maxSize.params.safeParse({ bytes: 20, extra: 1 }).success).toBe(false);
+  });
+});
+
+describe('max-layers', () => {
+  it('counts layers and lists them when there are too many', () => {
+    const many = facts({ layers: [0, 1, 2].map((index) => layer(index, { instruction: `RUN step ${index}` })) });
+    expect(maxLayers.evaluate(many, { count: 3 })).toMatchObject({ status: 'pass', actual: '3 layers' });
+    const outcome = maxLayers.evaluate(many, { count: 2 });
+    expect(outcome).toMatchObject({ status: 'fail', expected: 'at most 2 layers', actual: '3 layers' });
+    expect(outcome.message).toContain('layer 3 (`RUN step 2`)');
+  });
+});
+
+describe('build-tools-absent', () => {
+  it('passes when no tool of the families is found', () => {
+    expect(buildToolsAbsent.evaluate(facts(), allFamilies)).toMatchObject({ status: 'pass', actual: 'none found' });
+  });
+
+  it('ignores families it was not asked about', () => {
+    const withGit = facts({ buildTools: [tool({ family: 'git', tool: 'git', path: '/usr/bin/git' })] });
+    expect(buildToolsAbsent.evaluate(withGit, { families: ['go'] }).status).toBe('pass');
+  });
+
+  it('reports a deleted tool as shipped, naming the layer that added it and the one that hides it', () => {
+    const image = facts({
+      layers: [layer(0, { instruction: 'COPY --from=build /usr/lib/go/bin/gofmt /opt/gofmt' }), layer(1, { instruction: 'RUN rm /opt/gofmt' })],
+      buildTools: [tool({ family: 'go', tool: 'gofmt', path: '/opt/gofmt', addedInLayer: 0, hiddenInLayer: 1, hiddenBy: 'whiteout', evidence: 'Go build info names cmd/gofmt' })],
+    });
+    const outcome = buildToolsAbsent.evaluate(image, allFamilies);
+    expect(outcome).toMatchObject({ status: 'fail', actual: 'the Go toolchain (1 file)' });
+    expect(outcome.message).toBe(
+      'The Go toolchain ships (1 file): /opt/gofmt (Go build info names cmd/gofmt); added by layer 1 (`COPY --from=build /usr/lib/go/bin/gofmt /opt/gofmt`), deleted by layer 2 (`RUN rm /opt/gofmt`), yet still shipped in layer 1.',
+    );
+  });
+
+  it('summarises many tools per family and layer', () => {
+    const tools = Array.from({ length: 5 }, (_, index) => tool({ family: 'go', tool: `t${index}`, path: `/go/t${index}`, addedInLayer: 1 }));
+    const image = facts({ layers: [layer(0), layer(1, { instruction: 'RUN apt-get install golang-go' })], buildTools: [...tools, tool({ family: 'make', tool: 'make', path: '/usr/bin/make', addedInLayer: 1 })] });
+    const outcome = buildToolsAbsent.evaluate(image, allFamilies);
+    expect(outcome.actual).toBe('the Go toolchain (5 files), make (1 file)');
+    expect(outcome.message).toContain('and 2 more; all added by layer 2');
+  });
+
+  it('cannot pass when a layer could not be read', () => {
+    const image = facts({ layers: [layer(0, { unreadable: 'it is compressed with zstd' })] });
+    expect(buildToolsAbsent.evaluate(image, allFamilies)).toMatchObject({ status: 'skip', message: expect.stringContaining('zstd') });
+  });
+});
+
+describe('http-responds', () => {
+  const withProbe = (http: HttpProbeResult, files: FileFacts[] = [], config = {}) =>
+    facts({ probes: { http }, config: { ...facts().config, ...config } }, files);
+
+  it('asks for the probe it needs', () => {
+    expect(httpResponds.probes?.(httpParams)).toEqual({ http: probeRequest });
+  });
+
+  it('passes on any HTTP answer', () => {
+    expect(httpResponds.evaluate(withProbe({ ...probeRequest, outcome: 'answered', statusCode: 404, bodyStart: '', afterMs: 40 }), httpParams)).toMatchObject({
+      status: 'pass',
+      actual: 'HTTP 404 after 40 ms',
+    });
+  });
+
+  it('explains a dynamically linked binary whose loader is missing', () => {
+    const server: FileFacts = { path: 'hello', type: 'file', sizeBytes: 1, mode: 0o755, layer: 0, identity: { kind: 'elf', interpreter: '/lib64/ld-linux-x86-64.so.2' } };
+    const outcome = httpResponds.evaluate(withProbe({ ...probeRequest, outcome: 'exited', exitCode: 255, logTail: 'exec /hello: no such file or directory', afterMs: 30 }, [server]), httpParams);
+    expect(outcome).toMatchObject({ status: 'fail', actual: 'the container exited with code 255' });
+    expect(outcome.message).toContain('exec /hello: no such file or directory');
+    expect(outcome.message).toContain('/hello is linked dynamically: it needs the loader /lib64/ld-linux-x86-64.so.2, which is not in the image.');
+  });
+
+  it('explains an entrypoint that is not in the image', () => {
+    const outcome = httpResponds.evaluate(withProbe({ ...probeRequest, outcome: 'not-started', reason: 'exec: "/app": stat /app: no such file or directory' }, [], { entrypoint: ['/app'] }), httpParams);
+    expect(outcome).toMatchObject({ status: 'fail', actual: 'the container did not start' });
+    expect(outcome.message).toContain('The image has no /app, the program its ENTRYPOINT names.');
+  });
+
+  it('says when nothing answered in time', () => {
+    const outcome = httpResponds.evaluate(withProbe({ ...probeRequest, outcome: 'timed-out', logTail: '', lastError: 'connection refused' }), httpParams);
+    expect(outcome).toMatchObject({ status: 'fail', actual: 'no answer within 5 s' });
+    expect(outcome.message).toContain('last try: connection refused');
+  });
+
+  it('skips when the probe did not run', () => {
+    expect(httpResponds.evaluate(facts(), httpParams).status).toBe('skip');
+  });
+});
+
+describe('runs-as-non-root', () => {
+  it('fails for root in any spelling and passes for anyone else', () => {
+    for (const user of ['', 'root', '0', '0:0', 'root:staff']) {
+      expect(runsAsNonRoot.evaluate(facts({ config: { ...facts().config, user } }), {}).status).toBe('fail');
+    }
+    for (const user of ['65532', '65532:65532', 'app']) {
+      expect(runsAsNonRoot.evaluate(facts({ config: { ...facts().config, user } }), {}).status).toBe('pass');
+    }
+  });
+});
+
+describe('the kind registry', () => {
+  it('has a summary and a strict schema for every kind', () => {
+    for (const [name, kind] of Object.entries(checkKinds)) {
+      expect(kind.summary, name).not.toBe('');
+      expect(kind.params.safeParse({ unexpected: true }).success, name).toBe(false);
+    }
+  });
+});

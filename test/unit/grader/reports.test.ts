@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { paintFor } from '../../../runner/src/cli/style.js';
+import { renderJson } from '../../../runner/src/grader/report/json.js';
+import { renderJunit, xml } from '../../../runner/src/grader/report/junit.js';
+import { renderText } from '../../../runner/src/grader/report/text.js';
+import type { CheckRun } from '../../../runner/src/grader/types.js';
+
+const run: CheckRun = {
+  exercise: 'lesson-7',
+  image: 'lesson-7',
+  imageId: 'sha256:7c44bc296a1b521b575e0b38d54d45fd0cb3f9b0841e85a5d160ebf2756b5e38',
+  engine: { address: 'unix:///tmp/docker.sock', version: '26.1.5' },
+  passed: false,
+  checks: [
+    { id: 'size', title: 'The image is at most 20 MB', kind: 'max-size', status: 'fail', passed: false, isAdvisory: false, expected: 'at most 20 MB', actual: '719 MB', message: 'The image is 719 MB <big> & "fat"\u0007.', hint: 'Which stage ships?' },
+    { id: 'runs', title: 'It answers', kind: 'http-responds', status: 'pass', passed: true, isAdvisory: false, expected: 'an answer', actual: 'HTTP 200 after 10 ms', hint: 'Run it.' },
+    { id: 'layers', title: 'Few layers', kind: 'max-layers', status: 'skip', passed: false, isAdvisory: false, expected: '', actual: 'not checked', message: 'Not checked.', hint: 'h' },
+    { id: 'runs-as-non-root', title: 'Not root', kind: 'runs-as-non-root', status: 'fail', passed: false, isAdvisory: true, expected: 'a user', actual: 'root', message: 'No USER.', hint: 'USER.' },
+  ],
+  layers: [{ index: 0, diffId: 'sha256:a', sizeBytes: 719e6, instruction: 'RUN apt-get install golang-go', buildTools: ['/usr/bin/go'] }],
+  sizeBytes: 719e6,
+  archiveLayout: 'oci',
+  startedAt: '2026-11-23T02:00:00.000Z',
+  durationMs: 1234,
+};
+
+describe('the JSON report', () => {
+  it('has the documented shape', () => {
+    const report = JSON.parse(renderJson(run));
+    expect(report).toMatchObject({ schemaVersion: 1, exercise: 'lesson-7', image: 'lesson-7', passed: false, durationMs: 1234 });
+    expect(report.checks[0]).toEqual({
+      id: 'size', title: 'The image is at most 20 MB', passed: false, status: 'fail', advisory: false,
+      expected: 'at most 20 MB', actual: '719 MB', message: 'The image is 719 MB <big> & "fat"\u0007.', hint: 'Which stage ships?',
+    });
+    expect(report.layers[0].buildTools).toEqual(['/usr/bin/go']);
+  });
+});
+
+describe('the JUnit report', () => {
+  const text = renderJunit(run);
+
+  it('has one testcase per check, with failures and skips counted', () => {
+    expect(text.match(/<testcase /g)).toHaveLength(4);
+    expect(text).toContain('<testsuite name="lesson-7 (lesson-7)" tests="4" failures="1" errors="0" skipped="1"');
+    expect(text).toContain('<failure message="expected at most 20 MB, found 719 MB" type="max-size">');
+    expect(text).toContain('<skipped message="Not checked."/>');
+  });
+
+  it('does not fail the suite for advice', () => {
+    expect(text).toMatch(/name="runs-as-non-root: Not root" time="0">\n\s*<system-out>Advice/);
+  });
+
+  it('escapes markup and drops characters XML forbids', () => {
+    expect(text).toContain('&lt;big&gt; &amp; &quot;fat&quot;.');
+    expect(text).not.toContain('\u0007');
+    expect(xml('a\u0000b<')).toBe('ab&lt;');
+  });
+});
+
+describe('the text report', () => {
+  it('shows found, expected and the hint for each failure, and the layers', () => {
+    const text = renderText(run);
+    expect(text).toContain('✗ The image is at most 20 MB [size]\n    found:    719 MB\n    expected: at most 20 MB\n');
+    expect(text).toContain('    hint: Which stage ships?');
+    expect(text).toContain('! Not root (advice) [runs-as-non-root]');
+    expect(text).toContain('RUN apt-get install golang-go [1 build tool]');
+    expect(text).toContain('2 of 3 checks did not pass.');
+  });
+
+  it('has no colour codes when NO_COLOR is set', () => {
+    const previous = process.env.NO_COLOR;
+    process.env.NO_COLOR = '1';
+    try {
+      expect(renderText(run, paintFor({ isTTY: true } as NodeJS.WriteStream))).not.toContain('\x1b[');
+    } finally {
+      if (previous === undefined) delete process.env.NO_COLOR;
+      else process.env.NO_COLOR = previous;
+    }
+  });
+});
