@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseClientMessage } from '../../runner/src/terminal/protocol.js';
 import { ReplayBuffer } from '../../runner/src/terminal/replay-buffer.js';
-import { commandsOf } from '../../site/src/client/code-blocks.js';
+import { commandsOf } from '../../site/src/client/console-commands.js';
 
 describe('terminal protocol', () => {
   it('accepts the messages the browser sends', () => {

@@ -5,15 +5,17 @@ import { parseArgs } from 'node:util';
 import { ExitCode, UserError, usageError, type ExitCodeValue } from '../errors.js';
 import type { Command, CommandContext, ParsedArgs } from './command.js';
 import { checkCommand } from './commands/check.js';
+import { listCommand } from './commands/list.js';
 import { resetCommand } from './commands/reset.js';
 import { shellCommand } from './commands/shell.js';
+import { startCommand } from './commands/start.js';
 import { statusCommand } from './commands/status.js';
 import { stopCommand } from './commands/stop.js';
 import { upCommand } from './commands/up.js';
 import { paintFor } from './style.js';
 import { terminalProgress } from './terminal-progress.js';
 
-export const commands: readonly Command[] = [upCommand, statusCommand, checkCommand, shellCommand, stopCommand, resetCommand];
+export const commands: readonly Command[] = [startCommand, listCommand, upCommand, statusCommand, checkCommand, shellCommand, stopCommand, resetCommand];
 
 /** What shells report for a process stopped by Ctrl-C (128 + SIGINT). */
 export const interruptedExitCode = 130;

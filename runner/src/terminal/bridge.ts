@@ -137,7 +137,10 @@ export class TerminalBridge {
   #startSession(cols: number, rows: number): ShellSession {
     const session = new ShellSession({ instance: this.#options.instance, cols, rows });
     this.#sessions.set(session.id, session);
-    session.onExit(() => {
+    session.onExit(async () => {
+      // The shell is gone; whatever it left running in the background goes with it, as
+      // when a terminal window closes. The browser hears of the exit once that is done.
+      await session.end();
       this.#sessions.delete(session.id);
       clearTimeout(this.#expiryTimers.get(session));
       this.#expiryTimers.delete(session);

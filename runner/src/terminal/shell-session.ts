@@ -133,8 +133,10 @@ export class ShellSession {
     if (this.#isEnding) return;
     this.#isEnding = true;
     const exited = new Promise<void>((resolve) => this.onExit(() => resolve()));
-    this.#pty.resume();
-    this.#pty.kill('SIGHUP');
+    if (!this.hasExited) {
+      this.#pty.resume();
+      this.#pty.kill('SIGHUP');
+    }
     const script = [
       `pids=$(grep -lxzs '${sessionEnvName}=${this.id}' /proc/[0-9]*/environ | cut -d/ -f3)`,
       '[ -z "$pids" ] && exit 0',

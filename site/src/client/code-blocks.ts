@@ -1,3 +1,4 @@
+import { commandsOf } from './console-commands';
 import { findRunner } from './runner';
 
 /** Fences whose text is a command for the terminal (console blocks: the `$ ` lines). */
@@ -46,22 +47,6 @@ export async function enhanceCodeBlocks(root: ParentNode): Promise<void> {
     }
     wrapper.append(toolbar, pre);
   }
-}
-
-/** The commands of a console transcript: lines after a `$ ` prompt, with their continuations. */
-export function commandsOf(transcript: string): string {
-  const commands: string[] = [];
-  let isContinuing = false;
-  for (const line of transcript.split('\n')) {
-    if (isContinuing) {
-      commands.push(line);
-      isContinuing = line.endsWith('\\');
-    } else if (/^\$ /.test(line)) {
-      commands.push(line.slice(2));
-      isContinuing = line.endsWith('\\');
-    }
-  }
-  return commands.join('\n');
 }
 
 function button(text: string, label: string): HTMLButtonElement {

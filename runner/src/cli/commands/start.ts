@@ -1,0 +1,108 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readCourseCatalog, siteDir } from '../../course-catalog.js';
+import { connectEngine } from '../../engine.js';
+import { ExitCode, usageError } from '../../errors.js';
+import { bringUpSandbox } from '../../sandbox/sandbox.js';
+import { startCourseServer } from '../../server.js';
+import { resolveInstance } from '../../settings.js';
+import type { Command } from '../command.js';
+
+export const defaultPort = 4747;
+
+export const startCommand: Command = {
+  name: 'start',
+  summary: 'Start your sandbox and open the course in your browser (Ctrl-C stops it)',
+  usage: 'course start [--port N] [--no-open]',
+  optionHelp: [
+    `--port N     port on 127.0.0.1 to serve the course on (default: ${defaultPort}; 0 picks a free one)`,
+    '--no-open    print the link but do not open a browser',
+    '--verbose    print every line of the image builds',
+  ],
+  options: {
+    port: { type: 'string' },
+    'no-open': { type: 'boolean' },
+    verbose: { type: 'boolean' },
+  },
+  maxPositionals: 0,
+  async run({ values }, { stdout, stderr, progress, paint, signal }) {
+    const port = parsePort(values.port);
+    const instance = resolveInstance();
+    // Before the sandbox: without the built site there is nothing to serve.
+    const catalog = await readCourseCatalog();
+    const engine = await connectEngine();
+    const token = randomBytes(24).toString('base64url');
+    const server = await startCourseServer({
+      instance,
+      engine,
+      siteDir,
+      token,
+      port,
+      // The grader loads on the first Check, so the server starts quickly and idles small.
+      runCheck: async (exercise, report, checkSignal) => {
+        const { gradeAndRecord } = await import('../../grade-and-record.js');
+        return await gradeAndRecord({ exercise, instance, signal: checkSignal, report });
+      },
+      log: (text) => stderr.write(`${paint.red('runner:')} ${text}\n`),
+    });
+    // Listening first: a taken port is reported at once, not after the sandbox has started.
+    try {
+      await bringUpSandbox(engine, instance, progress);
+    } catch (error) {
+      await server.close();
+      throw error;
+    }
+    if (signal.aborted) {
+      await server.close();
+      return ExitCode.ok;
+    }
+    stdout.write(
+      [
+        '',
+        `${paint.green('Layerlab is running')} with ${catalog.lessons.length} ${catalog.lessons.length === 1 ? 'lesson' : 'lessons'}. Open this link in your browser:`,
+        '',
+        `    ${paint.bold(server.url)}`,
+        '',
+        `The link holds a secret: it is only for you. Press Ctrl-C to stop; your sandbox keeps its state.`,
+        '',
+      ].join('\n'),
+    );
+    if (values['no-open'] !== true) openBrowser(server.url, (line) => stderr.write(`${line}\n`));
+
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) return resolve();
+      signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await server.close();
+    stdout.write(`Stopped the course server. Your sandbox is still running (${paint.bold('course stop')} stops it).\n`);
+    return ExitCode.ok;
+  },
+};
+
+function parsePort(text: string | boolean | undefined): number {
+  if (text === undefined || typeof text === 'boolean') return defaultPort;
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535) {
+    throw usageError(`--port "${text}" is not a port number.`, `Give a whole number from 1024 to 65535, e.g. --port ${defaultPort} (0 picks a free port).`);
+  }
+  return port;
+}
+
+/** Opens the default browser where there is a desktop; a headless machine just gets the link. */
+function openBrowser(url: string, say: (line: string) => void): void {
+  const opener =
+    process.platform === 'darwin'
+      ? { command: 'open', args: [url] }
+      : process.platform === 'win32'
+        ? { command: 'cmd', args: ['/c', 'start', '""', url.replace(/&/g, '^&')] }
+        : process.env.DISPLAY || process.env.WAYLAND_DISPLAY
+          ? { command: 'xdg-open', args: [url] }
+          : undefined;
+  if (!opener) {
+    say('(No desktop here to open a browser on; open the link above yourself.)');
+    return;
+  }
+  const child = spawn(opener.command, opener.args, { detached: true, stdio: 'ignore' });
+  child.on('error', () => say(`(Could not start ${opener.command} to open a browser; open the link above yourself.)`));
+  child.unref();
+}

@@ -1,0 +1,259 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { connectEngine } from '../../runner/src/engine.js';
+import { gradeAndRecord } from '../../runner/src/grade-and-record.js';
+import { startCourseServer, type CourseServer } from '../../runner/src/server.js';
+import type { Instance } from '../../runner/src/settings.js';
+import { closeCodes } from '../../runner/src/terminal/protocol.js';
+import { instanceFor } from '../support/sandbox-env.js';
+import { TerminalClient } from '../support/terminal-client.js';
+
+const execFileAsync = promisify(execFile);
+const token = 'integration-test-token-0123456789';
+
+let instance: Instance;
+let server: CourseServer;
+let siteDir: string;
+let baseUrl: string;
+
+beforeAll(async () => {
+  instance = instanceFor(inject('sandboxEnv'));
+  siteDir = await mkdtemp(path.join(os.tmpdir(), 'll-site-'));
+  await mkdir(path.join(siteDir, 'lessons', 'lesson-7'), { recursive: true });
+  await writeFile(path.join(siteDir, 'index.html'), '<!doctype html><title>map</title><h1>Course map</h1>');
+  await writeFile(path.join(siteDir, 'lessons', 'lesson-7', 'index.html'), '<!doctype html><h1>Lesson 7</h1>');
+  server = await startCourseServer({
+    instance,
+    engine: await connectEngine(),
+    siteDir,
+    token,
+    port: 0,
+    runCheck: (exercise, report, signal) => gradeAndRecord({ exercise, instance, signal, report }),
+  });
+  baseUrl = `http://127.0.0.1:${server.port}`;
+});
+
+afterAll(async () => {
+  await server?.close();
+  await rm(siteDir, { recursive: true, force: true });
+});
+
+async function processesOfSession(sessionId: string): Promise<string[]> {
+  const { stdout } = await execFileAsync('docker', [
+    'exec',
+    instance.containerName,
+    'sh',
+    '-c',
+    `grep -lxzs 'LAYERLAB_TERMINAL=${sessionId}' /proc/[0-9]*/environ | cut -d/ -f3`,
+  ]);
+  return stdout.split('\n').filter(Boolean);
+}
+
+describe('the course server', () => {
+  it('listens on 127.0.0.1 only', () => {
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=/);
+  });
+
+  it('answers pages and API calls without the token with 401, and says where the link is', async () => {
+    const page = await fetch(`${baseUrl}/lessons/lesson-7/`);
+    expect(page.status).toBe(401);
+    expect(await page.text()).toContain('course start');
+    const api = await fetch(`${baseUrl}/api/progress`);
+    expect(api.status).toBe(401);
+    expect(((await api.json()) as { error: { nextStep: string } }).error.nextStep).toContain('?token=');
+    expect((await fetch(`${baseUrl}/api/progress?token=wrong-${token}`)).status).toBe(401);
+  });
+
+  it('trades the token in the address for a cookie and serves pages with it', async () => {
+    const first = await fetch(`${baseUrl}/lessons/lesson-7/?token=${token}`, { redirect: 'manual' });
+    expect(first.status).toBe(303);
+    expect(first.headers.get('location')).toBe('/lessons/lesson-7/');
+    const cookie = first.headers.get('set-cookie')!;
+    expect(cookie).toContain('HttpOnly');
+    expect(cookie).toContain('SameSite=Strict');
+    const page = await fetch(`${baseUrl}/lessons/lesson-7/`, { headers: { Cookie: cookie.split(';')[0]! } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Lesson 7');
+  });
+
+  it('refuses another Host name (DNS rebinding) with 403', async () => {
+    // fetch() does not let a caller set Host; node:http does, as a rebinding page's browser would.
+    const status = await new Promise<number>((resolve, reject) => {
+      const request = http.get(`${baseUrl}/?token=${token}`, { headers: { Host: `attacker.example:${server.port}` } }, (response) => {
+        response.resume();
+        resolve(response.statusCode!);
+      });
+      request.on('error', reject);
+    });
+    expect(status).toBe(403);
+  });
+
+  it('refuses a Check posted from another site', async () => {
+    const response = await fetch(`${baseUrl}/api/check/lesson-7?token=${token}`, { method: 'POST', headers: { Origin: 'http://evil.example' } });
+    expect(response.status).toBe(403);
+  });
+
+  it('refuses a terminal socket without the token (401) or from a foreign Origin (403)', async () => {
+    await expect(TerminalClient.open(baseUrl, `not-${token}`)).rejects.toThrow('HTTP 401');
+    await expect(TerminalClient.open(baseUrl, token, { origin: 'http://evil.example' })).rejects.toThrow('HTTP 403');
+    await expect(TerminalClient.open(baseUrl, token, { origin: 'null' })).rejects.toThrow('HTTP 403');
+  });
+
+  it('does not serve files outside the site folder', async () => {
+    const response = await fetch(`${baseUrl}/..%2f..%2fetc%2fpasswd`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(404);
+  });
+});
+
+describe('the terminal bridge', () => {
+  it('runs what is typed in a login shell in the sandbox, at the browser\'s size', async () => {
+    const client = await TerminalClient.open(baseUrl, token, { cookie: true });
+    const attached = await client.attach({ cols: 91, rows: 27 });
+    expect(attached.isNew).toBe(true);
+    await client.waitForText('sandbox');
+    client.type('echo "answer $((6*7))"; stty size; hostname\r');
+    await client.waitForText('answer 42');
+    await client.waitForText('27 91');
+    await client.close();
+  });
+
+  it('follows a resize', async () => {
+    const client = await TerminalClient.open(baseUrl, token);
+    await client.attach();
+    await client.waitForText('sandbox');
+    client.send({ type: 'resize', cols: 120, rows: 33 });
+    // The docker CLI passes the new size on by itself, a moment later: wait for it in the shell.
+    client.type('for i in $(seq 100); do [ "$(stty size)" = "33 120" ] && break; sleep 0.1; done; echo "size $(stty size)"\r');
+    await client.waitForText('size 33 120');
+    await client.close();
+  });
+
+  it('reattaches to the same shell after a dropped connection, sending only what was missed', async () => {
+    const first = await TerminalClient.open(baseUrl, token);
+    const attached = await first.attach();
+    await first.waitForText('sandbox');
+    first.type('export MARKER=kept-$((1000+234)); echo before-$((1+1))-drop\r');
+    await first.waitForText('before-2-drop\r\n');
+    const seen = first.outputBytes;
+    await first.close();
+
+    const second = await TerminalClient.open(baseUrl, token);
+    const again = await second.attach({ sessionId: attached.sessionId, offset: seen });
+    expect(again).toMatchObject({ sessionId: attached.sessionId, isNew: false, reset: false, offset: seen });
+    second.type('echo "still $MARKER"\r');
+    await second.waitForText('still kept-1234');
+    // Nothing the first socket already had is sent again.
+    expect(second.text()).not.toContain('before-2-drop');
+    await second.close();
+  });
+
+  it('replays the screen to a reloaded page, whose terminal starts empty', async () => {
+    const first = await TerminalClient.open(baseUrl, token);
+    const attached = await first.attach();
+    first.type('echo replay-me-$((2*21))\r');
+    await first.waitForText('replay-me-42');
+    await first.close();
+
+    const reloaded = await TerminalClient.open(baseUrl, token);
+    const again = await reloaded.attach({ sessionId: attached.sessionId });
+    expect(again).toMatchObject({ isNew: false, reset: true, offset: 0 });
+    await reloaded.waitForText('replay-me-42');
+    expect(reloaded.text().split('replay-me-42').length - 1).toBe(1);
+    await reloaded.close();
+  });
+
+  it('keeps a running command going while no page is attached', async () => {
+    const first = await TerminalClient.open(baseUrl, token);
+    const attached = await first.attach();
+    await first.waitForText('sandbox');
+    first.type('for i in 1 2 3 4 5 6 7 8; do sleep 0.25; done; echo "finished $((3*3))"\r');
+    await first.close();
+
+    const back = await TerminalClient.open(baseUrl, token);
+    await back.attach({ sessionId: attached.sessionId });
+    await back.waitForText('finished 9');
+    await back.close();
+  });
+
+  it('hands a session to the newest tab and tells the old one', async () => {
+    const first = await TerminalClient.open(baseUrl, token);
+    const attached = await first.attach();
+    const second = await TerminalClient.open(baseUrl, token);
+    await second.attach({ sessionId: attached.sessionId });
+    await first.waitFor(() => first.closeCode !== undefined);
+    expect(first.control.some((message) => message.type === 'taken-over')).toBe(true);
+    expect(first.closeCode).toBe(closeCodes.takenOver);
+    await second.close();
+  });
+
+  it('holds a flood back while the browser has paused it, and lets it through on resume', async () => {
+    const client = await TerminalClient.open(baseUrl, token);
+    const attached = await client.attach();
+    await client.waitForText('sandbox');
+    const floodBytes = 8 * 1024 * 1024;
+    client.send({ type: 'pause' });
+    client.type(`head -c ${floodBytes} /dev/zero | tr '\\0' y; echo; echo flood-$((40+2))-done\r`);
+    // Wait until the flood is running in the sandbox, blocked on its terminal.
+    let pids: string[] = [];
+    while (pids.length < 3) pids = await processesOfSession(attached.sessionId);
+    expect(client.outputBytes).toBeLessThan(floodBytes);
+    expect(client.text()).not.toContain('flood-42-done');
+    client.send({ type: 'resume' });
+    await client.waitForText('flood-42-done');
+    expect(client.outputBytes).toBeGreaterThan(floodBytes);
+    await client.close();
+  });
+
+  it('ends the shell and everything it started when its session is closed for good', async () => {
+    const client = await TerminalClient.open(baseUrl, token);
+    const attached = await client.attach();
+    await client.waitForText('sandbox');
+    client.type('sleep 600 & echo started-$((5*5))\r');
+    await client.waitForText('started-25');
+    expect((await processesOfSession(attached.sessionId)).length).toBeGreaterThanOrEqual(2);
+    client.type('exit\r');
+    await client.waitFor(() => client.closeCode !== undefined);
+    expect(client.control).toContainEqual(expect.objectContaining({ type: 'exit' }));
+    expect(client.closeCode).toBe(closeCodes.shellExited);
+    expect(await processesOfSession(attached.sessionId)).toEqual([]);
+  });
+
+  it('ends detached shells, with their processes in the sandbox, when the server stops', async () => {
+    const other = await startCourseServer({
+      instance,
+      engine: await connectEngine(),
+      siteDir,
+      token,
+      port: 0,
+      runCheck: () => Promise.reject(new Error('not used')),
+    });
+    const client = await TerminalClient.open(`http://127.0.0.1:${other.port}`, token);
+    const attached = await client.attach();
+    await client.waitForText('sandbox');
+    client.type('sleep 600 & echo started-$((6*6))\r');
+    await client.waitForText('started-36');
+    await client.close();
+    expect((await processesOfSession(attached.sessionId)).length).toBeGreaterThanOrEqual(2);
+    await other.close();
+    expect(await processesOfSession(attached.sessionId)).toEqual([]);
+  });
+
+  it('reports a taken port as the learner\'s problem, naming the port and what to do', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      await expect(
+        startCourseServer({ instance, engine: await connectEngine(), siteDir, token, port, runCheck: () => Promise.reject(new Error('not used')) }),
+      ).rejects.toMatchObject({ exitCode: 3, message: expect.stringContaining(`Port ${port}`), nextStep: expect.stringContaining('--port') });
+    } finally {
+      blocker.close();
+    }
+  });
+});
