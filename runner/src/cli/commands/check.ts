@@ -4,7 +4,7 @@ import path from 'node:path';
 import { findExercise } from '../../../../exercises/index.js';
 import { connectEngine, type Engine } from '../../engine.js';
 import { ExitCode, usageError } from '../../errors.js';
-import { gradeExercise } from '../../grader/grade.js';
+import { gradeAndRecord } from '../../grade-and-record.js';
 import { renderJson } from '../../grader/report/json.js';
 import { renderJunit } from '../../grader/report/junit.js';
 import { renderText } from '../../grader/report/text.js';
@@ -55,7 +55,7 @@ export const checkCommand: Command = {
     let run: CheckRun;
     try {
       run = await progress.step(`Checking ${image ?? exercise.image} for ${exercise.id}`, (detail) =>
-        gradeExercise(exercise.id, image, engine, controller.signal, detail),
+        gradeAndRecord({ exercise: exercise.id, image, engine, instance: resolveInstance(), signal: controller.signal, report: detail }).then((graded) => graded.run),
       );
     } catch (error) {
       if (error instanceof Interrupted) {
