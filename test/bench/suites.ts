@@ -1,5 +1,6 @@
+import { graderBench } from './grader.bench.js';
 import { sandboxBench } from './sandbox.bench.js';
 import type { BenchSuite } from './types.js';
 
 /** Every benchmark suite, in the order `npm run bench` runs them. */
-export const benchSuites: readonly BenchSuite[] = [sandboxBench];
+export const benchSuites: readonly BenchSuite[] = [sandboxBench, graderBench];

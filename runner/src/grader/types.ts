@@ -77,7 +77,7 @@ export interface FileFacts {
 /** What a file's bytes say it is. Only executables are looked into. */
 export type FileIdentity =
   | { kind: 'build-tool'; family: BuildToolFamily; tool: string; evidence: string }
-  | { kind: 'go-program'; mainPath: string }
+  | { kind: 'go-program'; mainPath: string; interpreter?: string }
   | { kind: 'busybox' }
   | { kind: 'elf'; interpreter?: string }
   | { kind: 'script'; interpreter: string };

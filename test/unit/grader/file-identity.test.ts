@@ -20,6 +20,11 @@ describe('identifying executables by their bytes', () => {
     }
   });
 
+  it('keeps the loader a cgo-built Go program asks for', () => {
+    const bytes = Buffer.concat([elfHead({ goNote: true, interpreter: '/lib64/ld-linux-x86-64.so.2' }), Buffer.alloc(5000), goBuildInfo('example.com/hello'), Buffer.alloc(2000)]);
+    expect(identify('hello', bytes)).toEqual({ kind: 'go-program', mainPath: 'example.com/hello', interpreter: '/lib64/ld-linux-x86-64.so.2' });
+  });
+
   it('treats the learner\'s own Go program as a program, even when it is called go', () => {
     expect(identify('usr/local/bin/go', goBinary('example.com/layerlab/hello'))).toEqual({ kind: 'go-program', mainPath: 'example.com/layerlab/hello' });
   });

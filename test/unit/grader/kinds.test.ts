@@ -100,6 +100,14 @@ describe('http-responds', () => {
     expect(outcome.message).toContain('/hello is linked dynamically: it needs the loader /lib64/ld-linux-x86-64.so.2, which is not in the image.');
   });
 
+  it('explains a cgo-built Go program whose loader is missing', () => {
+    const server: FileFacts = { path: 'hello', type: 'file', sizeBytes: 1, mode: 0o755, layer: 0, identity: { kind: 'go-program', mainPath: 'example.com/hello', interpreter: '/lib64/ld-linux-x86-64.so.2' } };
+    const loader: FileFacts = { path: 'lib64/ld-linux-x86-64.so.2', type: 'file', sizeBytes: 1, mode: 0o755, layer: 0 };
+    const exited = { ...probeRequest, outcome: 'exited', exitCode: 1, logTail: '', afterMs: 30 } as const;
+    expect(httpResponds.evaluate(withProbe(exited, [server]), httpParams).message).toContain('/hello is linked dynamically');
+    expect(httpResponds.evaluate(withProbe(exited, [server, loader]), httpParams).message).not.toContain('linked dynamically');
+  });
+
   it('explains an entrypoint that is not in the image', () => {
     const outcome = httpResponds.evaluate(withProbe({ ...probeRequest, outcome: 'not-started', reason: 'exec: "/app": stat /app: no such file or directory' }, [], { entrypoint: ['/app'] }), httpParams);
     expect(outcome).toMatchObject({ status: 'fail', actual: 'the container did not start' });

@@ -240,7 +240,10 @@ export class ExecutableIdentifier {
         evidence: `Go build info names ${this.#goMainPath} (${this.#goVersion})`,
       };
     }
-    if (this.#goMainPath) return { kind: 'go-program', mainPath: this.#goMainPath };
+    if (this.#goMainPath) {
+      // A cgo build is linked dynamically: its loader matters when it lands on scratch.
+      return { kind: 'go-program', mainPath: this.#goMainPath, ...(this.#elf.interpreter ? { interpreter: this.#elf.interpreter } : {}) };
+    }
     return this.#nativeIdentity() ?? this.#byName() ?? { kind: 'elf', ...(this.#elf.interpreter ? { interpreter: this.#elf.interpreter } : {}) };
   }
 

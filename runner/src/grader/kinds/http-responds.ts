@@ -84,7 +84,8 @@ export function diagnoseCommand(facts: ImageFacts): string | undefined {
   if (!file) return `The image has no ${program}, the program its ${facts.config.entrypoint?.length ? 'ENTRYPOINT' : 'CMD'} names.`;
   if (file.type === 'directory') return `${program} is a directory, not a program.`;
   const identity = file.identity;
-  if (identity?.kind === 'elf' && identity.interpreter && resolvePath(facts.files, identity.interpreter) === undefined) {
+  const isBinary = identity?.kind === 'elf' || identity?.kind === 'go-program';
+  if (isBinary && identity.interpreter && resolvePath(facts.files, identity.interpreter) === undefined) {
     return `${program} is linked dynamically: it needs the loader ${identity.interpreter}, which is not in the image.`;
   }
   if (identity?.kind === 'script' && resolvePath(facts.files, identity.interpreter.split(' ')[0] ?? '') === undefined) {

@@ -1,0 +1,87 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { connectEngine } from '../../runner/src/engine.js';
+import { gradeExercise } from '../../runner/src/grader/grade.js';
+import { projectRoot } from '../../runner/src/project-root.js';
+import { silentProgress } from '../../runner/src/progress.js';
+import { bringUpSandbox } from '../../runner/src/sandbox/sandbox.js';
+import { connectNestedEngine } from '../../runner/src/sandbox/nested-engine.js';
+import { buildInSandbox, contextOf, exerciseDir } from '../support/build-image.js';
+import { instanceFor } from '../support/sandbox-env.js';
+import { testLabel } from '../support/test-run.js';
+import type { BenchResult, BenchSuite } from './types.js';
+
+const gradeRuns = 3;
+const largeImage = 'golang:1.24';
+
+/**
+ * The grader, in the bench's own sandbox:
+ * - check-lesson7-ms: gradeExercise on the lesson-7 solution, every check, `runs` included
+ *   (median of 3);
+ * - check-vs-save-ratio: `course check` of golang:1.24 (where reading layers dominates) over
+ *   `docker save golang:1.24 > /dev/null` on the same engine, measured back to back;
+ * - grader-large-image-rss-mb: peak RSS of that `course check` process.
+ */
+export const graderBench: BenchSuite = {
+  name: 'grader',
+  async run({ sandboxEnv, runId, log }) {
+    const engine = await connectEngine();
+    const instance = instanceFor(sandboxEnv);
+    await bringUpSandbox(engine, instance, silentProgress);
+    const nested = await connectNestedEngine(instance);
+    const labels = { [testLabel]: runId };
+    const solution = `ll-bench-lesson-7:${runId}`;
+    await buildInSandbox(engine, instance, { context: await contextOf(exerciseDir('lesson-7', 'solution')), tag: solution, labels });
+    const results: BenchResult[] = [];
+
+    const durations: number[] = [];
+    for (let run = 0; run < gradeRuns; run++) {
+      const started = performance.now();
+      const checkRun = await gradeExercise('lesson-7', solution, nested, undefined, undefined, { labels });
+      durations.push(performance.now() - started);
+      if (!checkRun.passed) throw new Error(`the lesson-7 solution did not pass: ${JSON.stringify(checkRun.checks)}`);
+    }
+    durations.sort((a, b) => a - b);
+    results.push({ name: 'check-lesson7-ms', value: Math.round(durations[Math.floor(gradeRuns / 2)]!), unit: 'ms' });
+
+    const dockerHost = `unix://${instance.socketPath}`;
+    await timeCommand('docker', ['save', largeImage], { DOCKER_HOST: dockerHost }); // warm the engine's and the kernel's caches alike
+    const save = await timeCommand('docker', ['save', largeImage], { DOCKER_HOST: dockerHost });
+    const workDir = await mkdtemp(path.join(os.tmpdir(), 'll-bench-grader-'));
+    try {
+      // Reports the process's peak RSS as it exits; loaded before the CLI with --import.
+      const reporter = path.join(workDir, 'report-rss.mjs');
+      await writeFile(reporter, "process.on('exit', () => process.stderr.write(`\\nmax-rss-kb=${process.resourceUsage().maxRSS}\\n`));\n");
+      const check = await timeCommand(
+        process.execPath,
+        ['--import', reporter, path.join(projectRoot, 'runner', 'bin', 'course.js'), 'check', 'lesson-7', '--image', largeImage, '--format', 'json'],
+        sandboxEnv,
+        [0, 1],
+      );
+      const rssKb = Number(/max-rss-kb=(\d+)/.exec(check.stderr)?.[1]);
+      log(`docker save ${largeImage}: ${save.ms.toFixed(0)} ms; course check: ${check.ms.toFixed(0)} ms, peak RSS ${(rssKb / 1024).toFixed(0)} MiB`);
+      results.push({ name: 'check-vs-save-ratio', value: Math.round((check.ms / save.ms) * 100) / 100, unit: 'x' });
+      results.push({ name: 'grader-large-image-rss-mb', value: Math.round((rssKb * 1024) / 1e6), unit: 'MB' });
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
+    return results;
+  },
+};
+
+/** Runs a command with its stdout discarded (like `> /dev/null`) and times it. */
+async function timeCommand(command: string, args: string[], env: Record<string, string>, okCodes = [0]): Promise<{ ms: number; stderr: string }> {
+  const started = performance.now();
+  const child = spawn(command, args, { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  const ms = performance.now() - started;
+  if (code === null || !okCodes.includes(code)) throw new Error(`${command} ${args.join(' ')} exited ${code}:\n${stderr}`);
+  return { ms, stderr };
+}
