@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { findExercise } from '../../../../exercises/index.js';
+import { exercises, findExercise } from '../../../../exercises/index.js';
 import { connectEngine, type Engine } from '../../engine.js';
 import { ExitCode, usageError } from '../../errors.js';
 import { gradeAndRecord } from '../../grade-and-record.js';
@@ -40,11 +41,15 @@ export const checkCommand: Command = {
   maxPositionals: 1,
   async run({ values, positionals }, { stdout, stderr, progress }) {
     const exerciseId = positionals[0];
-    if (!exerciseId) throw usageError('Which exercise should be checked?', 'Name it, for example `course check lesson-7`.');
+    if (!exerciseId) {
+      throw usageError('Which exercise should be checked?', `Name one: ${exercises.map((exercise) => `\`course check ${exercise.id}\``).join(', ')}.`);
+    }
     const exercise = findExercise(exerciseId);
     const format = parseFormat(values.format);
     const image = typeof values.image === 'string' ? parseImage(values.image) : undefined;
     const output = typeof values.output === 'string' ? path.resolve(values.output) : undefined;
+    // Before grading, so a typo in the path does not cost a whole check.
+    if (output) await ensureWritableFolder(output);
     const dockerHost = typeof values['docker-host'] === 'string' ? values['docker-host'] : process.env.DOCKER_HOST || undefined;
 
     const engine: Engine = dockerHost ? await connectEngine(dockerHost) : await connectNestedEngine(resolveInstance());
@@ -54,7 +59,7 @@ export const checkCommand: Command = {
     process.once('SIGTERM', onSignal);
     let run: CheckRun;
     try {
-      run = await progress.step(`Checking ${image ?? exercise.image} for ${exercise.id}`, (detail) =>
+      run = await progress.step(`Checking ${exercise.id} (image ${image ?? exercise.image})`, (detail) =>
         gradeAndRecord({ exercise: exercise.id, image, engine, instance: resolveInstance(), signal: controller.signal, report: detail }).then((graded) => graded.run),
       );
     } catch (error) {
@@ -103,6 +108,27 @@ function parseImage(value: string): string {
   return value;
 }
 
+async function ensureWritableFolder(file: string): Promise<void> {
+  const folder = path.dirname(file);
+  try {
+    if (!(await stat(folder)).isDirectory()) throw Object.assign(new Error('not a folder'), { code: 'ENOTDIR' });
+    await access(folder, constants.W_OK);
+    const existing = await stat(file).catch(() => undefined);
+    if (existing?.isDirectory()) throw Object.assign(new Error('a folder'), { code: 'EISDIR' });
+  } catch (error) {
+    throw usageError(`Cannot write the report to ${file}: ${describeFileError(error)}.`, 'Choose a file in a folder you can write to, for example --output report.xml.');
+  }
+}
+
+function describeFileError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'its folder does not exist';
+  if (code === 'ENOTDIR') return 'its folder is not a folder';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'it is a folder';
+  return (error as Error).message;
+}
+
 /** Temp file in the same folder, then rename: a reader never sees half a report. */
 async function writeAtomically(file: string, text: string): Promise<void> {
   const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
@@ -111,8 +137,6 @@ async function writeAtomically(file: string, text: string): Promise<void> {
     await rename(temporary, file);
   } catch (error) {
     await rm(temporary, { force: true });
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'its folder does not exist' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder' : (error as Error).message;
-    throw usageError(`Cannot write the report to ${file}: ${reason}.`, 'Choose a file in a folder you can write to, for example --output report.xml.');
+    throw usageError(`Cannot write the report to ${file}: ${describeFileError(error)}.`, 'Choose a file in a folder you can write to, for example --output report.xml.');
   }
 }
