@@ -194,36 +194,54 @@ export class ExecutableIdentifier {
     this.#scan(all, false);
   }
 
+  /**
+   * Searches without copying whole chunks: a small seam (what is left of the previous chunk
+   * plus the head of this one) for matches that straddle the boundary, then the chunk
+   * itself. Build info needs `keep` bytes after its magic, so a magic found too close to the
+   * end waits in the carry for the next chunk.
+   */
   #scan(chunk: Buffer, isLast: boolean): void {
-    const window = this.#carry.length ? Buffer.concat([this.#carry, chunk]) : chunk;
-    // Matches starting at or after `limit` are left for the next window, which starts there,
-    // so a signature split across two chunks is still found and never counted twice.
-    const limit = isLast ? window.length : Math.max(0, window.length - buildInfoSpan - goBuildInfoMagic.length);
+    const keep = buildInfoSpan + goBuildInfoMagic.length;
+    const seam = Buffer.concat([this.#carry, chunk.subarray(0, keep)]);
     for (const signature of this.#signatures) {
       if (this.#found.has(signature.id)) continue;
-      if (window.indexOf(signature.bytes) !== -1) this.#found.add(signature.id);
+      if (seam.indexOf(signature.bytes) !== -1 || chunk.indexOf(signature.bytes) !== -1) this.#found.add(signature.id);
     }
     // A native binary (no Go note) has no Go build info: once its strings decide, stop.
-    if (this.#signatures.length && this.#nativeIdentity()) {
-      this.#isScanning = false;
-      this.#carry = Buffer.alloc(0);
+    if (this.#signatures.length && this.#nativeIdentity()) return this.#stopScanning();
+
+    const seamLimit = isLast ? seam.length : Math.min(this.#carry.length, Math.max(0, seam.length - keep));
+    if (this.#findBuildInfo(seam, seamLimit)) return this.#stopScanning();
+    if (seamLimit < this.#carry.length) {
+      // The chunk is too short to settle the carry's tail: keep both (at most `keep` bytes).
+      this.#carry = Buffer.concat([this.#carry.subarray(seamLimit), chunk]);
       return;
     }
+    const chunkLimit = isLast ? chunk.length : Math.max(0, chunk.length - keep);
+    if (this.#findBuildInfo(chunk, chunkLimit)) return this.#stopScanning();
+    // Copy, so the carry does not keep a whole chunk alive.
+    this.#carry = Buffer.from(chunk.subarray(chunkLimit));
+  }
+
+  /** Looks for valid build info starting before `limit`; true once found. */
+  #findBuildInfo(bytes: Buffer, limit: number): boolean {
     for (let from = 0; from < limit; ) {
-      const at = window.indexOf(goBuildInfoMagic, from);
-      if (at === -1 || at >= limit) break;
-      const parsed = parseGoBuildInfo(window.subarray(at, at + goBuildInfoMagic.length + buildInfoSpan));
+      const at = bytes.indexOf(goBuildInfoMagic, from);
+      if (at === -1 || at >= limit) return false;
+      const parsed = parseGoBuildInfo(bytes.subarray(at, at + goBuildInfoMagic.length + buildInfoSpan));
       if (parsed) {
         this.#goVersion = parsed.version;
         this.#goMainPath = parsed.mainPath;
-        this.#isScanning = false;
-        this.#carry = Buffer.alloc(0);
-        return;
+        return true;
       }
       from = at + 1;
     }
-    // Copy, so the window does not keep a whole chunk alive.
-    this.#carry = Buffer.from(window.subarray(limit));
+    return false;
+  }
+
+  #stopScanning(): void {
+    this.#isScanning = false;
+    this.#carry = Buffer.alloc(0);
   }
 
   #identity(): FileIdentity | undefined {
