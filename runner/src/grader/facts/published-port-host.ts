@@ -11,7 +11,10 @@ import { environmentError } from '../../errors.js';
  * Engines in a VM (Docker Desktop) publish on localhost too, so 127.0.0.1 suits them.
  */
 export async function findPublishedPortHost(engine: Engine): Promise<string> {
-  if (engine.address.startsWith('tcp://')) return new URL(engine.address.replace(/^tcp:/, 'http:')).hostname;
+  if (engine.address.startsWith('tcp://')) {
+    // URL keeps the brackets of an IPv6 host ("[::1]"); a socket wants the bare address.
+    return new URL(engine.address.replace(/^tcp:/, 'http:')).hostname.replace(/^\[(.*)\]$/, '$1');
+  }
   const sandboxName = sandboxNameOf(engine.address);
   if (sandboxName) return await sandboxAddress(`${sandboxName}-sandbox`);
   return '127.0.0.1';
