@@ -112,16 +112,26 @@ function renderCheck(check: CheckResult): HTMLLIElement {
   const statusWord = check.status === 'pass' ? 'Pass' : check.status === 'fail' ? (check.isAdvisory ? 'Advice' : 'Fail') : 'Skipped';
   const title = element('span', { class: 'check-title' }, element('span', { class: 'visually-hidden' }, `${statusWord}: `), check.title);
   item.append(mark, title);
+  if (check.status === 'skip') {
+    // Not judged (no image yet): the reason is all there is to say.
+    if (check.message) item.append(element('p', { class: 'check-message' }, ...withCode(check.message)));
+    return item;
+  }
   const facts = element('dl', { class: 'check-facts' });
   facts.append(element('dt', {}, 'Found'), element('dd', {}, check.actual || '—'), element('dt', {}, 'Expected'), element('dd', {}, check.expected || '—'));
   item.append(element('div', {}, facts));
-  if (check.status !== 'pass') {
+  if (check.status === 'fail') {
     const detail = element('div', {});
-    if (check.message) detail.append(element('p', { class: 'check-message' }, check.message));
-    if (check.hint) detail.append(element('p', { class: 'check-hint' }, element('strong', {}, 'Hint: '), check.hint));
+    if (check.message) detail.append(element('p', { class: 'check-message' }, ...withCode(check.message)));
+    if (check.hint) detail.append(element('p', { class: 'check-hint' }, element('strong', {}, 'Hint: '), ...withCode(check.hint)));
     item.append(detail);
   }
   return item;
+}
+
+/** Text with `backtick` spans as code, the way the grader writes commands in its messages. */
+function withCode(text: string): Array<Node | string> {
+  return text.split(/`([^`]+)`/).map((part, index) => (index % 2 ? element('code', {}, part) : part));
 }
 
 function showLayers(figure: HTMLElement, run: CheckRun): void {
@@ -139,6 +149,7 @@ function showLayers(figure: HTMLElement, run: CheckRun): void {
     `Stacked bar of ${run.layers.length} layers totalling ${formatBytes(total)}` +
       (withTools.length ? `; build tools come from layer ${withTools.map((layer) => layer.index + 1).join(', ')}.` : '; no layer adds build tools.'),
   );
+  figure.querySelector<HTMLElement>('[data-layer-key]')!.hidden = withTools.length === 0;
   bar.replaceChildren(
     ...run.layers
       .filter((layer) => layer.sizeBytes > 0)
@@ -157,11 +168,24 @@ function showLayers(figure: HTMLElement, run: CheckRun): void {
       const item = element('li', { class: layer.buildTools.length ? 'has-tools' : '' });
       item.style.setProperty('--layer-color', colorOf(layer));
       const text = element('span', {}, element('code', {}, describeLayer(layer)));
-      if (layer.buildTools.length) text.append(element('span', { class: 'tools' }, `adds ${layer.buildTools.join(', ')}`));
+      if (layer.buildTools.length) {
+        const badge = element('span', { class: 'tools' }, `adds build tools: ${toolNames(layer.buildTools)}`);
+        badge.title = layer.buildTools.join('\n');
+        text.append(badge);
+      }
       item.append(element('span', { class: 'swatch', 'aria-hidden': 'true' }), element('span', { class: 'size' }, formatBytes(layer.sizeBytes)), text);
       return item;
     }),
   );
+}
+
+/** "go, gcc, make, git" from the tools' paths: the well-known names first, then a count of the rest. */
+function toolNames(paths: string[]): string {
+  const names = [...new Set(paths.map((file) => file.split('/').pop()!.replace(/^.*-(gcc|cc)(-\d+)?$/, 'gcc')))];
+  const wellKnown = ['go', 'gcc', 'make', 'git', 'clang'].filter((name) => names.includes(name));
+  const shown = wellKnown.length ? wellKnown : names.slice(0, 3);
+  const more = paths.length - shown.length;
+  return `${shown.join(', ')}${more > 0 ? ` and ${more} more ${more === 1 ? 'file' : 'files'}` : ''}`;
 }
 
 function colorOf(layer: LayerSummary): string {
