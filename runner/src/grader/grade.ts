@@ -86,13 +86,17 @@ export async function gradeExercise(
   };
 }
 
+/** What every check asked for, together: lists (paths, image refs) are joined, not replaced. */
 function probesFor(exercise: Exercise): ProbeNeeds {
-  const needs: ProbeNeeds = {};
+  const needs: Record<string, unknown> = {};
   for (const check of exercise.checks) {
     const kind = checkKinds[check.kind] as CheckKind<never>;
-    Object.assign(needs, kind.probes?.(check.params as never));
+    for (const [key, value] of Object.entries(kind.probes?.(check.params as never) ?? {})) {
+      const earlier = needs[key];
+      needs[key] = Array.isArray(earlier) && Array.isArray(value) ? [...new Set([...earlier, ...value])] : value;
+    }
   }
-  return needs;
+  return needs as ProbeNeeds;
 }
 
 function judge(exercise: Exercise, facts: ImageFacts): CheckResult[] {

@@ -72,6 +72,11 @@ export interface FileFacts {
   layer: number;
   /** What the content is, for files we looked into (executables). */
   identity?: FileIdentity;
+  /**
+   * The file's bytes: kept only for paths a check asked for (ProbeNeeds.fileContents) and
+   * only when the file is at most `maxKeptFileBytes`, so memory stays bounded.
+   */
+  content?: Buffer;
 }
 
 /** What a file's bytes say it is. Only executables are looked into. */
@@ -109,9 +114,19 @@ export interface BuildToolFinding {
   aliases: string[];
 }
 
+/** An image a check compares against, as the engine has it (or does not). */
+export type ReferenceImageFacts =
+  | { ref: string; isPresent: true; id: string; /** RootFS.Layers, bottom to top. */ diffIds: string[] }
+  | { ref: string; isPresent: false };
+
+/** Files bigger than this are never kept in memory for content checks. */
+export const maxKeptFileBytes = 64 * 1024;
+
 /** Probes run while gathering, never inside an evaluator. */
 export interface ProbeResults {
   http?: HttpProbeResult;
+  /** Other images on the same engine that checks compare against, keyed by the ref asked for. */
+  referenceImages?: Record<string, ReferenceImageFacts>;
 }
 
 export interface HttpProbeRequest {
@@ -138,6 +153,10 @@ export type CheckOutcome =
 /** What facts a check needs gathered before it can be judged. */
 export interface ProbeNeeds {
   http?: HttpProbeRequest;
+  /** Refs of other images to inspect, e.g. the base an exercise must build on. */
+  referenceImages?: string[];
+  /** Absolute paths whose bytes the archive reader keeps (small files only). */
+  fileContents?: string[];
 }
 
 /** One kind of check: its parameters' schema and a pure evaluator. */

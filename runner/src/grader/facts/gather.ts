@@ -1,10 +1,11 @@
 import type Docker from 'dockerode';
 import { isNotFound, withTimeout, type Engine } from '../../engine.js';
 import { environmentError } from '../../errors.js';
-import type { ImageFacts, LayerFacts, ProbeNeeds, ProbeResults } from '../types.js';
+import type { ImageFacts, LayerFacts, ProbeNeeds, ProbeResults, ReferenceImageFacts } from '../types.js';
 import { layerOrigins } from './history.js';
 import { probeHttp, removeStaleProbes } from './http-probe.js';
 import { ArchiveReadError, readImageArchive, type ImageArchive } from './image-archive.js';
+import { normaliseEntryName } from './layer-tar.js';
 import { mergeLayers } from './merged-view.js';
 
 export interface GatherOptions {
@@ -41,15 +42,17 @@ export async function gatherImageFacts(engine: Engine, ref: string, options: Gat
 
   const readingArchive = (async () => {
     options.onPhase?.('reading-layers');
-    return await readArchiveOf(engine, inspect.Id, signal);
+    return await readArchiveOf(engine, inspect.Id, signal, contentPaths(options.probes));
   })();
   const probing = (async (): Promise<ProbeResults> => {
+    const referenceImages = await inspectReferenceImages(engine, options.probes?.referenceImages ?? []);
     const http = options.probes?.http;
-    if (!http) return {};
+    if (!http) return referenceImages;
     if (!options.publishedPortHost) throw new Error('gatherImageFacts: an HTTP probe needs publishedPortHost');
     options.onPhase?.('running-container');
     await removeStaleProbes(engine);
     return {
+      ...referenceImages,
       http: await probeHttp(engine, inspect.Id, http, {
         publishedPortHost: options.publishedPortHost,
         ...(signal ? { signal } : {}),
@@ -64,7 +67,28 @@ export async function gatherImageFacts(engine: Engine, ref: string, options: Gat
   return buildFacts(ref, inspect, archiveResult.value, probeResult.value);
 }
 
-async function readArchiveOf(engine: Engine, imageId: string, signal: AbortSignal | undefined): Promise<ImageArchive> {
+/** The paths checks asked to read, as the archive names them: relative, no leading "/". */
+function contentPaths(probes: ProbeNeeds | undefined): ReadonlySet<string> {
+  return new Set((probes?.fileContents ?? []).map((filePath) => normaliseEntryName(filePath).path));
+}
+
+/** Reference images are read from the same engine: the base an exercise builds on, say. */
+async function inspectReferenceImages(engine: Engine, refs: readonly string[]): Promise<Pick<ProbeResults, 'referenceImages'>> {
+  if (!refs.length) return {};
+  const referenceImages: Record<string, ReferenceImageFacts> = {};
+  for (const ref of new Set(refs)) {
+    try {
+      const found = await withTimeout(engine.docker.getImage(ref).inspect(), inspectTimeoutMs, `no answer within ${inspectTimeoutMs / 1000} s`);
+      referenceImages[ref] = { ref, isPresent: true, id: found.Id, diffIds: found.RootFS?.Layers ?? [] };
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      referenceImages[ref] = { ref, isPresent: false };
+    }
+  }
+  return { referenceImages };
+}
+
+async function readArchiveOf(engine: Engine, imageId: string, signal: AbortSignal | undefined, keepContentOf: ReadonlySet<string>): Promise<ImageArchive> {
   const stream = (await withTimeout(engine.docker.getImage(imageId).get(), inspectTimeoutMs, 'the engine did not start sending the image')) as NodeJS.ReadableStream & {
     destroy(error?: Error): void;
   };
@@ -79,7 +103,7 @@ async function readArchiveOf(engine: Engine, imageId: string, signal: AbortSigna
   armIdleTimer();
   stream.on('data', armIdleTimer);
   try {
-    return await readImageArchive(stream as AsyncIterable<Buffer>);
+    return await readImageArchive(stream as AsyncIterable<Buffer>, { keepContentOf });
   } catch (error) {
     signal?.throwIfAborted();
     if (error instanceof ArchiveReadError) {

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import type { ArchiveLayout, LayerCompression } from '../types.js';
-import { feed, normaliseEntryName, readLayerTar, type LayerContents } from './layer-tar.js';
+import { feed, normaliseEntryName, readLayerTar, type LayerContents, type ReadLayerOptions } from './layer-tar.js';
 
 /**
  * Reads the archive of `GET /images/{name}/get` (what `docker save` writes) in one pass.
@@ -60,7 +60,7 @@ interface ScannedEntry {
   unreadable?: string;
 }
 
-export async function readImageArchive(source: AsyncIterable<Buffer>): Promise<ImageArchive> {
+export async function readImageArchive(source: AsyncIterable<Buffer>, options: ReadLayerOptions = {}): Promise<ImageArchive> {
   const jsonFiles = new Map<string, string>();
   const scanned = new Map<string, ScannedEntry>();
   const symlinks = new Map<string, string>();
@@ -80,7 +80,7 @@ export async function readImageArchive(source: AsyncIterable<Buffer>): Promise<I
         await drain(chunks);
         continue;
       }
-      await scanEntry(entryPath, header.size ?? 0, chunks, jsonFiles, scanned);
+      await scanEntry(entryPath, header.size ?? 0, chunks, jsonFiles, scanned, options);
     }
   } catch (error) {
     extract.destroy();
@@ -98,6 +98,7 @@ async function scanEntry(
   chunks: AsyncIterable<Buffer>,
   jsonFiles: Map<string, string>,
   scanned: Map<string, ScannedEntry>,
+  options: ReadLayerOptions,
 ): Promise<void> {
   const iterator = chunks[Symbol.asyncIterator]();
   const head: Buffer[] = [];
@@ -158,7 +159,7 @@ async function scanEntry(
     layerSource = gunzip;
   }
   try {
-    const contents = await readLayerTar(layerSource);
+    const contents = await readLayerTar(layerSource, options);
     scanned.set(entryPath, { compression, contents });
   } catch (error) {
     scanned.set(entryPath, { compression, unreadable: error instanceof Error ? error.message : String(error) });

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import tar from 'tar-stream';
-import type { FileIdentity, FileType } from '../types.js';
+import { maxKeptFileBytes, type FileIdentity, type FileType } from '../types.js';
 import { ExecutableIdentifier } from './file-identity.js';
 
 /** One entry of a layer's tar, with its name made safe (see `normaliseEntryName`). */
@@ -11,6 +11,13 @@ export interface LayerEntry {
   mode: number;
   linkTarget?: string;
   identity?: FileIdentity;
+  /** The bytes, for the paths the reader was asked to keep (see ReadLayerOptions). */
+  content?: Buffer;
+}
+
+export interface ReadLayerOptions {
+  /** Paths (relative to the root, no leading "/") whose bytes to keep, up to maxKeptFileBytes each. */
+  keepContentOf?: ReadonlySet<string>;
 }
 
 /** What one layer changes: entries it adds or replaces, and what it deletes below it. */
@@ -71,10 +78,10 @@ const fileTypes: Record<string, FileType> = {
 
 /**
  * Reads one layer tar as it streams past: records every entry, looks into executables with
- * ExecutableIdentifier, and skips the rest of each file's bytes. Memory is bounded by the
- * number of entries, never by file sizes.
+ * ExecutableIdentifier, keeps the bytes of the few small files a check asked for, and skips
+ * the rest. Memory is bounded by the number of entries, never by file sizes.
  */
-export async function readLayerTar(source: AsyncIterable<Buffer>): Promise<LayerContents> {
+export async function readLayerTar(source: AsyncIterable<Buffer>, options: ReadLayerOptions = {}): Promise<LayerContents> {
   const contents: LayerContents = { entries: [], whiteouts: [], opaqueDirectories: [], sizeBytes: 0, entryCount: 0, anomalies: [] };
   const identities = new Map<string, FileIdentity>();
   const note = (text: string) => {
@@ -96,7 +103,12 @@ export async function readLayerTar(source: AsyncIterable<Buffer>): Promise<Layer
       const name = path.posix.basename(entryPath);
       const isFile = type === 'file';
       const identifier = isFile && entryPath ? new ExecutableIdentifier(entryPath, header.mode ?? 0) : undefined;
-      for await (const chunk of entry as AsyncIterable<Buffer>) identifier?.push(chunk);
+      const isKept = isFile && (header.size ?? 0) <= maxKeptFileBytes && options.keepContentOf?.has(entryPath) === true;
+      const kept: Buffer[] = [];
+      for await (const chunk of entry as AsyncIterable<Buffer>) {
+        identifier?.push(chunk);
+        if (isKept) kept.push(chunk);
+      }
       if (!entryPath) continue; // the root directory itself
 
       if (name.startsWith('.wh.')) {
@@ -109,6 +121,7 @@ export async function readLayerTar(source: AsyncIterable<Buffer>): Promise<Layer
       }
       if (isFile) contents.sizeBytes += header.size ?? 0;
       const record: LayerEntry = { path: entryPath, type, sizeBytes: isFile ? (header.size ?? 0) : 0, mode: header.mode ?? 0 };
+      if (isKept) record.content = Buffer.concat(kept);
       if (type === 'symlink' && header.linkname) record.linkTarget = header.linkname;
       if (type === 'hardlink' && header.linkname) {
         record.linkTarget = hardLinkTarget(header.linkname);

@@ -68,6 +68,7 @@ export function mergeLayers(layers: ReadonlyArray<LayerContents | undefined>): M
         layer,
         ...(entry.linkTarget !== undefined ? { linkTarget: entry.linkTarget } : {}),
         ...(entry.identity ? { identity: entry.identity } : {}),
+        ...(entry.content ? { content: entry.content } : {}),
       };
       files.set(entry.path, facts);
       addToParents(children, entry.path);

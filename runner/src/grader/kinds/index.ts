@@ -1,10 +1,15 @@
 import type { z } from 'zod';
 import type { CheckKind } from '../types.js';
+import { addsOnly } from './adds-only.js';
 import { buildToolsAbsent } from './build-tools-absent.js';
+import { fileContains } from './file-contains.js';
+import { filesAbsent } from './files-absent.js';
+import { filesPresent } from './files-present.js';
 import { httpResponds } from './http-responds.js';
 import { maxLayers } from './max-layers.js';
 import { maxSize } from './max-size.js';
 import { runsAsNonRoot } from './runs-as-non-root.js';
+import { sharesBaseLayers } from './shares-base-layers.js';
 
 /** Every check kind. Adding one means a file in this folder and a line here. */
 export const checkKinds = {
@@ -13,6 +18,11 @@ export const checkKinds = {
   'build-tools-absent': buildToolsAbsent,
   'http-responds': httpResponds,
   'runs-as-non-root': runsAsNonRoot,
+  'shares-base-layers': sharesBaseLayers,
+  'adds-only': addsOnly,
+  'file-contains': fileContains,
+  'files-present': filesPresent,
+  'files-absent': filesAbsent,
 } satisfies Record<string, CheckKind<z.ZodTypeAny>>;
 
 export type CheckKindName = keyof typeof checkKinds;

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { layerAt, plural } from '../describe.js';
+import type { CheckKind } from '../types.js';
+import { presentBase } from './shares-base-layers.js';
+
+const params = z
+  .object({
+    /** The base image whose layers come first; only the layers above it are looked at. */
+    base: z.string().min(1),
+    /** Absolute paths the layers above the base may add or change; their folders are allowed too. */
+    paths: z.array(z.string().regex(/^\/[^*?]+$/, 'must be an absolute path without wildcards')).min(1),
+  })
+  .strict();
+
+const listed = 10;
+
+/**
+ * Above the base's layers, the image adds or changes only the given paths (and the folders
+ * that hold them). Read from the merged view, so a path a later layer deletes again is not
+ * counted, and deletions themselves are not looked at.
+ */
+export const addsOnly: CheckKind<typeof params> = {
+  summary: 'Above its base, the image adds or changes only the given paths',
+  params,
+  probes: ({ base }) => ({ referenceImages: [base] }),
+  evaluate(facts, { base, paths }) {
+    const expected = `only ${paths.join(', ')} above ${base}`;
+    const reference = presentBase(facts, base);
+    const baseCount = reference?.diffIds.length ?? 0;
+    const isOnBase = reference !== undefined && reference.diffIds.every((diffId, index) => facts.layers[index]?.diffId === diffId);
+    if (!isOnBase) {
+      return {
+        status: 'skip',
+        expected,
+        actual: 'not checked',
+        message: reference
+          ? `Not checked: the image is not built on ${base}, so there are no layers "above ${base}" to look at.`
+          : `Not checked: the engine has no image ${base}.`,
+      };
+    }
+    const allowed = new Set(paths.map((filePath) => filePath.split('/').filter(Boolean).join('/')));
+    const folders = new Set<string>();
+    for (const filePath of allowed) {
+      const parts = filePath.split('/');
+      for (let length = 1; length < parts.length; length++) folders.add(parts.slice(0, length).join('/'));
+    }
+    const extra = [...facts.files.values()]
+      .filter((file) => file.layer >= baseCount && !allowed.has(file.path) && !(file.type === 'directory' && folders.has(file.path)))
+      .sort((a, b) => a.path.localeCompare(b.path));
+    if (!extra.length) return { status: 'pass', expected, actual: 'nothing else' };
+    const described = extra.slice(0, listed).map((file) => `/${file.path} (${layerAt(facts, file.layer)})`);
+    if (extra.length > listed) described.push(`and ${extra.length - listed} more`);
+    return {
+      status: 'fail',
+      expected,
+      actual: `${plural(extra.length, 'other path')}`,
+      message: `Above ${base}, the image also adds or changes ${plural(extra.length, 'path')}: ${described.join(', ')}.`,
+    };
+  },
+};

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+import { formatSize, layerAt } from '../describe.js';
+import { maxKeptFileBytes, type CheckKind } from '../types.js';
+
+const params = z
+  .object({
+    /** Absolute path of a regular file. */
+    path: z.string().regex(/^\/[^*?]+$/, 'must be an absolute path without wildcards, such as /etc/motd'),
+    /** The whole content the file must have; trailing newlines and spaces do not matter. */
+    text: z.string().min(1).max(maxKeptFileBytes),
+  })
+  .strict();
+
+const shownCharacters = 120;
+const shown = (text: string) => JSON.stringify(text.length > shownCharacters ? `${text.slice(0, shownCharacters)}…` : text);
+const withoutTrailingSpace = (text: string) => text.replace(/\s+$/, '');
+
+/** A file in the image a container sees holds exactly the given text. */
+export const fileContains: CheckKind<typeof params> = {
+  summary: 'A file in the image holds the given text',
+  params,
+  probes: ({ path }) => ({ fileContents: [path] }),
+  evaluate(facts, { path, text }) {
+    const expected = shown(withoutTrailingSpace(text));
+    const file = facts.files.get(path.split('/').filter(Boolean).join('/'));
+    const fail = (actual: string, message: string) => ({ status: 'fail' as const, expected, actual, message });
+    if (!file) return fail('no such file', `The image has no ${path}.`);
+    if (file.type === 'symlink') return fail(`a symlink to ${file.linkTarget ?? '?'}`, `${path} is a symlink to ${file.linkTarget ?? '?'}; the check reads a regular file at that path.`);
+    if (file.type !== 'file') return fail(`a ${file.type}`, `${path} is a ${file.type}, not a regular file.`);
+    if (!file.content) {
+      return fail(formatSize(file.sizeBytes), `${path} is ${formatSize(file.sizeBytes)}; the check reads files up to ${formatSize(maxKeptFileBytes)}, and the expected text is far shorter.`);
+    }
+    const found = withoutTrailingSpace(file.content.toString('utf8'));
+    if (found === withoutTrailingSpace(text)) return { status: 'pass', expected, actual: `${shown(found)}, from ${layerAt(facts, file.layer)}` };
+    return fail(shown(found), `${path} (from ${layerAt(facts, file.layer)}) holds ${shown(found)}, not ${expected}.`);
+  },
+};
