@@ -28,8 +28,8 @@ export function isPathPattern(pattern: string): boolean {
 export interface PathMatch {
   /** The shortest path that matches, with a leading "/". */
   path: string;
-  /** How many paths of the image are at or under it. */
-  pathCount: number;
+  /** How many paths of the image are under it (0 for a file). */
+  pathsUnder: number;
   /** The layer that put the first of them there. */
   layer: number;
 }
@@ -47,9 +47,12 @@ export function findMatches(files: ReadonlyMap<string, FileFacts>, pattern: stri
     for (let length = 1; length <= parts.length; length++) {
       const candidate = parts.slice(0, length).join('/');
       if (!regex.test(candidate)) continue;
-      const match = matches.get(candidate);
-      if (match) match.pathCount++;
-      else matches.set(candidate, { path: `/${candidate}`, pathCount: 1, layer: files.get(candidate)?.layer ?? file.layer });
+      let match = matches.get(candidate);
+      if (!match) {
+        match = { path: `/${candidate}`, pathsUnder: 0, layer: files.get(candidate)?.layer ?? file.layer };
+        matches.set(candidate, match);
+      }
+      if (candidate !== file.path) match.pathsUnder++;
       break;
     }
   }

@@ -21,7 +21,7 @@ export const filesAbsent: CheckKind<typeof params> = {
     const found = paths.flatMap((pattern) => findMatches(facts.files, pattern));
     if (!found.length) return { status: 'pass', expected, actual: 'none found' };
     const described = found.slice(0, listedMatches).map((match) => {
-      const under = match.pathCount > 1 ? ` (${plural(match.pathCount - 1, 'path')} under it)` : '';
+      const under = match.pathsUnder > 0 ? ` (${plural(match.pathsUnder, 'path')} under it)` : '';
       return `${match.path}${under}, from ${layerAt(facts, match.layer)}`;
     });
     if (found.length > listedMatches) described.push(`and ${found.length - listedMatches} more`);
