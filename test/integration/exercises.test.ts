@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import tar from 'tar-stream';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { exercises } from '../../exercises/index.js';
+import { connectEngine, type Engine } from '../../runner/src/engine.js';
+import { gradeExercise } from '../../runner/src/grader/grade.js';
+import type { CheckRun } from '../../runner/src/grader/types.js';
+import { connectNestedEngine } from '../../runner/src/sandbox/nested-engine.js';
+import { exerciseDir } from '../support/build-image.js';
+import { removeTestObjects } from '../support/cleanup.js';
+import { execInSandbox } from '../support/sandbox-exec.js';
+import { instanceFor } from '../support/sandbox-env.js';
+import { testLabel } from '../support/test-run.js';
+
+/**
+ * The course checks itself, with a real engine: for every exercise in the registry, the
+ * starter, built as the learner builds it, fails at least one check that counts, and the
+ * solution passes every check. Each is built with the sandbox's own `docker build`
+ * (BuildKit) under the exercise's image name, then graded through the one core.
+ */
+
+const runId = inject('testRunId');
+const instance = instanceFor(inject('sandboxEnv'));
+const labels = { [testLabel]: runId };
+
+let host: Engine;
+let nested: Engine;
+
+beforeAll(async () => {
+  host = await connectEngine();
+  nested = await connectNestedEngine(instance);
+});
+
+afterAll(async () => {
+  await removeTestObjects(nested.docker, runId);
+});
+
+/** A tar of a whole folder (sub-folders, dotfiles, executable bits), as `course up` copies it. */
+async function tarOfFolder(folder: string): Promise<Buffer> {
+  const pack = tar.pack();
+  const entries = await readdir(folder, { recursive: true, withFileTypes: true });
+  for (const entry of entries.sort((a, b) => path.join(a.parentPath, a.name).localeCompare(path.join(b.parentPath, b.name)))) {
+    const full = path.join(entry.parentPath, entry.name);
+    const name = path.relative(folder, full).split(path.sep).join('/');
+    if (entry.isDirectory()) pack.entry({ name: `${name}/`, type: 'directory', mode: 0o755 });
+    else if (entry.isFile()) pack.entry({ name, mode: (await stat(full)).mode & 0o111 ? 0o755 : 0o644 }, await readFile(full));
+  }
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of pack) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Copies exercises/<id>/<which> into the sandbox, runs its prepare.sh when it has one (as
+ * the lesson tells the learner to), and builds it as the exercise's image.
+ */
+async function buildAsLearner(id: string, which: 'starter' | 'solution', image: string): Promise<void> {
+  const dir = `/tmp/ll-exercise-${id}-${which}-${randomBytes(3).toString('hex')}`;
+  const container = host.docker.getContainer(instance.containerName);
+  const created = await execInSandbox(host, instance, `mkdir -p ${dir}`);
+  expect(created.exitCode).toBe(0);
+  try {
+    await container.putArchive(new PassThrough().end(await tarOfFolder(exerciseDir(id, which))) as unknown as NodeJS.ReadableStream, { path: dir });
+    const script = `cd ${dir} && if [ -x prepare.sh ]; then ./prepare.sh; fi && docker build -q --label ${testLabel}=${runId} -t ${image} .`;
+    const built = await execInSandbox(host, instance, script);
+    expect(built.exitCode, `building exercises/${id}/${which} failed:\n${built.stdout}${built.stderr}`).toBe(0);
+  } finally {
+    await execInSandbox(host, instance, `rm -rf ${dir}`);
+  }
+}
+
+const grade = (id: string): Promise<CheckRun> => gradeExercise(id, undefined, nested, undefined, undefined, { labels });
+const summary = (run: CheckRun) => run.checks.map((check) => `${check.id}: ${check.status}${check.message ? ` (${check.message})` : ''}`).join('\n');
+
+describe.each(exercises.map((exercise) => [exercise.id, exercise] as const))('exercise %s', (id, exercise) => {
+  it('fails its starter on at least one check that counts', async () => {
+    await buildAsLearner(id, 'starter', exercise.image);
+    const run = await grade(id);
+    expect(run.checks.find((check) => check.id === 'image-exists')?.status, summary(run)).toBe('pass');
+    expect(run.passed, summary(run)).toBe(false);
+    expect(run.checks.filter((check) => !check.isAdvisory && check.status === 'fail').length, summary(run)).toBeGreaterThan(0);
+  });
+
+  it('passes its solution on every check', async () => {
+    await buildAsLearner(id, 'solution', exercise.image);
+    const run = await grade(id);
+    expect(run.checks.filter((check) => check.status !== 'pass'), summary(run)).toEqual([]);
+    expect(run.passed).toBe(true);
+  });
+});
