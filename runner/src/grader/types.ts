@@ -22,7 +22,17 @@ export interface ImageFacts {
   files: ReadonlyMap<string, FileFacts>;
   /** Which `docker save` layout the engine wrote. */
   archiveLayout: ArchiveLayout;
+  /** Every row of the config's history, bottom to top, the rows that made no layer included. */
+  history: HistoryRowFacts[];
   probes: ProbeResults;
+}
+
+/** One row of the image config's history: one Dockerfile instruction, as the builder wrote it. */
+export interface HistoryRowFacts {
+  createdBy: string;
+  /** ENV, CMD, EXPOSE...: the row changed the config only and made no layer. */
+  isEmptyLayer: boolean;
+  comment?: string;
 }
 
 export type ArchiveLayout = 'docker-legacy' | 'oci';
@@ -54,6 +64,22 @@ export interface LayerFacts {
   unreadable?: string;
   /** Paths of build tools this layer adds (see ImageFacts.buildTools). */
   addedBuildTools: string[];
+  /**
+   * What the layer's tar holds, whiteouts apart: every path it writes, also those a later
+   * layer deletes (the bytes ship all the same). Bounded by the tar reader's entry limit.
+   */
+  entries: readonly LayerEntryFacts[];
+  /** Paths this layer deletes from the layers below it (`.wh.<name>` files). */
+  whiteouts: readonly string[];
+  /** Directories whose contents from the layers below this layer hides (`.wh..wh..opq`). */
+  opaqueDirectories: readonly string[];
+}
+
+/** One entry of a layer's tar; paths are relative to the root, without a leading "/". */
+export interface LayerEntryFacts {
+  path: string;
+  type: FileType;
+  sizeBytes: number;
 }
 
 export type LayerCompression = 'none' | 'gzip' | 'zstd';
@@ -127,7 +153,23 @@ export interface ProbeResults {
   http?: HttpProbeResult;
   /** Other images on the same engine that checks compare against, keyed by the ref asked for. */
   referenceImages?: Record<string, ReferenceImageFacts>;
+  /** Containers run to completion, one per request (see facts/run-probe.ts). */
+  runs?: RunProbeResult[];
 }
+
+/** Run the image as a command: `docker run --rm IMAGE [args...]`, no network, time-boxed. */
+export interface RunProbeRequest {
+  /** Replaces the image's CMD, as arguments to `docker run` do; absent: the image's own CMD. */
+  args?: string[];
+  withinMs: number;
+}
+
+export type RunProbeResult = RunProbeRequest &
+  (
+    | { outcome: 'exited'; exitCode: number; stdout: string; stderr: string; afterMs: number }
+    | { outcome: 'timed-out'; stdout: string; stderr: string }
+    | { outcome: 'not-started'; reason: string }
+  );
 
 export interface HttpProbeRequest {
   port: number;
@@ -157,6 +199,8 @@ export interface ProbeNeeds {
   referenceImages?: string[];
   /** Absolute paths whose bytes the archive reader keeps (small files only). */
   fileContents?: string[];
+  /** Containers to run to completion and read the output of. */
+  runs?: RunProbeRequest[];
 }
 
 /** One kind of check: its parameters' schema and a pure evaluator. */

@@ -95,7 +95,7 @@ export function nativeBinary(strings: string[], options: { interpreter?: string 
 const MB = 1e6;
 
 export function layer(index: number, overrides: Partial<LayerFacts> = {}): LayerFacts {
-  return { index, diffId: `sha256:${String(index).repeat(64).slice(0, 64)}`, sizeBytes: MB, entryCount: 10, compression: 'none', addedBuildTools: [], ...overrides };
+  return { index, diffId: `sha256:${String(index).repeat(64).slice(0, 64)}`, sizeBytes: MB, entryCount: 10, compression: 'none', addedBuildTools: [], entries: [], whiteouts: [], opaqueDirectories: [], ...overrides };
 }
 
 export function tool(overrides: Partial<BuildToolFinding> & Pick<BuildToolFinding, 'family' | 'tool' | 'path'>): BuildToolFinding {
@@ -112,6 +112,7 @@ export function facts(overrides: Partial<ImageFacts> = {}, files: FileFacts[] = 
     buildTools: [],
     files: new Map(files.map((file) => [file.path, file])),
     archiveLayout: 'oci',
+    history: [],
     probes: {},
     ...overrides,
   };

@@ -1,12 +1,13 @@
 import type Docker from 'dockerode';
 import { isNotFound, withTimeout, type Engine } from '../../engine.js';
 import { environmentError } from '../../errors.js';
-import type { ImageFacts, LayerFacts, ProbeNeeds, ProbeResults, ReferenceImageFacts } from '../types.js';
+import type { ImageFacts, LayerFacts, ProbeNeeds, ProbeResults, ReferenceImageFacts, RunProbeRequest } from '../types.js';
 import { layerOrigins } from './history.js';
 import { probeHttp, removeStaleProbes } from './http-probe.js';
 import { ArchiveReadError, readImageArchive, type ImageArchive } from './image-archive.js';
 import { normaliseEntryName } from './layer-tar.js';
 import { mergeLayers } from './merged-view.js';
+import { probeRun, runProbeKey } from './run-probe.js';
 
 export interface GatherOptions {
   /** Probes the checks asked for; none by default. */
@@ -47,24 +48,37 @@ export async function gatherImageFacts(engine: Engine, ref: string, options: Gat
   const probing = (async (): Promise<ProbeResults> => {
     const referenceImages = await inspectReferenceImages(engine, options.probes?.referenceImages ?? []);
     const http = options.probes?.http;
-    if (!http) return referenceImages;
-    if (!options.publishedPortHost) throw new Error('gatherImageFacts: an HTTP probe needs publishedPortHost');
+    const runs = uniqueRuns(options.probes?.runs ?? []);
+    if (!http && !runs.length) return referenceImages;
+    if (http && !options.publishedPortHost) throw new Error('gatherImageFacts: an HTTP probe needs publishedPortHost');
     options.onPhase?.('running-container');
     await removeStaleProbes(engine);
-    return {
-      ...referenceImages,
-      http: await probeHttp(engine, inspect.Id, http, {
-        publishedPortHost: options.publishedPortHost,
-        ...(signal ? { signal } : {}),
-        ...(options.labels ? { labels: options.labels } : {}),
-      }),
-    };
+    const probeOptions = { ...(signal ? { signal } : {}), ...(options.labels ? { labels: options.labels } : {}) };
+    const results: ProbeResults = { ...referenceImages };
+    if (http) results.http = await probeHttp(engine, inspect.Id, http, { publishedPortHost: options.publishedPortHost!, ...probeOptions });
+    // One container at a time: they are short, and the learner's machine is small.
+    if (runs.length) {
+      results.runs = [];
+      for (const run of runs) results.runs.push(await probeRun(engine, inspect.Id, run, probeOptions));
+    }
+    return results;
   })();
   // Both run at once; wait for both, so a failure in one never leaves the other's container.
   const [archiveResult, probeResult] = await Promise.allSettled([readingArchive, probing]);
   if (archiveResult.status === 'rejected') throw archiveResult.reason;
   if (probeResult.status === 'rejected') throw probeResult.reason;
   return buildFacts(ref, inspect, archiveResult.value, probeResult.value);
+}
+
+/** Checks that ask for the same arguments share a run, with the longest time any of them allows. */
+function uniqueRuns(requests: readonly RunProbeRequest[]): RunProbeRequest[] {
+  const byKey = new Map<string, RunProbeRequest>();
+  for (const request of requests) {
+    const key = runProbeKey(request);
+    const earlier = byKey.get(key);
+    byKey.set(key, earlier ? { ...earlier, withinMs: Math.max(earlier.withinMs, request.withinMs) } : request);
+  }
+  return [...byKey.values()];
 }
 
 /** The paths checks asked to read, as the archive names them: relative, no leading "/". */
@@ -137,6 +151,9 @@ export function buildFacts(ref: string, inspect: Docker.ImageInspectInfo, archiv
       compression: layer?.compression ?? 'none',
       ...(layer?.unreadable ? { unreadable: layer.unreadable } : !layer ? { unreadable: 'the archive lists fewer layers than the image has' } : {}),
       addedBuildTools: merged.buildTools.filter((finding) => finding.addedInLayer === index).map((finding) => finding.path),
+      entries: layer?.contents?.entries ?? [],
+      whiteouts: layer?.contents?.whiteouts ?? [],
+      opaqueDirectories: layer?.contents?.opaqueDirectories ?? [],
     };
   });
   const config = inspect.Config ?? {};
@@ -158,6 +175,11 @@ export function buildFacts(ref: string, inspect: Docker.ImageInspectInfo, archiv
     buildTools: merged.buildTools,
     files: merged.files,
     archiveLayout: archive.layout,
+    history: (archive.config.history ?? []).map((row) => ({
+      createdBy: row.created_by ?? '',
+      isEmptyLayer: row.empty_layer === true,
+      ...(row.comment !== undefined ? { comment: row.comment } : {}),
+    })),
     probes,
   };
 }

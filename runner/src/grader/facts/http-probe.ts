@@ -95,7 +95,7 @@ async function publishedPort(container: Docker.Container, portKey: string): Prom
   return binding ? Number(binding.HostPort) : undefined;
 }
 
-async function removeQuietly(container: Docker.Container): Promise<void> {
+export async function removeQuietly(container: Docker.Container): Promise<void> {
   try {
     await withTimeout(container.remove({ force: true, v: true }), engineCallTimeoutMs, 'remove timed out');
   } catch (error) {

@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type Docker from 'dockerode';
+import { withTimeout, type Engine } from '../../engine.js';
+import type { RunProbeRequest, RunProbeResult } from '../types.js';
+import { engineMessage, probeLabels, removeQuietly } from './http-probe.js';
+
+const engineCallTimeoutMs = 30_000;
+const pollIntervalMs = 100;
+/** Output is compared with a line or two; a chatty or hostile image is cut off here. */
+const maxOutputCharacters = 8000;
+const logTailLines = 200;
+
+export interface RunProbeOptions {
+  signal?: AbortSignal;
+  labels?: Record<string, string>;
+}
+
+/**
+ * Runs the image as a command, as `docker run --rm IMAGE [args...]` would: the image's
+ * ENTRYPOINT, with `args` in place of its CMD when given. The container has no network and
+ * the same memory and process limits as the HTTP probe; it is stopped after `withinMs` and
+ * removed afterwards whatever happened, an abort included. Standard output and standard
+ * error are kept apart, because a command's answer is its standard output.
+ */
+export async function probeRun(engine: Engine, imageId: string, request: RunProbeRequest, options: RunProbeOptions = {}): Promise<RunProbeResult> {
+  const { signal } = options;
+  signal?.throwIfAborted();
+  let container: Docker.Container | undefined;
+  try {
+    try {
+      container = await withTimeout(
+        engine.docker.createContainer({
+          name: `layerlab-probe-${randomBytes(4).toString('hex')}`,
+          Image: imageId,
+          ...(request.args ? { Cmd: request.args } : {}),
+          Labels: { ...probeLabels, ...options.labels },
+          Tty: false,
+          OpenStdin: false,
+          HostConfig: {
+            NetworkMode: 'none',
+            // A hostile image must not take the machine down with it.
+            Memory: 256 * 1024 * 1024,
+            PidsLimit: 128,
+          },
+        }),
+        engineCallTimeoutMs,
+        `the engine did not create the container within ${engineCallTimeoutMs / 1000} s`,
+      );
+      signal?.throwIfAborted();
+      await withTimeout(container.start(), engineCallTimeoutMs, `the engine did not start the container within ${engineCallTimeoutMs / 1000} s`);
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      return { ...request, outcome: 'not-started', reason: engineMessage(error) };
+    }
+    const started = performance.now();
+    const deadline = started + request.withinMs;
+    for (;;) {
+      signal?.throwIfAborted();
+      const state = (await withTimeout(container.inspect(), engineCallTimeoutMs, 'the engine did not answer')).State;
+      if (!state.Running) {
+        const afterMs = Math.round(performance.now() - started);
+        return { ...request, outcome: 'exited', exitCode: state.ExitCode, afterMs, ...(await outputOf(container)) };
+      }
+      if (performance.now() >= deadline) return { ...request, outcome: 'timed-out', ...(await outputOf(container)) };
+      await sleep(Math.min(pollIntervalMs, Math.max(0, deadline - performance.now())), undefined, signal ? { signal } : {});
+    }
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    throw error;
+  } finally {
+    if (container) await removeQuietly(container);
+  }
+}
+
+async function outputOf(container: Docker.Container): Promise<{ stdout: string; stderr: string }> {
+  const raw = (await withTimeout(
+    container.logs({ stdout: true, stderr: true, tail: logTailLines, follow: false }) as Promise<Buffer>,
+    engineCallTimeoutMs,
+    'the engine did not send the logs',
+  )) as Buffer;
+  const { stdout, stderr } = demuxLogStreams(raw);
+  return { stdout: capped(stdout), stderr: capped(stderr) };
+}
+
+function capped(text: string): string {
+  return text.length > maxOutputCharacters ? `${text.slice(0, maxOutputCharacters)}…` : text;
+}
+
+/**
+ * Without a TTY the engine sends logs as frames: a stream byte (1 stdout, 2 stderr), three
+ * zero bytes, a 4-byte big-endian length, then the payload.
+ */
+export function demuxLogStreams(raw: Buffer): { stdout: string; stderr: string } {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  for (let offset = 0; offset + 8 <= raw.length; ) {
+    const length = raw.readUInt32BE(offset + 4);
+    const payload = raw.subarray(offset + 8, offset + 8 + length);
+    (raw[offset] === 2 ? err : out).push(payload);
+    offset += 8 + length;
+  }
+  return { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+}
+
+/** Two checks asking for the same run share one container. */
+export function runProbeKey(request: Pick<RunProbeRequest, 'args'>): string {
+  return JSON.stringify(request.args ?? null);
+}
