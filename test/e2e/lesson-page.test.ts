@@ -132,11 +132,25 @@ describe('lesson 7 with the runner', () => {
         if (!isNotFound(error)) throw error;
       });
 
+    // Record what the status line and the button go through: on a missing image the check
+    // takes a fraction of a second, too short to catch by polling.
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { checkLog: string[] }).checkLog = seen;
+      const status = document.querySelector('[data-check-status]')!;
+      const button = document.querySelector('[data-check-button]')!;
+      new MutationObserver(() => {
+        seen.push(`status: ${status.textContent}`);
+        if (button.getAttribute('aria-busy') === 'true') seen.push('busy');
+      }).observe(document.querySelector('[data-check-panel]')!, { subtree: true, childList: true, characterData: true, attributes: true });
+    });
     const button = page.getByRole('button', { name: /Check my image|Check again/ });
     await button.focus();
     await page.keyboard.press('Enter');
-    await page.waitForSelector('[data-check-button][aria-busy="true"]');
     await page.waitForSelector('[data-check-results]:not([hidden])', { timeout: 120_000 });
+    const log = await page.evaluate(() => (window as unknown as { checkLog: string[] }).checkLog);
+    expect(log).toContain('busy');
+    expect(log).toContain('status: Looking for the image lesson-7…');
     const status = page.getByRole('status').filter({ hasText: 'Check finished' });
     await expect(status.textContent()).resolves.toMatch(/Check finished: 0 of \d+ checks pass/);
     const failed = page.locator('[data-check-list] li.is-fail');

@@ -101,6 +101,7 @@ function showResults(container: HTMLElement, run: CheckRun): void {
   const graded = run.checks.filter((check) => !check.isAdvisory);
   const passing = graded.filter((check) => check.passed).length;
   summary.textContent = run.passed ? `All ${graded.length} checks pass` : `${passing} of ${graded.length} checks pass`;
+  summary.classList.toggle('is-passed', run.passed);
   const list = container.querySelector<HTMLElement>('[data-check-list]')!;
   list.replaceChildren(...run.checks.map(renderCheck));
   showLayers(container.querySelector<HTMLElement>('[data-layer-chart]')!, run);
