@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { connectEngine } from '../../runner/src/engine.js';
 import { projectRoot } from '../../runner/src/project-root.js';
@@ -35,11 +35,21 @@ async function main(): Promise<void> {
   }
   printTable(results);
   const file = path.join(projectRoot, 'bench', 'latest.json');
+  // A run of some suites replaces their numbers and keeps the other suites' last ones.
+  const measuredNow = new Set(results.map((result) => result.name));
+  const kept = (await readPreviousResults(file)).filter((result) => !measuredNow.has(result.name));
   await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(`${file}.tmp`, `${JSON.stringify({ date: new Date().toISOString(), results }, null, 2)}\n`);
-  await rm(file, { force: true });
-  await (await import('node:fs/promises')).rename(`${file}.tmp`, file);
+  await writeFile(`${file}.tmp`, `${JSON.stringify({ date: new Date().toISOString(), results: [...kept, ...results] }, null, 2)}\n`);
+  await rename(`${file}.tmp`, file);
   process.stderr.write(`Wrote ${path.relative(process.cwd(), file)}\n`);
+}
+
+async function readPreviousResults(file: string): Promise<BenchResult[]> {
+  try {
+    return (JSON.parse(await readFile(file, 'utf8')) as { results: BenchResult[] }).results;
+  } catch {
+    return [];
+  }
 }
 
 function printTable(results: BenchResult[]): void {

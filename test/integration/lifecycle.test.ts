@@ -52,6 +52,14 @@ describe('the sandbox lifecycle through `course`', () => {
     expect(after.stdout).toBe('kept\nnotes\n');
   });
 
+  it('puts each exercise starter in ~/exercises once, and never overwrites the learner\'s edits', async () => {
+    const edit = await execInSandbox(engine, instance, 'echo "# my change" >> /root/exercises/lesson-7/Dockerfile && ls /root/exercises');
+    expect(edit.stdout.split('\n')).toContain('lesson-7');
+    expect((await runCourse(['up'], env)).exitCode).toBe(0);
+    const after = await execInSandbox(engine, instance, 'tail -n 1 /root/exercises/lesson-7/Dockerfile');
+    expect(after.stdout).toBe('# my change\n');
+  });
+
   it('keeps the limits it was created with when `course up` runs again without flags', async () => {
     const status = JSON.parse((await runCourse(['status', '--json'], env)).stdout);
     expect(status.sandbox.limits).toEqual({ memoryBytes: 2 * 1024 ** 3, cpus: 1, pids: 2048 });

@@ -48,7 +48,9 @@ async function isFolder(folder: string): Promise<boolean> {
 
 async function existsInContainer(container: ReturnType<Engine['docker']['getContainer']>, containerPath: string): Promise<boolean> {
   try {
-    await container.infoArchive({ path: containerPath });
+    // dockerode hands back the HEAD response unread; left alone, its socket keeps the process alive.
+    const response = (await container.infoArchive({ path: containerPath })) as { destroy?: () => void };
+    response.destroy?.();
     return true;
   } catch (error) {
     if (isNotFound(error)) return false;
