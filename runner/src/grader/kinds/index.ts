@@ -2,12 +2,18 @@ import type { z } from 'zod';
 import type { CheckKind } from '../types.js';
 import { addsOnly } from './adds-only.js';
 import { buildToolsAbsent } from './build-tools-absent.js';
+import { execForm } from './exec-form.js';
 import { fileContains } from './file-contains.js';
 import { filesAbsent } from './files-absent.js';
 import { filesPresent } from './files-present.js';
 import { httpResponds } from './http-responds.js';
+import { labelEquals } from './label-equals.js';
 import { maxLayers } from './max-layers.js';
 import { maxSize } from './max-size.js';
+import { noSecret } from './no-secret.js';
+import { pathNeverInLayers } from './path-never-in-layers.js';
+import { portExposed } from './port-exposed.js';
+import { runOutput } from './run-output.js';
 import { runsAsNonRoot } from './runs-as-non-root.js';
 import { sharesBaseLayers } from './shares-base-layers.js';
 
@@ -23,6 +29,12 @@ export const checkKinds = {
   'file-contains': fileContains,
   'files-present': filesPresent,
   'files-absent': filesAbsent,
+  'exec-form': execForm,
+  'label-equals': labelEquals,
+  'port-exposed': portExposed,
+  'no-secret': noSecret,
+  'run-output': runOutput,
+  'path-never-in-layers': pathNeverInLayers,
 } satisfies Record<string, CheckKind<z.ZodTypeAny>>;
 
 export type CheckKindName = keyof typeof checkKinds;

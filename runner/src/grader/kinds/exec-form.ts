@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import type { CheckKind, ImageFacts } from '../types.js';
+
+const params = z
+  .object({
+    /** Which of the two the check looks at. */
+    instruction: z.enum(['ENTRYPOINT', 'CMD']),
+  })
+  .strict();
+
+/** How the image config stores a shell form: `["/bin/sh", "-c", "the command line"]`. */
+const shellNames = /(^|\/)(sh|ash|bash|dash|ksh|zsh)$/;
+
+export function isShellForm(command: readonly string[] | null): boolean {
+  return command !== null && command.length >= 2 && shellNames.test(command[0]!) && command[1] === '-c';
+}
+
+/** `["greet", "world"]`, as a Dockerfile would write it. */
+export function asExecForm(command: readonly string[]): string {
+  return `[${command.map((word) => JSON.stringify(word)).join(', ')}]`;
+}
+
+/** The command line a shell form holds: `greet world` for `["/bin/sh", "-c", "greet world"]`. */
+export function shellCommandLine(command: readonly string[]): string {
+  return command.slice(2).join(' ');
+}
+
+/**
+ * ENTRYPOINT or CMD is set, not empty, and in exec form. The config cannot tell
+ * `ENTRYPOINT greet` from `ENTRYPOINT ["/bin/sh", "-c", "greet"]`: both are stored as the
+ * latter (facts.md §4), so a shell run with -c counts as shell form either way.
+ */
+export const execForm: CheckKind<typeof params> = {
+  summary: 'ENTRYPOINT or CMD is set in exec form',
+  params,
+  evaluate(facts, { instruction }) {
+    const command = instruction === 'ENTRYPOINT' ? facts.config.entrypoint : facts.config.cmd;
+    const expected = instruction === 'ENTRYPOINT' ? 'ENTRYPOINT in exec form' : 'CMD in exec form, with at least one word';
+    if (!command || command.length === 0) {
+      return { status: 'fail', expected, actual: `no ${instruction}`, message: missingMessage(facts, instruction) };
+    }
+    if (isShellForm(command)) {
+      const line = shellCommandLine(command);
+      return {
+        status: 'fail',
+        expected,
+        actual: `shell form: ${instruction} ${line}`,
+        message:
+          instruction === 'ENTRYPOINT'
+            ? `ENTRYPOINT is in shell form: the image runs ${asExecForm(command)}. A shell-form ENTRYPOINT ignores CMD and every argument given to docker run.`
+            : `CMD is in shell form, stored as ${asExecForm(command)}.${facts.config.entrypoint?.length ? ` After an ENTRYPOINT, all three words become its arguments: ${asExecForm([...facts.config.entrypoint, ...command])}.` : ''}`,
+      };
+    }
+    return { status: 'pass', expected, actual: `${instruction} ${asExecForm(command)}` };
+  },
+};
+
+function missingMessage(facts: ImageFacts, instruction: 'ENTRYPOINT' | 'CMD'): string {
+  if (instruction === 'ENTRYPOINT') return 'The image has no ENTRYPOINT.';
+  const entrypoint = facts.config.entrypoint;
+  if (entrypoint?.length) {
+    return `The image has no CMD, so ${asExecForm(entrypoint)} runs with no arguments when docker run gives none. (Setting ENTRYPOINT clears the CMD the base image had.)`;
+  }
+  return 'The image has no CMD.';
+}
