@@ -27,6 +27,7 @@ describe('`course` on bad input', () => {
     [['up', 'extra'], 'Too many arguments: extra.'],
     [['status', '--json=yes'], "Option '--json' does not take an argument"],
     [['--memory', '4g'], 'must come after a command'],
+    [['check', 'lesson-7', '--image', '-x'], "Option '--image' argument is ambiguous."],
   ])('exits 2 for `course %s`', async (args, message) => {
     const { exitCode, stderr, stdout } = await runCourse(args);
     expect(exitCode).toBe(2);

@@ -126,9 +126,11 @@ function parseCommandArgs(command: Command, args: string[]): ParsedArgs {
     return { values: values as ParsedArgs['values'], positionals };
   } catch (error) {
     if (error instanceof UserError) throw error;
-    // node:util parseArgs errors carry a code such as ERR_PARSE_ARGS_UNKNOWN_OPTION and say which flag.
-    const message = (error as Error).message.replace(/\. To specify a positional argument.*$/, '');
-    throw usageError(`${message.replace(/\.$/, '')}.`, `Usage: ${command.usage} (see \`course ${command.name} --help\`)`);
+    // node:util parseArgs errors say which flag in their first sentence; the rest suggests
+    // Node-level workarounds ("To specify a positional argument…") that do not help here.
+    const firstLine = (error as Error).message.split('\n')[0]!;
+    const message = firstLine.replace(/\. To specify a positional argument.*$/, '').replace(/\.$/, '');
+    throw usageError(`${message}.`, `Usage: ${command.usage} (see \`course ${command.name} --help\`)`);
   }
 }
 
