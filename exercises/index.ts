@@ -2,10 +2,12 @@ import { usageError } from '../runner/src/errors.js';
 import type { Exercise } from './define.js';
 import lesson1 from './lesson-1/exercise.js';
 import lesson2 from './lesson-2/exercise.js';
+import lesson3 from './lesson-3/exercise.js';
+import lesson4 from './lesson-4/exercise.js';
 import lesson7 from './lesson-7/exercise.js';
 
 /** Every exercise, in lesson order. Adding one means a folder and a line here. */
-export const exercises: readonly Exercise[] = [lesson1, lesson2, lesson7];
+export const exercises: readonly Exercise[] = [lesson1, lesson2, lesson3, lesson4, lesson7];
 
 export function findExercise(id: string): Exercise {
   const exercise = exercises.find((candidate) => candidate.id === id);
