@@ -16,6 +16,7 @@ import { portExposed } from './port-exposed.js';
 import { runOutput } from './run-output.js';
 import { runsAsNonRoot } from './runs-as-non-root.js';
 import { sharesBaseLayers } from './shares-base-layers.js';
+import { sharedLibrariesResolve } from './shared-libraries-resolve.js';
 
 /** Every check kind. Adding one means a file in this folder and a line here. */
 export const checkKinds = {
@@ -35,6 +36,7 @@ export const checkKinds = {
   'no-secret': noSecret,
   'run-output': runOutput,
   'path-never-in-layers': pathNeverInLayers,
+  'shared-libraries-resolve': sharedLibrariesResolve,
 } satisfies Record<string, CheckKind<z.ZodTypeAny>>;
 
 export type CheckKindName = keyof typeof checkKinds;
