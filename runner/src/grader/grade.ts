@@ -5,6 +5,7 @@ import { environmentError, UserError } from '../errors.js';
 import { formatSize, plural } from './describe.js';
 import { gatherImageFacts } from './facts/gather.js';
 import { findPublishedPortHost } from './facts/published-port-host.js';
+import { sandboxExercisesDir } from '../sandbox/workspace.js';
 import { checkKinds } from './kinds/index.js';
 import type { CheckKind, CheckOutcome, CheckResult, CheckRun, ImageFacts, ProbeNeeds } from './types.js';
 
@@ -16,6 +17,11 @@ export interface GradeOptions {
   publishedPortHost?: string;
   /** Labels for the containers the grader starts (the tests add `layerlab.test`). */
   labels?: Record<string, string>;
+  /**
+   * Where the exercise's folder is on the engine's host, for checks that rebuild it; the
+   * sandbox's ~/exercises/<id> when absent (the self-check points at its own copy).
+   */
+  exerciseFolder?: string;
 }
 
 /** The id of the check every run starts with; it is not one of the exercise's own. */
@@ -48,6 +54,7 @@ export async function gradeExercise(
   const startedAt = new Date();
   const started = performance.now();
   const probes = probesFor(exercise);
+  const exerciseFolder = options.exerciseFolder ?? `${sandboxExercisesDir}/${exercise.id}`;
   let facts: ImageFacts | undefined;
   try {
     const publishedPortHost = probes.http ? (options.publishedPortHost ?? (await findPublishedPortHost(engine))) : undefined;
@@ -57,8 +64,15 @@ export async function gradeExercise(
       ...(publishedPortHost ? { publishedPortHost } : {}),
       ...(signal ? { signal } : {}),
       ...(options.labels ? { labels: options.labels } : {}),
+      exerciseFolder,
       onPhase: (phase) =>
-        onProgress?.(phase === 'reading-layers' ? `Reading the layers of ${ref}` : `Starting a container from ${ref}`),
+        onProgress?.(
+          phase === 'reading-layers'
+            ? `Reading the layers of ${ref}`
+            : phase === 'rebuilding'
+              ? `Rebuilding ${exerciseFolder} twice, before and after a source-only change`
+              : `Starting a container from ${ref}`,
+        ),
     });
   } catch (error) {
     if (signal?.aborted) throw signal.reason;

@@ -155,7 +155,57 @@ export interface ProbeResults {
   referenceImages?: Record<string, ReferenceImageFacts>;
   /** Containers run to completion, one per request (see facts/run-probe.ts). */
   runs?: RunProbeResult[];
+  /** The learner's project rebuilt twice, as it is and after a source-only change (facts/rebuild-probe.ts). */
+  rebuild?: RebuildProbeResult;
+  /** One path looked up in every layer of another image (facts/reference-files.ts). */
+  referenceFiles?: ReferenceFileFacts[];
 }
+
+/**
+ * Rebuild the exercise's folder with the engine's BuildKit, as it is and then with
+ * `sourceFile` changed (a comment appended), and keep the builder's own report of which
+ * steps it took from the cache.
+ */
+export interface RebuildProbeRequest {
+  /** Relative to the folder, e.g. "main.go". */
+  sourceFile: string;
+  /** Both builds together. */
+  withinMs: number;
+}
+
+/** One step as BuildKit reports it, e.g. "[3/6] RUN go build -v example.com/textstats". */
+export interface BuildStepFacts {
+  name: string;
+  isCached: boolean;
+}
+
+export type RebuildProbeResult = RebuildProbeRequest & { folder: string } & (
+    | { outcome: 'rebuilt'; asIs: BuildStepFacts[]; afterChange: BuildStepFacts[] }
+    | { outcome: 'no-folder'; reason: string }
+    | { outcome: 'no-source-file' }
+    | { outcome: 'build-failed'; build: 'as-is' | 'after-change'; error: string }
+    | { outcome: 'timed-out'; build: 'as-is' | 'after-change' }
+  );
+
+export interface ReferenceFileRequest {
+  image: string;
+  /** Absolute path, e.g. /vault/recovery-code.txt. */
+  path: string;
+}
+
+/** Where one path appears in another image's layers, and whether a container would see it. */
+export type ReferenceFileFacts = ReferenceFileRequest &
+  (
+    | { isImagePresent: false }
+    | {
+        isImagePresent: true;
+        layerCount: number;
+        /** Every layer whose tar holds the path, bottom to top; content kept for small regular files. */
+        versions: Array<{ layer: number; instruction?: string; type: FileType; sizeBytes: number; content?: Buffer }>;
+        /** The path is in the image's merged view: a container would see it. */
+        isVisible: boolean;
+      }
+  );
 
 /** Run the image as a command: `docker run --rm IMAGE [args...]`, no network, time-boxed. */
 export interface RunProbeRequest {
@@ -201,6 +251,10 @@ export interface ProbeNeeds {
   fileContents?: string[];
   /** Containers to run to completion and read the output of. */
   runs?: RunProbeRequest[];
+  /** Rebuild the exercise's folder before and after a source-only change. */
+  rebuild?: RebuildProbeRequest;
+  /** Paths to look up in every layer of other images. */
+  referenceFiles?: ReferenceFileRequest[];
 }
 
 /** One kind of check: its parameters' schema and a pure evaluator. */

@@ -1,12 +1,14 @@
 import type Docker from 'dockerode';
 import { isNotFound, withTimeout, type Engine } from '../../engine.js';
 import { environmentError } from '../../errors.js';
-import type { ImageFacts, LayerFacts, ProbeNeeds, ProbeResults, ReferenceImageFacts, RunProbeRequest } from '../types.js';
+import type { ImageFacts, LayerFacts, ProbeNeeds, ProbeResults, ReferenceFileFacts, ReferenceFileRequest, ReferenceImageFacts, RunProbeRequest } from '../types.js';
 import { layerOrigins } from './history.js';
 import { probeHttp, removeStaleProbes } from './http-probe.js';
 import { ArchiveReadError, readImageArchive, type ImageArchive } from './image-archive.js';
 import { normaliseEntryName } from './layer-tar.js';
 import { mergeLayers } from './merged-view.js';
+import { probeRebuild } from './rebuild-probe.js';
+import { referenceFileFacts } from './reference-files.js';
 import { probeRun, runProbeKey } from './run-probe.js';
 
 export interface GatherOptions {
@@ -16,9 +18,11 @@ export interface GatherOptions {
   publishedPortHost?: string;
   signal?: AbortSignal;
   /** Called as each phase starts, for progress lines. */
-  onPhase?(phase: 'reading-layers' | 'running-container'): void;
+  onPhase?(phase: 'reading-layers' | 'running-container' | 'rebuilding'): void;
   /** Labels for containers the probes create (tests add theirs). */
   labels?: Record<string, string>;
+  /** The exercise's folder on the engine's host, for the rebuild probe (e.g. /root/exercises/lesson-5). */
+  exerciseFolder?: string;
 }
 
 const inspectTimeoutMs = 30_000;
@@ -47,14 +51,29 @@ export async function gatherImageFacts(engine: Engine, ref: string, options: Gat
   })();
   const probing = (async (): Promise<ProbeResults> => {
     const referenceImages = await inspectReferenceImages(engine, options.probes?.referenceImages ?? []);
+    const referenceFiles = await readReferenceFiles(engine, options.probes?.referenceFiles ?? [], signal);
+    const rebuildRequest = options.probes?.rebuild;
+    let rebuild: Pick<ProbeResults, 'rebuild'> = {};
+    if (rebuildRequest) {
+      if (!options.exerciseFolder) throw new Error('gatherImageFacts: a rebuild probe needs exerciseFolder');
+      options.onPhase?.('rebuilding');
+      rebuild = {
+        rebuild: await probeRebuild(engine, rebuildRequest, {
+          folder: options.exerciseFolder,
+          helperImage: inspect.Id,
+          ...(signal ? { signal } : {}),
+          ...(options.labels ? { labels: options.labels } : {}),
+        }),
+      };
+    }
     const http = options.probes?.http;
     const runs = uniqueRuns(options.probes?.runs ?? []);
-    if (!http && !runs.length) return referenceImages;
+    if (!http && !runs.length) return { ...referenceImages, ...referenceFiles, ...rebuild };
     if (http && !options.publishedPortHost) throw new Error('gatherImageFacts: an HTTP probe needs publishedPortHost');
     options.onPhase?.('running-container');
     await removeStaleProbes(engine);
     const probeOptions = { ...(signal ? { signal } : {}), ...(options.labels ? { labels: options.labels } : {}) };
-    const results: ProbeResults = { ...referenceImages };
+    const results: ProbeResults = { ...referenceImages, ...referenceFiles, ...rebuild };
     if (http) results.http = await probeHttp(engine, inspect.Id, http, { publishedPortHost: options.publishedPortHost!, ...probeOptions });
     // One container at a time: they are short, and the learner's machine is small.
     if (runs.length) {
@@ -100,6 +119,29 @@ async function inspectReferenceImages(engine: Engine, refs: readonly string[]): 
     }
   }
   return { referenceImages };
+}
+
+/**
+ * Other images' layers, read for one path each: the image an exercise recovers a file from,
+ * say. Each image's archive is streamed once; only the asked-for paths' bytes are kept.
+ */
+async function readReferenceFiles(engine: Engine, requests: readonly ReferenceFileRequest[], signal: AbortSignal | undefined): Promise<Pick<ProbeResults, 'referenceFiles'>> {
+  if (!requests.length) return {};
+  const referenceFiles: ReferenceFileFacts[] = [];
+  for (const image of new Set(requests.map((request) => request.image))) {
+    const wanted = requests.filter((request) => request.image === image);
+    let id: string;
+    try {
+      id = (await withTimeout(engine.docker.getImage(image).inspect(), inspectTimeoutMs, `no answer within ${inspectTimeoutMs / 1000} s`)).Id;
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      referenceFiles.push(...wanted.map((request): ReferenceFileFacts => ({ ...request, isImagePresent: false })));
+      continue;
+    }
+    const archive = await readArchiveOf(engine, id, signal, new Set(wanted.map((request) => normaliseEntryName(request.path).path)));
+    referenceFiles.push(...wanted.map((request) => referenceFileFacts(request, archive)));
+  }
+  return { referenceFiles };
 }
 
 async function readArchiveOf(engine: Engine, imageId: string, signal: AbortSignal | undefined, keepContentOf: ReadonlySet<string>): Promise<ImageArchive> {

@@ -6,6 +6,7 @@ import { execForm } from './exec-form.js';
 import { fileContains } from './file-contains.js';
 import { filesAbsent } from './files-absent.js';
 import { filesPresent } from './files-present.js';
+import { fileRecoveredFromLayer } from './file-recovered-from-layer.js';
 import { httpResponds } from './http-responds.js';
 import { labelEquals } from './label-equals.js';
 import { maxLayers } from './max-layers.js';
@@ -16,6 +17,7 @@ import { portExposed } from './port-exposed.js';
 import { runOutput } from './run-output.js';
 import { runsAsNonRoot } from './runs-as-non-root.js';
 import { sharesBaseLayers } from './shares-base-layers.js';
+import { stepStaysCached } from './step-stays-cached.js';
 import { sharedLibrariesResolve } from './shared-libraries-resolve.js';
 
 /** Every check kind. Adding one means a file in this folder and a line here. */
@@ -37,6 +39,8 @@ export const checkKinds = {
   'run-output': runOutput,
   'path-never-in-layers': pathNeverInLayers,
   'shared-libraries-resolve': sharedLibrariesResolve,
+  'step-stays-cached': stepStaysCached,
+  'file-recovered-from-layer': fileRecoveredFromLayer,
 } satisfies Record<string, CheckKind<z.ZodTypeAny>>;
 
 export type CheckKindName = keyof typeof checkKinds;

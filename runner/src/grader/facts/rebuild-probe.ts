@@ -1,0 +1,252 @@
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type Docker from 'dockerode';
+import tar from 'tar-stream';
+import { isNotFound, withTimeout, type Engine } from '../../engine.js';
+import type { BuildStepFacts, RebuildProbeRequest, RebuildProbeResult } from '../types.js';
+import { BuildTrace } from './build-trace.js';
+import { engineMessage, probeLabels, removeQuietly } from './http-probe.js';
+import { normaliseEntryName } from './layer-tar.js';
+
+const engineCallTimeoutMs = 30_000;
+/** A lesson's project is a few kilobytes; anything this big is not what the check is about. */
+const maxContextBytes = 50 * 1000 * 1000;
+/** Where the helper container sees the folder; it is never started. */
+const mountPoint = '/layerlab-context';
+/** Tags of the probe's own builds, removed afterwards (a tag, so the learner's image is never touched). */
+export const rebuildTagRepository = 'layerlab-probe-rebuild';
+
+export interface RebuildProbeOptions {
+  /** The folder on the engine's host, e.g. /root/exercises/lesson-5 in the sandbox. */
+  folder: string;
+  /** Any image the engine has, to create the helper container from (never started). */
+  helperImage: string;
+  signal?: AbortSignal;
+  labels?: Record<string, string>;
+}
+
+interface ContextFile {
+  header: tar.Header;
+  content: Buffer;
+}
+
+/**
+ * Rebuilds the learner's project the way `docker build` does, with the engine's own BuildKit
+ * and build cache, twice: as the folder is, then with a comment appended to one source file
+ * (a different comment each time, so an earlier check's build is never reused). It keeps
+ * BuildKit's report of which steps came from the cache. The folder is read through the
+ * engine (a never-started container with the folder bind-mounted read-only), so this works
+ * wherever the grader runs; nothing in the folder is changed. Both builds are tagged
+ * `layerlab-probe-rebuild:<random>` and those tags are removed afterwards; the build cache
+ * stays, as it does after any build.
+ */
+export async function probeRebuild(engine: Engine, request: RebuildProbeRequest, options: RebuildProbeOptions): Promise<RebuildProbeResult> {
+  const { signal, folder } = options;
+  signal?.throwIfAborted();
+  const base = { ...request, folder };
+  const context = await readFolder(engine, options);
+  if ('reason' in context) return { ...base, outcome: 'no-folder', reason: context.reason };
+  const sourceName = normaliseEntryName(request.sourceFile).path;
+  const source = context.files.find((file) => file.header.name === sourceName && file.header.type === 'file');
+  if (!source) return { ...base, outcome: 'no-source-file' };
+
+  const changed = Buffer.concat([source.content, Buffer.from(`\n// layerlab: a source-only change (${randomBytes(6).toString('hex')})\n`)]);
+  const deadline = performance.now() + request.withinMs;
+  const runId = randomBytes(4).toString('hex');
+  const tags: string[] = [];
+  try {
+    const results: Record<'as-is' | 'after-change', BuildStepFacts[]> = { 'as-is': [], 'after-change': [] };
+    for (const build of ['as-is', 'after-change'] as const) {
+      const files = build === 'as-is' ? context.files : context.files.map((file) => (file === source ? { header: { ...file.header, size: changed.length }, content: changed } : file));
+      const tag = `${rebuildTagRepository}:${runId}-${build}`;
+      tags.push(tag);
+      const outcome = await buildOnce(engine, await packContext(files), tag, deadline - performance.now(), options);
+      if (outcome.kind === 'timed-out') return { ...base, outcome: 'timed-out', build };
+      if (outcome.kind === 'failed') return { ...base, outcome: 'build-failed', build, error: outcome.error };
+      results[build] = outcome.steps;
+    }
+    return { ...base, outcome: 'rebuilt', asIs: results['as-is'], afterChange: results['after-change'] };
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    throw error;
+  } finally {
+    for (const tag of tags) await removeTagQuietly(engine, tag);
+  }
+}
+
+async function readFolder(engine: Engine, options: RebuildProbeOptions): Promise<{ files: ContextFile[] } | { reason: string }> {
+  let helper: Docker.Container | undefined;
+  try {
+    try {
+      helper = await withTimeout(
+        engine.docker.createContainer({
+          name: `layerlab-probe-${randomBytes(4).toString('hex')}`,
+          Image: options.helperImage,
+          // Never started: a command is only needed because an image may have none.
+          Cmd: ['layerlab-never-started'],
+          Labels: { ...probeLabels, ...options.labels },
+          NetworkDisabled: true,
+          // A bind mount (not Binds) fails on a missing folder instead of creating it.
+          HostConfig: { NetworkMode: 'none', Mounts: [{ Type: 'bind', Source: options.folder, Target: mountPoint, ReadOnly: true }] },
+        }),
+        engineCallTimeoutMs,
+        `the engine did not create the container within ${engineCallTimeoutMs / 1000} s`,
+      );
+    } catch (error) {
+      const message = engineMessage(error);
+      if (/does not exist|not a directory|no such file/i.test(message)) return { reason: message };
+      throw error;
+    }
+    options.signal?.throwIfAborted();
+    const archive = (await withTimeout(helper.getArchive({ path: mountPoint }), engineCallTimeoutMs, 'the engine did not send the folder')) as NodeJS.ReadableStream;
+    return { files: await unpackContext(archive) };
+  } finally {
+    if (helper) await removeQuietly(helper);
+  }
+}
+
+/** The folder's files, named relative to the folder ("main.go", "third_party/x/x.go"). */
+async function unpackContext(archive: NodeJS.ReadableStream): Promise<ContextFile[]> {
+  const extract = tar.extract();
+  const files: ContextFile[] = [];
+  let total = 0;
+  const prefix = `${mountPoint.slice(1)}/`;
+  const done = new Promise<void>((resolve, reject) => {
+    extract.on('entry', (header, stream, next) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (data) => {
+        const chunk = data as Buffer;
+        total += chunk.length;
+        if (total > maxContextBytes) {
+          extract.destroy(new Error(`the folder holds more than ${maxContextBytes / 1e6} MB`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      stream.on('end', () => {
+        // The folder's own entry becomes "./": `COPY . .` checksums the root directory too,
+        // and without it the builder would make one up and miss the cache the CLI filled.
+        const name = header.name === prefix ? './' : header.name.startsWith(prefix) ? header.name.slice(prefix.length) : '';
+        if (name) files.push({ header: { ...header, name }, content: Buffer.concat(chunks) });
+        next();
+      });
+      stream.on('error', reject);
+    });
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+  });
+  (archive as Readable).on('error', (error) => extract.destroy(error));
+  (archive as Readable).pipe(extract);
+  await done;
+  return files;
+}
+
+async function packContext(files: readonly ContextFile[]): Promise<Buffer> {
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  pack.on('data', (chunk) => chunks.push(chunk as Buffer));
+  const ended = new Promise<void>((resolve, reject) => {
+    pack.on('end', resolve);
+    pack.on('error', reject);
+  });
+  for (const file of files) {
+    await new Promise<void>((resolve, reject) => {
+      const callback = (error?: Error | null) => (error ? reject(error) : resolve());
+      if (file.header.type === 'file') pack.entry({ ...file.header, size: file.content.length }, file.content, callback);
+      else pack.entry({ ...file.header, size: 0 }, callback);
+    });
+  }
+  pack.finalize();
+  await ended;
+  return Buffer.concat(chunks);
+}
+
+type BuildOutcome = { kind: 'built'; steps: BuildStepFacts[] } | { kind: 'failed'; error: string } | { kind: 'timed-out' };
+
+/**
+ * `POST /build?version=2` with the context as the request body: BuildKit without a client
+ * session, which the engine serves from the body. Closing the connection cancels the build.
+ */
+async function buildOnce(engine: Engine, context: Buffer, tag: string, withinMs: number, options: RebuildProbeOptions): Promise<BuildOutcome> {
+  if (withinMs <= 0) return { kind: 'timed-out' };
+  let response: Readable;
+  try {
+    response = await dialBuild(engine, context, tag, options);
+  } catch (error) {
+    options.signal?.throwIfAborted();
+    // The engine refused the build itself (a bad Dockerfile name, say): the learner's to fix.
+    const statusCode = (error as { statusCode?: number }).statusCode;
+    if (statusCode === 400 || statusCode === 500) return { kind: 'failed', error: engineMessage(error) };
+    throw error;
+  }
+  const trace = new BuildTrace();
+  let error: string | undefined;
+  let isTimedOut = false;
+  const timer = setTimeout(() => {
+    isTimedOut = true;
+    response.destroy();
+  }, withinMs);
+  const onAbort = () => response.destroy();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    let pending = '';
+    for await (const chunk of response) {
+      pending += (chunk as Buffer).toString('utf8');
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) error ??= readBuildLine(line, trace);
+    }
+    if (pending) error ??= readBuildLine(pending, trace);
+  } catch (streamError) {
+    options.signal?.throwIfAborted();
+    if (!isTimedOut) throw streamError;
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+  options.signal?.throwIfAborted();
+  if (isTimedOut) return { kind: 'timed-out' };
+  if (error !== undefined) return { kind: 'failed', error };
+  return { kind: 'built', steps: trace.steps() };
+}
+
+/** Feeds a trace line to the trace; returns the build's error when the line reports one. */
+function readBuildLine(line: string, trace: BuildTrace): string | undefined {
+  if (!line.trim()) return undefined;
+  let message: { id?: string; aux?: unknown; error?: string; errorDetail?: { message?: string } };
+  try {
+    message = JSON.parse(line) as typeof message;
+  } catch {
+    return undefined;
+  }
+  if (message.id === 'moby.buildkit.trace' && typeof message.aux === 'string') trace.add(message.aux);
+  const error = message.errorDetail?.message ?? message.error;
+  return typeof error === 'string' ? error.trim() : undefined;
+}
+
+async function removeTagQuietly(engine: Engine, tag: string): Promise<void> {
+  try {
+    await withTimeout(engine.docker.getImage(tag).remove({ noprune: false }), engineCallTimeoutMs, 'remove timed out');
+  } catch (error) {
+    if (isNotFound(error)) return;
+    process.emitWarning(`Could not remove the probe image ${tag}: ${engineMessage(error)}`);
+  }
+}
+
+function dialBuild(engine: Engine, context: Buffer, tag: string, options: RebuildProbeOptions): Promise<Readable> {
+  return new Promise<Readable>((resolve, reject) => {
+    engine.docker.modem.dial(
+      {
+        path: '/build?',
+        method: 'POST',
+        file: Readable.from([context]),
+        options: { version: '2', t: tag, labels: { ...probeLabels, ...options.labels } },
+        isStream: true,
+        headers: { 'Content-Type': 'application/x-tar' },
+        statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' },
+        abortSignal: options.signal,
+      },
+      (error: unknown, stream: unknown) => (error ? reject(error) : resolve(stream as Readable)),
+    );
+  });
+}

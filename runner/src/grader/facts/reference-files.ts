@@ -1,0 +1,32 @@
+import type { ReferenceFileFacts, ReferenceFileRequest } from '../types.js';
+import { layerOrigins } from './history.js';
+import type { ImageArchive } from './image-archive.js';
+import { normaliseEntryName } from './layer-tar.js';
+import { mergeLayers } from './merged-view.js';
+
+/**
+ * Where one path appears in another image's layers: every layer whose tar writes it (the
+ * bytes still ship there even when a later layer deletes it), and whether the merged view,
+ * what a container sees, still has it. Pure: the archive was read while gathering, with
+ * the path's content kept (small files only).
+ */
+export function referenceFileFacts(request: ReferenceFileRequest, archive: ImageArchive): ReferenceFileFacts {
+  const entryPath = normaliseEntryName(request.path).path;
+  const origins = layerOrigins(archive.config.history, archive.layers.length);
+  const versions: Extract<ReferenceFileFacts, { isImagePresent: true }>['versions'] = [];
+  archive.layers.forEach((layer, index) => {
+    for (const entry of layer.contents?.entries ?? []) {
+      if (entry.path !== entryPath) continue;
+      const instruction = origins[index]?.instruction;
+      versions.push({
+        layer: index,
+        ...(instruction !== undefined ? { instruction } : {}),
+        type: entry.type,
+        sizeBytes: entry.sizeBytes,
+        ...(entry.content ? { content: entry.content } : {}),
+      });
+    }
+  });
+  const merged = mergeLayers(archive.layers.map((layer) => layer.contents));
+  return { ...request, isImagePresent: true, layerCount: archive.layers.length, versions, isVisible: merged.files.has(entryPath) };
+}
