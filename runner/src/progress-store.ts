@@ -67,6 +67,21 @@ export function isComplete(progress: ProgressFile, lessonId: string): boolean {
   return progress.lessons[lessonId]?.completedAt !== undefined;
 }
 
+export type LessonStatus = 'complete' | 'checked' | 'not-started';
+
+/** The words for each status, the same in `course list` and on the course map. */
+export const lessonStatusLabels: Record<LessonStatus, string> = {
+  complete: 'complete',
+  checked: 'checked, not passing yet',
+  'not-started': 'not started',
+};
+
+/** Complete once a check passed; checked when checks ran but none passed yet. */
+export function lessonStatus(progress: ProgressFile, lessonId: string): LessonStatus {
+  if (isComplete(progress, lessonId)) return 'complete';
+  return progress.lessons[lessonId]?.lastCheck ? 'checked' : 'not-started';
+}
+
 export interface RecordedCheck {
   progress: ProgressFile;
   /** True when this check completed the lesson for the first time. */

@@ -8,7 +8,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { WebSocketServer } from 'ws';
 import type { Engine } from './engine.js';
 import { environmentError, messageOf, UserError } from './errors.js';
-import { readProgress } from './progress-store.js';
+import { readCourseCatalog } from './course-catalog.js';
+import { lessonStatus, lessonStatusLabels, readProgress } from './progress-store.js';
 import { inspectContainer } from './sandbox/sandbox.js';
 import type { Instance } from './settings.js';
 import { TerminalBridge } from './terminal/bridge.js';
@@ -140,8 +141,15 @@ export async function startCourseServer(options: CourseServerOptions): Promise<C
     }
     if (request.method === 'GET' && url.pathname === '/api/progress') {
       const { progress, warning } = await readProgress(options.instance.dataDir);
+      // Every lesson of the course, also those never checked, so the map shows the words `course list` prints.
+      // Without course.json (a stub site in tests) the lessons with progress are still reported.
+      const catalog = await readCourseCatalog(options.siteDir).catch(() => undefined);
+      const ids = new Set([...(catalog?.lessons.map((lesson) => lesson.id) ?? []), ...Object.keys(progress.lessons)]);
       const lessons = Object.fromEntries(
-        Object.entries(progress.lessons).map(([id, lesson]) => [id, { isComplete: lesson.completedAt !== undefined, ...lesson }]),
+        [...ids].map((id) => {
+          const status = lessonStatus(progress, id);
+          return [id, { isComplete: status === 'complete', status, statusLabel: lessonStatusLabels[status], ...progress.lessons[id] }];
+        }),
       );
       return sendJson(response, 200, { lessons, ...(warning ? { warning } : {}) });
     }

@@ -2,6 +2,8 @@ import { findRunner } from './runner';
 
 interface LessonProgress {
   isComplete: boolean;
+  /** The runner's words for the status, the same `course list` prints. */
+  statusLabel?: string;
   completedAt?: string;
 }
 
@@ -14,9 +16,10 @@ export async function fetchProgress(): Promise<Record<string, LessonProgress> | 
   return body.lessons;
 }
 
-export function setStatusPill(pill: HTMLElement, isComplete: boolean): void {
+export function setStatusPill(pill: HTMLElement, isComplete: boolean, statusLabel?: string): void {
   pill.hidden = false;
-  pill.textContent = isComplete ? 'Complete' : 'Not complete';
+  const label = statusLabel ?? (isComplete ? 'complete' : 'not complete');
+  pill.textContent = label.charAt(0).toUpperCase() + label.slice(1);
   pill.classList.toggle('pill-complete', isComplete);
   pill.classList.toggle('pill-todo', !isComplete);
 }
@@ -28,9 +31,10 @@ export async function showMapProgress(): Promise<void> {
   const cards = [...document.querySelectorAll<HTMLElement>('[data-lesson-id]')];
   let complete = 0;
   for (const card of cards) {
-    const isComplete = lessons[card.dataset.lessonId!]?.isComplete === true;
+    const lesson = lessons[card.dataset.lessonId!];
+    const isComplete = lesson?.isComplete === true;
     if (isComplete) complete++;
-    setStatusPill(card.querySelector<HTMLElement>('[data-lesson-status]')!, isComplete);
+    setStatusPill(card.querySelector<HTMLElement>('[data-lesson-status]')!, isComplete, lesson?.statusLabel);
   }
   const summary = document.querySelector<HTMLElement>('[data-progress-summary]');
   if (summary && cards.length) {

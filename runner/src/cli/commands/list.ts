@@ -1,6 +1,6 @@
 import { readCourseCatalog } from '../../course-catalog.js';
 import { ExitCode } from '../../errors.js';
-import { isComplete, readProgress } from '../../progress-store.js';
+import { lessonStatus, lessonStatusLabels, readProgress } from '../../progress-store.js';
 import { resolveInstance } from '../../settings.js';
 import type { Command } from '../command.js';
 
@@ -17,17 +17,16 @@ export const listCommand: Command = {
     const { progress, warning } = await readProgress(instance.dataDir);
     if (warning) stderr.write(`${paint.yellow('warning:')} ${warning}\n  The next passing check starts a new file (the old one is kept beside it).\n`);
 
-    const done = catalog.lessons.filter((lesson) => isComplete(progress, lesson.id)).length;
+    const done = catalog.lessons.filter((lesson) => lessonStatus(progress, lesson.id) === 'complete').length;
     const idWidth = Math.max(...catalog.lessons.map((lesson) => lesson.id.length), 2);
     const titleWidth = Math.max(...catalog.lessons.map((lesson) => lesson.title.length), 5);
     const lines = [
       `${paint.bold('Layerlab')}: ${done} of ${catalog.lessons.length} ${catalog.lessons.length === 1 ? 'lesson' : 'lessons'} complete`,
       '',
       ...catalog.lessons.map((lesson) => {
-        const complete = isComplete(progress, lesson.id);
-        const lastCheck = progress.lessons[lesson.id]?.lastCheck;
-        const state = complete ? paint.green('complete') : lastCheck ? paint.yellow('checked, not passing yet') : paint.dim('not started');
-        return `  ${complete ? paint.green('✓') : ' '} ${lesson.id.padEnd(idWidth)}  ${lesson.title.padEnd(titleWidth)}  ${state}`;
+        const status = lessonStatus(progress, lesson.id);
+        const colour = { complete: paint.green, checked: paint.yellow, 'not-started': paint.dim }[status];
+        return `  ${status === 'complete' ? paint.green('✓') : ' '} ${lesson.id.padEnd(idWidth)}  ${lesson.title.padEnd(titleWidth)}  ${colour(lessonStatusLabels[status])}`;
       }),
       '',
       `Work through a lesson with ${paint.bold('course start')}; grade it with ${paint.bold('course check <lesson>')}.`,
