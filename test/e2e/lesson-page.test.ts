@@ -82,6 +82,23 @@ describe('lesson 7 with the runner', () => {
     expect({ rows, cols }).toEqual(terminal);
   });
 
+  it('resizes the shell when the split between text and terminal moves', async () => {
+    const size = () =>
+      page.evaluate(() => {
+        const term = (window as unknown as { layerlab: { terminal: { terminal: { rows: number; cols: number } } } }).layerlab.terminal.terminal;
+        return { rows: term.rows, cols: term.cols };
+      });
+    const before = await size();
+    await page.locator('[data-splitter]').focus();
+    for (let step = 0; step < 3; step++) await page.keyboard.press('ArrowLeft');
+    await page.waitForFunction((cols) => (window as unknown as { layerlab: { terminal: { terminal: { cols: number } } } }).layerlab.terminal.terminal.cols > cols, before.cols);
+    const after = await size();
+    await page.locator('[data-terminal-host]').click();
+    // The docker CLI passes the new size on a moment later: wait for it in the shell.
+    await page.keyboard.type(`for i in $(seq 100); do [ "$(stty size)" = "${after.rows} ${after.cols}" ] && break; sleep 0.1; done; echo "now $(stty size)"\n`);
+    await waitForTerminalText(`now ${after.rows} ${after.cols}`);
+  });
+
   it('types a lesson command into the terminal with its Run button', async () => {
     const block = page.locator('.code-block', { hasText: 'mkdir -p ~/greeter' }).first();
     await block.getByRole('button', { name: 'Type this command into the terminal' }).click();
