@@ -25,7 +25,9 @@ export function setUpCheckPanel(panel: HTMLElement): void {
     const runner = await findRunner();
     if (!runner.isPresent) {
       panel.querySelector<HTMLElement>('[data-check-offline]')!.hidden = false;
-      status.textContent = `No runner is connected: run course check ${exercise} in a terminal instead.`;
+      // The box above says it; the status line only announces it to screen readers.
+      status.classList.add('visually-hidden');
+      status.textContent = `No runner is connected. Run course check ${exercise} in a terminal instead.`;
       return;
     }
     isRunning = true;
