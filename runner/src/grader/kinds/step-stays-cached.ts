@@ -40,7 +40,7 @@ export const stepStaysCached: CheckKind<typeof params> = {
       };
     }
     // BuildKit never marks a FROM as cached; it only resolves the base, it builds nothing.
-    const rebuilt = rebuild.afterChange.filter((candidate) => !candidate.isCached && !isFrom(candidate));
+    const rebuilt = rebuild.afterChange.filter((candidate) => !candidate.isCached && !isFrom(candidate)).sort(inDockerfileOrder);
     const ranAgain = matching.find((candidate) => !candidate.isCached);
     if (!ranAgain) {
       return {
@@ -71,6 +71,12 @@ function firstMissBefore(steps: readonly BuildStepFacts[], target: BuildStepFact
       return !candidate.isCached && !isFrom(candidate) && position && position.stage === where.stage && position.number < where.number;
     })
     .sort((a, b) => stepPosition(a.name)!.number - stepPosition(b.name)!.number)[0];
+}
+
+/** BuildKit reports steps as they start, which is not always their order in the Dockerfile. */
+function inDockerfileOrder(a: BuildStepFacts, b: BuildStepFacts): number {
+  const [first, second] = [stepPosition(a.name)!, stepPosition(b.name)!];
+  return first.stage === second.stage ? first.number - second.number : first.stage.localeCompare(second.stage);
 }
 
 function isFrom(step: BuildStepFacts): boolean {

@@ -1,0 +1,28 @@
+import { defineExercise } from '../define.js';
+
+const vault = 'lesson-6-vault';
+const hiddenPath = '/vault/recovery-code.txt';
+
+/** Lesson 6, inside an image: get a file out of a lower layer that a later layer deletes. */
+export default defineExercise({
+  id: 'lesson-6',
+  title: 'Recover a deleted file from a lower layer',
+  image: 'lesson-6',
+  buildHint: 'In the sandbox, run `cd ~/exercises/lesson-6 && ./prepare.sh && docker build -t lesson-6 .`',
+  checks: [
+    {
+      id: 'recovered',
+      title: `/recovered/recovery-code.txt holds the code that a lower layer of ${vault} still carries`,
+      kind: 'file-recovered-from-layer',
+      params: { path: '/recovered/recovery-code.txt', from: { image: vault, path: hiddenPath } },
+      hint: `No container of ${vault} can show you the file: the top layer deletes it. The bytes are still in the layer below, and \`docker save\` hands you every layer as a tar.`,
+    },
+    {
+      id: 'vault-layers-left-behind',
+      title: `Your image does not ship the vault's layer that holds the code`,
+      kind: 'path-never-in-layers',
+      params: { paths: [hiddenPath] },
+      hint: `Copy the one file you recovered into an image of its own; an image built FROM ${vault} carries all of its layers, the one with the code included.`,
+    },
+  ],
+});
