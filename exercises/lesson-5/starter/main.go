@@ -1,5 +1,5 @@
-// tally prints the most frequent words of a text: its standard input, or a sample text
-// when it is run without input, as `docker run --rm lesson-5` does.
+// tally prints the most frequent words of a text: what is piped into it, or a sample text
+// when nothing is, as with `docker run --rm lesson-5`.
 package main
 
 import (
@@ -16,7 +16,7 @@ builder caches each layer, so a layer that has not changed is not built again.`
 
 func main() {
 	var input io.Reader = strings.NewReader(sample)
-	if info, err := os.Stdin.Stat(); err == nil && info.Mode()&os.ModeCharDevice == 0 && info.Size() > 0 {
+	if info, err := os.Stdin.Stat(); err == nil && info.Mode()&os.ModeNamedPipe != 0 {
 		input = os.Stdin
 	}
 	top, err := textstats.Top(input, 3)
