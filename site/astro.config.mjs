@@ -8,7 +8,6 @@ export default defineConfig({
   output: 'static',
   trailingSlash: 'always',
   build: { format: 'directory' },
-  telemetry: false,
   devToolbar: { enabled: false },
   markdown: {
     shikiConfig: {
