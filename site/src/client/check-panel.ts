@@ -46,7 +46,8 @@ export function setUpCheckPanel(panel: HTMLElement): void {
           showResults(results, event.run);
           status.textContent = summarize(event.run, event.lessonComplete, event.isNewlyComplete);
           const pill = document.querySelector<HTMLElement>('[data-lesson-status]');
-          if (pill) setStatusPill(pill, event.lessonComplete);
+          // The words `course list` uses (lessonStatusLabels in runner/src/progress-store.ts).
+          if (pill) setStatusPill(pill, event.lessonComplete, event.lessonComplete ? 'complete' : 'checked, not passing yet');
         }
       });
     } catch (error) {

@@ -49,5 +49,5 @@ export async function showLessonProgress(lessonId: string): Promise<void> {
   const lessons = await fetchProgress();
   const pill = document.querySelector<HTMLElement>('[data-lesson-status]');
   if (!lessons || !pill) return;
-  setStatusPill(pill, lessons[lessonId]?.isComplete === true);
+  setStatusPill(pill, lessons[lessonId]?.isComplete === true, lessons[lessonId]?.statusLabel);
 }
