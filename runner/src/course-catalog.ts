@@ -9,7 +9,16 @@ import { projectRoot } from './project-root.js';
  * place lessons are read and validated; its build writes course.json, and the runner reads
  * that instead of parsing MDX a second time (the runner never imports from site/).
  */
-export const siteDir = path.join(projectRoot, 'site', 'dist');
+export const defaultSiteDir = path.join(projectRoot, 'site', 'dist');
+
+/**
+ * The built site to serve: site/dist, or LAYERLAB_SITE_DIR for a build made elsewhere
+ * (`astro build --outDir`), as the end-to-end tests do so that no other build can change
+ * the files under them.
+ */
+export function resolveSiteDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.LAYERLAB_SITE_DIR ? path.resolve(env.LAYERLAB_SITE_DIR) : defaultSiteDir;
+}
 
 const catalog = z.object({
   schemaVersion: z.literal(1),
@@ -27,7 +36,7 @@ const catalog = z.object({
 export type CourseCatalog = z.infer<typeof catalog>;
 export type CatalogLesson = CourseCatalog['lessons'][number];
 
-export async function readCourseCatalog(builtSiteDir: string = siteDir): Promise<CourseCatalog> {
+export async function readCourseCatalog(builtSiteDir: string = resolveSiteDir()): Promise<CourseCatalog> {
   const file = path.join(builtSiteDir, 'course.json');
   let text: string;
   try {

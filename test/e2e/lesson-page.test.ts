@@ -1,8 +1,9 @@
 /// <reference lib="dom" />
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -15,7 +16,7 @@ import { runCourse } from '../support/run-course.js';
 import { instanceFor } from '../support/sandbox-env.js';
 
 const execFileAsync = promisify(execFile);
-const siteDir = path.join(projectRoot, 'site', 'dist');
+let siteDir: string;
 const lessonPath = '/lessons/lesson-7/';
 const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
@@ -41,13 +42,15 @@ async function waitForTerminalText(text: string, target: Page = page, timeout = 
 }
 
 beforeAll(async () => {
-  // Build the site once for this file, as `npm run build` does, then start the runner on it.
-  await execFileAsync(process.execPath, [path.join(projectRoot, 'node_modules', 'astro', 'astro.js'), 'build', '--root', 'site'], {
+  // Build the site once for this file into a folder of its own (another build of site/dist
+  // may run at the same time), then start the runner on it.
+  siteDir = await mkdtemp(path.join(os.tmpdir(), 'll-e2e-site-'));
+  await execFileAsync(process.execPath, [path.join(projectRoot, 'node_modules', 'astro', 'astro.js'), 'build', '--root', 'site', '--outDir', siteDir], {
     cwd: projectRoot,
     env: { ...process.env, ASTRO_TELEMETRY_DISABLED: '1' },
     maxBuffer: 64 * 1024 * 1024,
   });
-  course = await startCourse(inject('sandboxEnv'));
+  course = await startCourse({ ...inject('sandboxEnv'), LAYERLAB_SITE_DIR: siteDir });
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs });
   context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: course.origin });
@@ -58,6 +61,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   if (course) expect(await course.stop()).toBe(0);
+  if (siteDir) await rm(siteDir, { recursive: true, force: true });
 });
 
 describe('lesson 7 with the runner', () => {
@@ -210,7 +214,7 @@ describe('lesson 7 with the runner', () => {
   });
 
   it('course list shows the lesson complete in a plain terminal', async () => {
-    const result = await runCourse(['list'], inject('sandboxEnv'));
+    const result = await runCourse(['list'], { ...inject('sandboxEnv'), LAYERLAB_SITE_DIR: siteDir });
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toMatch(/✓ lesson-7\s+Multi-stage builds\s+complete/);
   });

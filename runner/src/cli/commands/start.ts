@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readCourseCatalog, siteDir } from '../../course-catalog.js';
+import { readCourseCatalog, resolveSiteDir } from '../../course-catalog.js';
 import { connectEngine } from '../../engine.js';
 import { ExitCode, usageError } from '../../errors.js';
 import { bringUpSandbox } from '../../sandbox/sandbox.js';
@@ -29,7 +29,8 @@ export const startCommand: Command = {
     const port = parsePort(values.port);
     const instance = resolveInstance();
     // Before the sandbox: without the built site there is nothing to serve.
-    const catalog = await readCourseCatalog();
+    const siteDir = resolveSiteDir();
+    const catalog = await readCourseCatalog(siteDir);
     const engine = await connectEngine();
     const token = randomBytes(24).toString('base64url');
     const server = await startCourseServer({
