@@ -1,7 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects: `unit` needs nothing; `integration` and `e2e` need a Docker engine and
-// share one test sandbox, started once per run by test/support/global-setup.ts.
+// Two projects. `unit` needs nothing. `integration` holds every test that needs a Docker
+// engine: test/integration (engine, sandbox, CLI, server) and test/e2e (headless Chromium).
+// They are one project on purpose: a global setup runs once per project, and these files
+// share one test sandbox (its images and tags), so they must also run one file at a time.
+// Run the browser tests alone with `npx vitest run test/e2e`.
 export default defineConfig({
   test: {
     projects: [
@@ -14,18 +17,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
-          globalSetup: ['test/support/global-setup.ts'],
-          // Files share one sandbox and one 2-core machine: run them one at a time.
-          fileParallelism: false,
-          testTimeout: 180_000,
-          hookTimeout: 600_000,
-        },
-      },
-      {
-        test: {
-          name: 'e2e',
-          include: ['test/e2e/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
           fileParallelism: false,
           testTimeout: 180_000,
