@@ -46,7 +46,7 @@ export const fileRecoveredFromLayer: CheckKind<typeof params> = {
     }
     return fail(
       fingerprint(found),
-      `${path} (from ${layerAt(facts, file.layer)}) is not a copy of ${from.path} in layer ${original.layer + 1} of ${from.image}: ${fingerprint(found)}, where the original is ${fingerprint(original.text)}.`,
+      `${path}, from ${layerAt(facts, file.layer)}, is not a copy of ${from.path} in layer ${original.layer + 1} of ${from.image}: ${fingerprint(found)}, where the original is ${fingerprint(original.text)}.`,
     );
   },
 };
