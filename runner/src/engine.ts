@@ -102,6 +102,25 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, message: s
   }
 }
 
+/**
+ * A container without a TTY sends its logs as frames: a stream byte (1 stdout, 2 stderr),
+ * three zero bytes, a 4-byte big-endian length, then the payload.
+ */
+export function demuxLogStreams(raw: Buffer): { stdout: string; stderr: string; combined: string } {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const all: Buffer[] = [];
+  for (let offset = 0; offset + 8 <= raw.length; ) {
+    const length = raw.readUInt32BE(offset + 4);
+    const payload = raw.subarray(offset + 8, offset + 8 + length);
+    (raw[offset] === 2 ? err : out).push(payload);
+    all.push(payload);
+    offset += 8 + length;
+  }
+  const text = (parts: Buffer[]) => Buffer.concat(parts).toString('utf8');
+  return { stdout: text(out), stderr: text(err), combined: text(all) };
+}
+
 /** True for the Engine API's 404, which dockerode reports as an error with statusCode. */
 export function isNotFound(error: unknown): boolean {
   return (error as { statusCode?: number }).statusCode === 404;

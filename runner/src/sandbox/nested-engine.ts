@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
-import { connectSocket, type Engine } from '../engine.js';
+import { connectSocket, demuxLogStreams, type Engine } from '../engine.js';
 import { environmentError } from '../errors.js';
 import type { Instance } from '../settings.js';
 
@@ -38,23 +38,10 @@ export async function waitForNestedEngine(engine: Engine, instance: Instance): P
 
 export async function containerLogTail(engine: Engine, containerName: string, lines = 12): Promise<string> {
   const raw = (await engine.docker.getContainer(containerName).logs({ stdout: true, stderr: true, tail: lines, follow: false })) as Buffer;
-  return demuxLogFrames(raw)
+  return demuxLogStreams(raw)
+    .combined
     .split('\n')
     .filter(Boolean)
     .map((line) => `    ${line}`)
     .join('\n');
-}
-
-/**
- * A container without a TTY sends its logs as frames: 1 byte stream type, 3 zero bytes,
- * a 4-byte big-endian length, then the payload.
- */
-function demuxLogFrames(raw: Buffer): string {
-  const parts: Buffer[] = [];
-  for (let offset = 0; offset + 8 <= raw.length; ) {
-    const length = raw.readUInt32BE(offset + 4);
-    parts.push(raw.subarray(offset + 8, offset + 8 + length));
-    offset += 8 + length;
-  }
-  return Buffer.concat(parts).toString('utf8');
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { demuxLogStreams } from '../../../runner/src/grader/facts/run-probe.js';
+import { demuxLogStreams } from '../../../runner/src/engine.js';
 import { execForm } from '../../../runner/src/grader/kinds/exec-form.js';
 import { labelEquals } from '../../../runner/src/grader/kinds/label-equals.js';
 import { noSecret } from '../../../runner/src/grader/kinds/no-secret.js';
@@ -216,6 +216,6 @@ describe('log streams', () => {
       return Buffer.concat([header, payload]);
     };
     const raw = Buffer.concat([frame(1, 'hello, '), frame(2, 'warning\n'), frame(1, 'world\n')]);
-    expect(demuxLogStreams(raw)).toEqual({ stdout: 'hello, world\n', stderr: 'warning\n' });
+    expect(demuxLogStreams(raw)).toEqual({ stdout: 'hello, world\n', stderr: 'warning\n', combined: 'hello, warning\nworld\n' });
   });
 });

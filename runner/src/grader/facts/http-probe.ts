@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
-import { isNotFound, withTimeout, type Engine } from '../../engine.js';
+import { demuxLogStreams, isNotFound, withTimeout, type Engine } from '../../engine.js';
 import { messageOf } from '../../errors.js';
 import type { HttpProbeRequest, HttpProbeResult } from '../types.js';
 
@@ -165,20 +165,9 @@ async function logTail(container: Docker.Container): Promise<string> {
       engineCallTimeoutMs,
       'logs timed out',
     )) as Buffer;
-    const text = demuxLogFrames(raw).trim();
+    const text = demuxLogStreams(raw).combined.trim();
     return text.length > logTailBytes ? `...${text.slice(-logTailBytes)}` : text;
   } catch {
     return '';
   }
-}
-
-/** Without a TTY, logs come as frames: stream byte, 3 zero bytes, 4-byte length, payload. */
-function demuxLogFrames(raw: Buffer): string {
-  const parts: Buffer[] = [];
-  for (let offset = 0; offset + 8 <= raw.length; ) {
-    const length = raw.readUInt32BE(offset + 4);
-    parts.push(raw.subarray(offset + 8, offset + 8 + length));
-    offset += 8 + length;
-  }
-  return Buffer.concat(parts).toString('utf8');
 }

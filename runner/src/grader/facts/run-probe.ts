@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
-import { withTimeout, type Engine } from '../../engine.js';
+import { demuxLogStreams, withTimeout, type Engine } from '../../engine.js';
 import type { RunProbeRequest, RunProbeResult } from '../types.js';
 import { engineMessage, probeLabels, removeQuietly } from './http-probe.js';
 
@@ -85,22 +85,6 @@ async function outputOf(container: Docker.Container): Promise<{ stdout: string; 
 
 function capped(text: string): string {
   return text.length > maxOutputCharacters ? `${text.slice(0, maxOutputCharacters)}…` : text;
-}
-
-/**
- * Without a TTY the engine sends logs as frames: a stream byte (1 stdout, 2 stderr), three
- * zero bytes, a 4-byte big-endian length, then the payload.
- */
-export function demuxLogStreams(raw: Buffer): { stdout: string; stderr: string } {
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  for (let offset = 0; offset + 8 <= raw.length; ) {
-    const length = raw.readUInt32BE(offset + 4);
-    const payload = raw.subarray(offset + 8, offset + 8 + length);
-    (raw[offset] === 2 ? err : out).push(payload);
-    offset += 8 + length;
-  }
-  return { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
 }
 
 /** Two checks asking for the same run share one container. */
