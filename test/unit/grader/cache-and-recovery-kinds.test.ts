@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BuildTrace, readFields, stepPosition } from '../../../runner/src/grader/facts/build-trace.js';
 import { readImageArchive } from '../../../runner/src/grader/facts/image-archive.js';
+import { commentLine } from '../../../runner/src/grader/facts/rebuild-probe.js';
 import { referenceFileFacts } from '../../../runner/src/grader/facts/reference-files.js';
 import { fileRecoveredFromLayer } from '../../../runner/src/grader/kinds/file-recovered-from-layer.js';
 import { stepStaysCached } from '../../../runner/src/grader/kinds/step-stays-cached.js';
@@ -61,6 +62,18 @@ describe('the BuildKit trace', () => {
     expect(stepPosition('[build 3/4] RUN go build ./...')).toEqual({ stage: 'build', number: 3, instruction: 'RUN go build ./...' });
     expect(stepPosition('[2/5] COPY . .')).toEqual({ stage: '', number: 2, instruction: 'COPY . .' });
     expect(stepPosition('[internal] load build context')).toBeUndefined();
+  });
+});
+
+describe('the source-only change', () => {
+  it("is a comment in the file's own language, so the project still builds", () => {
+    expect(commentLine('main.go', 'x')).toBe('// x');
+    expect(commentLine('src/index.js', 'x')).toBe('// x');
+    expect(commentLine('app.sh', 'x')).toBe('# x');
+    expect(commentLine('app.py', 'x')).toBe('# x');
+    expect(commentLine('style.css', 'x')).toBe('/* x */');
+    expect(commentLine('index.html', 'x')).toBe('<!-- x -->');
+    expect(commentLine('Makefile', 'x')).toBe('# x');
   });
 });
 

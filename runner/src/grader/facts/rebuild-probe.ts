@@ -50,7 +50,7 @@ export async function probeRebuild(engine: Engine, request: RebuildProbeRequest,
   const source = context.files.find((file) => file.header.name === sourceName && file.header.type === 'file');
   if (!source) return { ...base, outcome: 'no-source-file' };
 
-  const changed = Buffer.concat([source.content, Buffer.from(`\n// layerlab: a source-only change (${randomBytes(6).toString('hex')})\n`)]);
+  const changed = Buffer.concat([source.content, Buffer.from(`\n${commentLine(sourceName, `layerlab: a source-only change (${randomBytes(6).toString('hex')})`)}\n`)]);
   const deadline = performance.now() + request.withinMs;
   const runId = randomBytes(4).toString('hex');
   const tags: string[] = [];
@@ -72,6 +72,19 @@ export async function probeRebuild(engine: Engine, request: RebuildProbeRequest,
   } finally {
     for (const tag of tags) await removeTagQuietly(engine, tag);
   }
+}
+
+/**
+ * A line that changes a source file's bytes and nothing it does: a comment in the file's own
+ * language, chosen by its extension ("#" for scripts and anything unknown).
+ */
+export function commentLine(fileName: string, text: string): string {
+  const extension = /\.([a-z0-9]+)$/i.exec(fileName)?.[1]?.toLowerCase() ?? '';
+  if (['go', 'js', 'mjs', 'cjs', 'ts', 'tsx', 'jsx', 'java', 'kt', 'c', 'h', 'cc', 'cpp', 'rs', 'cs', 'swift', 'scala', 'php'].includes(extension)) return `// ${text}`;
+  if (['css', 'scss'].includes(extension)) return `/* ${text} */`;
+  if (['html', 'htm', 'xml', 'svg', 'md'].includes(extension)) return `<!-- ${text} -->`;
+  if (['sql', 'lua', 'hs'].includes(extension)) return `-- ${text}`;
+  return `# ${text}`;
 }
 
 async function readFolder(engine: Engine, options: RebuildProbeOptions): Promise<{ files: ContextFile[] } | { reason: string }> {
