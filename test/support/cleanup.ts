@@ -2,14 +2,17 @@ import type Docker from 'dockerode';
 import { isRunAlive, testLabel } from './test-run.js';
 
 /**
- * Removes what test runs left on an engine: everything of `runId` when given, otherwise
- * everything whose run has died. Containers first, then the volumes and images they used.
+ * Removes what test runs left on an engine.
+ * - With `runId`: that run's fixtures (containers, volumes, images), but never a sandbox or its
+ *   volumes: test files share the run's sandbox, and only `resetSandbox`, called by whoever
+ *   started it, removes one.
+ * - Without: everything of runs whose process has died, sandboxes included.
  */
 export async function removeTestObjects(docker: Docker, runId?: string): Promise<string[]> {
   const belongs = (labels: Record<string, string> | undefined): boolean => {
     const run = labels?.[testLabel];
     if (run === undefined) return false;
-    return runId ? run === runId : !isRunAlive(run);
+    return runId ? run === runId && !isSandbox(labels) : !isRunAlive(run);
   };
   const removed: string[] = [];
   const filters = { label: [testLabel] };
@@ -29,4 +32,9 @@ export async function removeTestObjects(docker: Docker, runId?: string): Promise
     removed.push(`image ${image.RepoTags?.[0] ?? image.Id}`);
   }
   return removed;
+}
+
+function isSandbox(labels: Record<string, string> | undefined): boolean {
+  const role = labels?.['layerlab.role'];
+  return role === 'sandbox' || role === 'sandbox-storage';
 }
