@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectEngine, type Engine } from '../../runner/src/engine.js';
 import { gradeExercise } from '../../runner/src/grader/grade.js';
-import { probeLabels } from '../../runner/src/grader/facts/http-probe.js';
+import { probeLabels } from '../../runner/src/grader/facts/probe-container.js';
 import type { CheckResult, CheckRun } from '../../runner/src/grader/types.js';
 import { projectRoot } from '../../runner/src/project-root.js';
 import { connectNestedEngine } from '../../runner/src/sandbox/nested-engine.js';

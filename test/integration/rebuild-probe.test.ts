@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectEngine, type Engine } from '../../runner/src/engine.js';
-import { probeLabels } from '../../runner/src/grader/facts/http-probe.js';
+import { probeLabels } from '../../runner/src/grader/facts/probe-container.js';
 import { probeRebuild, rebuildTagRepository } from '../../runner/src/grader/facts/rebuild-probe.js';
 import type { RebuildProbeResult } from '../../runner/src/grader/types.js';
 import { connectNestedEngine } from '../../runner/src/sandbox/nested-engine.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectEngine, type Engine } from '../../runner/src/engine.js';
 import { gatherImageFacts } from '../../runner/src/grader/facts/gather.js';
-import { probeLabels } from '../../runner/src/grader/facts/http-probe.js';
+import { probeLabels } from '../../runner/src/grader/facts/probe-container.js';
 import { probeRun } from '../../runner/src/grader/facts/run-probe.js';
 import { noSecret } from '../../runner/src/grader/kinds/no-secret.js';
 import { pathNeverInLayers } from '../../runner/src/grader/kinds/path-never-in-layers.js';

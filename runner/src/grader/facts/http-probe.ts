@@ -1,15 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
-import { demuxLogStreams, isNotFound, withTimeout, type Engine } from '../../engine.js';
-import { messageOf } from '../../errors.js';
+import { demuxLogStreams, withTimeout, type Engine } from '../../engine.js';
 import type { HttpProbeRequest, HttpProbeResult } from '../types.js';
+import { containerState, engineCallTimeoutMs, removeQuietly, startProbeContainer } from './probe-container.js';
 
-/** Labels on every probe container, so leftovers of a killed grader can be found. */
-export const probeLabels = { 'layerlab.role': 'grader-probe' } as const;
-
-const engineCallTimeoutMs = 30_000;
 const attemptTimeoutMs = 1000;
 const pollIntervalMs = 100;
 const logTailBytes = 2000;
@@ -29,35 +24,23 @@ export interface HttpProbeOptions {
  */
 export async function probeHttp(engine: Engine, imageId: string, request: HttpProbeRequest, options: HttpProbeOptions): Promise<HttpProbeResult> {
   const { signal } = options;
-  signal?.throwIfAborted();
   const portKey = `${request.port}/tcp`;
-  let container: Docker.Container | undefined;
+  const started = await startProbeContainer(engine, {
+    imageId,
+    exposedPorts: { [portKey]: {} },
+    hostConfig: {
+      PortBindings: { [portKey]: [{ HostIp: '', HostPort: '' }] },
+      Memory: 512 * 1024 * 1024,
+      PidsLimit: 256,
+    },
+    ...(options.labels ? { labels: options.labels } : {}),
+    ...(signal ? { signal } : {}),
+  });
   try {
-    try {
-      container = await withTimeout(
-        engine.docker.createContainer({
-          name: `layerlab-probe-${randomBytes(4).toString('hex')}`,
-          Image: imageId,
-          Labels: { ...probeLabels, ...options.labels },
-          ExposedPorts: { [portKey]: {} },
-          HostConfig: {
-            PortBindings: { [portKey]: [{ HostIp: '', HostPort: '' }] },
-            // A hostile image must not take the machine down with it.
-            Memory: 512 * 1024 * 1024,
-            PidsLimit: 256,
-          },
-        }),
-        engineCallTimeoutMs,
-        `the engine did not create the container within ${engineCallTimeoutMs / 1000} s`,
-      );
-      signal?.throwIfAborted();
-      await withTimeout(container.start(), engineCallTimeoutMs, `the engine did not start the container within ${engineCallTimeoutMs / 1000} s`);
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      return { ...request, outcome: 'not-started', reason: engineMessage(error) };
-    }
-    const started = performance.now();
-    const deadline = started + request.withinMs;
+    if ('notStarted' in started) return { ...request, outcome: 'not-started', reason: started.notStarted };
+    const { container } = started;
+    const startedAt = performance.now();
+    const deadline = startedAt + request.withinMs;
     const hostPort = await publishedPort(container, portKey);
     let lastError = hostPort ? 'no answer yet' : 'the engine published no port';
     for (;;) {
@@ -66,13 +49,13 @@ export async function probeHttp(engine: Engine, imageId: string, request: HttpPr
         const remaining = deadline - performance.now();
         const attempt = await requestOnce(options.publishedPortHost, hostPort, request.path, Math.max(50, Math.min(attemptTimeoutMs, remaining)), signal);
         if (attempt.kind === 'answered') {
-          return { ...request, outcome: 'answered', statusCode: attempt.statusCode, bodyStart: attempt.bodyStart, afterMs: Math.round(performance.now() - started) };
+          return { ...request, outcome: 'answered', statusCode: attempt.statusCode, bodyStart: attempt.bodyStart, afterMs: Math.round(performance.now() - startedAt) };
         }
         lastError = attempt.error;
       }
-      const state = (await withTimeout(container.inspect(), engineCallTimeoutMs, 'the engine did not answer')).State;
+      const state = await containerState(container);
       if (!state.Running) {
-        return { ...request, outcome: 'exited', exitCode: state.ExitCode, logTail: await logTail(container), afterMs: Math.round(performance.now() - started) };
+        return { ...request, outcome: 'exited', exitCode: state.ExitCode, logTail: await logTail(container), afterMs: Math.round(performance.now() - startedAt) };
       }
       if (performance.now() >= deadline) {
         return { ...request, outcome: 'timed-out', logTail: await logTail(container), lastError };
@@ -83,7 +66,7 @@ export async function probeHttp(engine: Engine, imageId: string, request: HttpPr
     if (signal?.aborted) throw signal.reason;
     throw error;
   } finally {
-    if (container) await removeQuietly(container);
+    if (started.container) await removeQuietly(started.container);
   }
 }
 
@@ -93,33 +76,6 @@ async function publishedPort(container: Docker.Container, portKey: string): Prom
   // Prefer the IPv4 binding; engines with IPv6 list "::" as well.
   const binding = bindings.find((candidate) => !candidate.HostIp.includes(':')) ?? bindings[0];
   return binding ? Number(binding.HostPort) : undefined;
-}
-
-export async function removeQuietly(container: Docker.Container): Promise<void> {
-  try {
-    await withTimeout(container.remove({ force: true, v: true }), engineCallTimeoutMs, 'remove timed out');
-  } catch (error) {
-    if (isNotFound(error)) return;
-    // Nothing more can be done now; it is labelled, and removeStaleProbes clears it next time.
-    process.emitWarning(`Could not remove the probe container: ${engineMessage(error)}`);
-  }
-}
-
-/** Probes older than this belong to a grader that died (a probe lasts seconds). */
-const staleProbeAgeSeconds = 300;
-
-/** Removes probe containers a killed grader left behind; running probes of others are young. */
-export async function removeStaleProbes(engine: Engine): Promise<void> {
-  const containers = await withTimeout(
-    engine.docker.listContainers({ all: true, filters: { label: [`layerlab.role=${probeLabels['layerlab.role']}`] } }),
-    engineCallTimeoutMs,
-    'the engine did not answer',
-  );
-  const now = Date.now() / 1000;
-  for (const container of containers) {
-    if (now - container.Created < staleProbeAgeSeconds) continue;
-    await removeQuietly(engine.docker.getContainer(container.Id));
-  }
 }
 
 type Attempt = { kind: 'answered'; statusCode: number; bodyStart: string } | { kind: 'failed'; error: string };
@@ -149,13 +105,6 @@ function describeRequestError(error: NodeJS.ErrnoException): string {
     default:
       return error.message;
   }
-}
-
-/** The engine's own words, without dockerode's "(HTTP code 400) unexpected - " prefix. */
-export function engineMessage(error: unknown): string {
-  const json = (error as { json?: { message?: string } }).json;
-  const message = typeof json?.message === 'string' ? json.message : messageOf(error);
-  return message.replace(/^\(HTTP code \d+\)[^-]*- /, '').trim();
 }
 
 async function logTail(container: Docker.Container): Promise<string> {

@@ -5,7 +5,7 @@ import tar from 'tar-stream';
 import { isNotFound, withTimeout, type Engine } from '../../engine.js';
 import type { BuildStepFacts, RebuildProbeRequest, RebuildProbeResult } from '../types.js';
 import { BuildTrace } from './build-trace.js';
-import { engineMessage, probeLabels, removeQuietly } from './http-probe.js';
+import { engineMessage, probeLabels, removeQuietly } from './probe-container.js';
 import { normaliseEntryName } from './layer-tar.js';
 
 const engineCallTimeoutMs = 30_000;

@@ -1,11 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { demuxLogStreams, withTimeout, type Engine } from '../../engine.js';
 import type { RunProbeRequest, RunProbeResult } from '../types.js';
-import { engineMessage, probeLabels, removeQuietly } from './http-probe.js';
+import { containerState, engineCallTimeoutMs, removeQuietly, startProbeContainer } from './probe-container.js';
 
-const engineCallTimeoutMs = 30_000;
 const pollIntervalMs = 100;
 /** Output is compared with a line or two; a chatty or hostile image is cut off here. */
 const maxOutputCharacters = 8000;
@@ -25,41 +23,23 @@ export interface RunProbeOptions {
  */
 export async function probeRun(engine: Engine, imageId: string, request: RunProbeRequest, options: RunProbeOptions = {}): Promise<RunProbeResult> {
   const { signal } = options;
-  signal?.throwIfAborted();
-  let container: Docker.Container | undefined;
+  const started = await startProbeContainer(engine, {
+    imageId,
+    ...(request.args ? { cmd: request.args } : {}),
+    hostConfig: { NetworkMode: 'none', Memory: 256 * 1024 * 1024, PidsLimit: 128 },
+    ...(options.labels ? { labels: options.labels } : {}),
+    ...(signal ? { signal } : {}),
+  });
   try {
-    try {
-      container = await withTimeout(
-        engine.docker.createContainer({
-          name: `layerlab-probe-${randomBytes(4).toString('hex')}`,
-          Image: imageId,
-          ...(request.args ? { Cmd: request.args } : {}),
-          Labels: { ...probeLabels, ...options.labels },
-          Tty: false,
-          OpenStdin: false,
-          HostConfig: {
-            NetworkMode: 'none',
-            // A hostile image must not take the machine down with it.
-            Memory: 256 * 1024 * 1024,
-            PidsLimit: 128,
-          },
-        }),
-        engineCallTimeoutMs,
-        `the engine did not create the container within ${engineCallTimeoutMs / 1000} s`,
-      );
-      signal?.throwIfAborted();
-      await withTimeout(container.start(), engineCallTimeoutMs, `the engine did not start the container within ${engineCallTimeoutMs / 1000} s`);
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      return { ...request, outcome: 'not-started', reason: engineMessage(error) };
-    }
-    const started = performance.now();
-    const deadline = started + request.withinMs;
+    if ('notStarted' in started) return { ...request, outcome: 'not-started', reason: started.notStarted };
+    const { container } = started;
+    const startedAt = performance.now();
+    const deadline = startedAt + request.withinMs;
     for (;;) {
       signal?.throwIfAborted();
-      const state = (await withTimeout(container.inspect(), engineCallTimeoutMs, 'the engine did not answer')).State;
+      const state = await containerState(container);
       if (!state.Running) {
-        const afterMs = Math.round(performance.now() - started);
+        const afterMs = Math.round(performance.now() - startedAt);
         return { ...request, outcome: 'exited', exitCode: state.ExitCode, afterMs, ...(await outputOf(container)) };
       }
       if (performance.now() >= deadline) return { ...request, outcome: 'timed-out', ...(await outputOf(container)) };
@@ -69,7 +49,7 @@ export async function probeRun(engine: Engine, imageId: string, request: RunProb
     if (signal?.aborted) throw signal.reason;
     throw error;
   } finally {
-    if (container) await removeQuietly(container);
+    if (started.container) await removeQuietly(started.container);
   }
 }
 
