@@ -46,6 +46,8 @@ function mainHelp(): string {
     'Environment:',
     '  DOCKER_HOST        the Docker engine to use (default unix:///var/run/docker.sock)',
     '  LAYERLAB_DATA_DIR  where Layerlab keeps its files (default ~/.local/share/layerlab)',
+    '  LAYERLAB_INSTANCE  name of the sandbox to use (default layerlab; the tests use their own)',
+    '  LAYERLAB_SITE_DIR  serve a site built elsewhere (default: site/dist in this folder)',
     '  NO_COLOR           set to turn colour off',
     '',
     ...exitCodeHelp,
