@@ -1,14 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { exercises } from '../../exercises/index.js';
 import { connectEngine, type Engine } from '../../runner/src/engine.js';
 import { gradeExercise } from '../../runner/src/grader/grade.js';
 import type { CheckRun } from '../../runner/src/grader/types.js';
 import { connectNestedEngine } from '../../runner/src/sandbox/nested-engine.js';
+import { packFolder } from '../../runner/src/sandbox/workspace.js';
 import { exerciseDir } from '../support/build-image.js';
 import { removeTestObjects } from '../support/cleanup.js';
 import { execInSandbox } from '../support/sandbox-exec.js';
@@ -38,22 +36,6 @@ afterAll(async () => {
   await removeTestObjects(nested.docker, runId);
 });
 
-/** A tar of a whole folder (sub-folders, dotfiles, executable bits), as `course up` copies it. */
-async function tarOfFolder(folder: string): Promise<Buffer> {
-  const pack = tar.pack();
-  const entries = await readdir(folder, { recursive: true, withFileTypes: true });
-  for (const entry of entries.sort((a, b) => path.join(a.parentPath, a.name).localeCompare(path.join(b.parentPath, b.name)))) {
-    const full = path.join(entry.parentPath, entry.name);
-    const name = path.relative(folder, full).split(path.sep).join('/');
-    if (entry.isDirectory()) pack.entry({ name: `${name}/`, type: 'directory', mode: 0o755 });
-    else if (entry.isFile()) pack.entry({ name, mode: (await stat(full)).mode & 0o111 ? 0o755 : 0o644 }, await readFile(full));
-  }
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const chunk of pack) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
 /**
  * Copies exercises/<id>/<which> into the sandbox, runs its prepare.sh when it has one (as
  * the lesson tells the learner to), and builds it as the exercise's image. Returns the
@@ -65,7 +47,7 @@ async function buildAsLearner(id: string, which: 'starter' | 'solution', image: 
   const created = await execInSandbox(host, instance, `mkdir -p ${dir}`);
   expect(created.exitCode).toBe(0);
   try {
-    await container.putArchive(new PassThrough().end(await tarOfFolder(exerciseDir(id, which))) as unknown as NodeJS.ReadableStream, { path: dir });
+    await container.putArchive(new PassThrough().end(await packFolder(exerciseDir(id, which))) as unknown as NodeJS.ReadableStream, { path: dir });
     const script = `cd ${dir} && if [ -x prepare.sh ]; then ./prepare.sh; fi && docker build -q --label ${testLabel}=${runId} -t ${image} .`;
     const built = await execInSandbox(host, instance, script);
     expect(built.exitCode, `building exercises/${id}/${which} failed:\n${built.stdout}${built.stderr}`).toBe(0);

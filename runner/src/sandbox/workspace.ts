@@ -21,7 +21,7 @@ export async function copyExerciseStarters(
   const copied: string[] = [];
   for (const id of await exerciseIdsWithStarters(exercisesRoot)) {
     if (await existsInContainer(container, `${sandboxExercisesDir}/${id}`)) continue;
-    const archive = await packFolder(path.join(exercisesRoot, id, 'starter'), id);
+    const archive = await packFolder(path.join(exercisesRoot, id, 'starter'), `exercises/${id}`);
     await container.putArchive(archive, { path: '/root' });
     copied.push(id);
   }
@@ -58,16 +58,19 @@ async function existsInContainer(container: ReturnType<Engine['docker']['getCont
   }
 }
 
-/** A tar of `folder` whose entries sit under exercises/<id>/, owned by root. */
-async function packFolder(folder: string, id: string): Promise<Buffer> {
+/**
+ * A tar of everything in `folder` (sub-folders, dotfiles, executable bits), with its entries
+ * under `prefix` (whose folders get entries too), owned by root.
+ */
+export async function packFolder(folder: string, prefix = ''): Promise<Buffer> {
   const pack = tar.pack();
-  const prefix = `exercises/${id}`;
-  pack.entry({ name: 'exercises/', type: 'directory', mode: 0o755 });
-  pack.entry({ name: `${prefix}/`, type: 'directory', mode: 0o755 });
+  const parts = prefix.split('/').filter(Boolean);
+  parts.forEach((_, index) => pack.entry({ name: `${parts.slice(0, index + 1).join('/')}/`, type: 'directory', mode: 0o755 }));
+  const under = (name: string) => (parts.length ? `${parts.join('/')}/${name}` : name);
   const entries = await readdir(folder, { recursive: true, withFileTypes: true });
   for (const entry of entries.sort((a, b) => a.parentPath.localeCompare(b.parentPath) || a.name.localeCompare(b.name))) {
     const full = path.join(entry.parentPath, entry.name);
-    const name = `${prefix}/${path.relative(folder, full).split(path.sep).join('/')}`;
+    const name = under(path.relative(folder, full).split(path.sep).join('/'));
     const info = await stat(full);
     if (entry.isDirectory()) pack.entry({ name: `${name}/`, type: 'directory', mode: 0o755, mtime: info.mtime });
     else if (entry.isFile()) pack.entry({ name, mode: info.mode & 0o111 ? 0o755 : 0o644, mtime: info.mtime }, await readFile(full));
