@@ -154,16 +154,31 @@ describe('lesson 7 with the runner', () => {
       });
 
     // Record what the status line and the button go through: on a missing image the check
-    // takes a fraction of a second, too short to catch by polling.
+    // takes a fraction of a second, too short to catch by polling. Several updates can land
+    // before one observer callback, so read each record (every text set is a new text node,
+    // and aria-busy changes keep their old value) rather than the element's text at callback time.
     await page.evaluate(() => {
       const seen: string[] = [];
       (window as unknown as { checkLog: string[] }).checkLog = seen;
       const status = document.querySelector('[data-check-status]')!;
-      const button = document.querySelector('[data-check-button]')!;
-      new MutationObserver(() => {
-        seen.push(`status: ${status.textContent}`);
-        if (button.getAttribute('aria-busy') === 'true') seen.push('busy');
-      }).observe(document.querySelector('[data-check-panel]')!, { subtree: true, childList: true, characterData: true, attributes: true });
+      new MutationObserver((records) => {
+        for (const record of records) {
+          if (record.type === 'childList' && status.contains(record.target)) {
+            record.addedNodes.forEach((node) => seen.push(`status: ${node.textContent}`));
+          } else if (record.type === 'characterData' && status.contains(record.target)) {
+            seen.push(`status: ${record.target.textContent}`);
+          } else if (record.type === 'attributes' && record.attributeName === 'aria-busy') {
+            const isBusyNow = (record.target as Element).getAttribute('aria-busy') === 'true';
+            if (isBusyNow || record.oldValue === 'true') seen.push('busy');
+          }
+        }
+      }).observe(document.querySelector('[data-check-panel]')!, {
+        subtree: true,
+        childList: true,
+        characterData: true,
+        attributes: true,
+        attributeOldValue: true,
+      });
     });
     const button = page.getByRole('button', { name: /Check my image|Check again/ });
     await button.focus();
