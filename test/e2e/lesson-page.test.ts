@@ -8,6 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { progressFilePath } from '../../runner/src/progress-store.js';
 import { projectRoot } from '../../runner/src/project-root.js';
 import { connectNestedEngine } from '../../runner/src/sandbox/nested-engine.js';
 import { isNotFound } from '../../runner/src/engine.js';
@@ -50,6 +51,9 @@ beforeAll(async () => {
     env: { ...process.env, ASTRO_TELEMETRY_DISABLED: '1' },
     maxBuffer: 64 * 1024 * 1024,
   });
+  // These tests follow a learner from "not complete" to "complete"; other files may already
+  // have passed lesson 7 with `course check` in this shared sandbox, which records progress.
+  await rm(progressFilePath(instanceFor(inject('sandboxEnv')).dataDir), { force: true });
   course = await startCourse({ ...inject('sandboxEnv'), LAYERLAB_SITE_DIR: siteDir });
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: chromiumArgs });
   context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
