@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectEngine } from '../../runner/src/engine.js';
 import { recordCheck } from '../../runner/src/progress-store.js';
 import { projectRoot } from '../../runner/src/project-root.js';
-import { startCourseServer, type CourseServer } from '../../runner/src/server.js';
+import { startCourseServer, type CourseServer } from '../../runner/src/server/index.js';
 import { runCourse } from '../support/run-course.js';
 import { instanceFor } from '../support/sandbox-env.js';
 

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectEngine } from '../../runner/src/engine.js';
 import { gradeAndRecord } from '../../runner/src/grade-and-record.js';
-import { startCourseServer, type CourseServer } from '../../runner/src/server.js';
+import { startCourseServer, type CourseServer } from '../../runner/src/server/index.js';
 import type { Instance } from '../../runner/src/settings.js';
 import { closeCodes } from '../../runner/src/terminal/protocol.js';
 import { instanceFor } from '../support/sandbox-env.js';

@@ -13,6 +13,12 @@ import { z } from 'zod';
 /** Path of the terminal socket on the local server. */
 export const terminalSocketPath = '/api/terminal';
 
+/**
+ * The largest frame the server reads. A larger one closes the socket with 1009 (message too
+ * big); the page never sends one, because it splits pastes into `input` chunks.
+ */
+export const maxFrameBytes = 2 * 1024 * 1024;
+
 const size = {
   cols: z.number().int().min(2).max(1000),
   rows: z.number().int().min(2).max(500),

@@ -2,7 +2,7 @@ import type { CheckResult, CheckRun, LayerSummary } from '../../../runner/src/gr
 import { setStatusPill } from './progress';
 import { findRunner } from './runner';
 
-/** One line of the Check request's streamed answer (CheckStreamEvent in runner/src/server.ts). */
+/** One line of the Check request's streamed answer (CheckStreamEvent in runner/src/server/api.ts). */
 type CheckEvent =
   | { type: 'progress'; text: string }
   | { type: 'result'; run: CheckRun; lessonComplete: boolean; isNewlyComplete: boolean }

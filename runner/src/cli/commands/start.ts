@@ -4,7 +4,7 @@ import { readCourseCatalog, resolveSiteDir } from '../../course-catalog.js';
 import { connectEngine } from '../../engine.js';
 import { ExitCode, usageError } from '../../errors.js';
 import { bringUpSandbox } from '../../sandbox/sandbox.js';
-import { startCourseServer } from '../../server.js';
+import { startCourseServer } from '../../server/index.js';
 import { resolveInstance } from '../../settings.js';
 import type { Command } from '../command.js';
 

@@ -1,0 +1,96 @@
+import type http from 'node:http';
+import { readCourseCatalog } from '../course-catalog.js';
+import type { Engine } from '../engine.js';
+import { messageOf, UserError } from '../errors.js';
+import { lessonStatus, lessonStatusLabels, readProgress } from '../progress-store.js';
+import { inspectContainer } from '../sandbox/sandbox.js';
+import type { Instance } from '../settings.js';
+import { sendJson } from './responses.js';
+
+/** What the Check button's request streams back, one JSON object per line. */
+export type CheckStreamEvent =
+  | { type: 'progress'; text: string }
+  | { type: 'result'; run: unknown; lessonComplete: boolean; isNewlyComplete: boolean }
+  | { type: 'error'; message: string; nextStep: string };
+
+/** Grades one exercise and records the result; the server streams what it reports. */
+export type CheckRunner = (
+  exercise: string,
+  report: (text: string) => void,
+  signal: AbortSignal,
+) => Promise<{ run: unknown; passed: boolean; lessonComplete: boolean; isNewlyComplete: boolean }>;
+
+export interface ApiOptions {
+  instance: Instance;
+  engine: Engine;
+  siteDir: string;
+  runCheck: CheckRunner;
+  /** Whether a request comes from the course's own pages (checks act, so they must). */
+  isOwnOrigin: (request: http.IncomingMessage) => boolean;
+  log: (text: string) => void;
+}
+
+/** The small JSON API under /api/ (the terminal socket is separate: terminal-upgrade.ts). */
+export function createApiHandler(options: ApiOptions): (request: http.IncomingMessage, response: http.ServerResponse, url: URL) => Promise<void> {
+  let checkQueue: Promise<unknown> = Promise.resolve();
+
+  async function streamCheck(response: http.ServerResponse, exercise: string): Promise<void> {
+    const abort = new AbortController();
+    response.on('close', () => {
+      if (!response.writableFinished) abort.abort();
+    });
+    response.writeHead(200, { 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
+    const emit = (event: CheckStreamEvent) => {
+      if (!response.writableEnded) response.write(`${JSON.stringify(event)}\n`);
+    };
+    // One check at a time: two at once would fight over the sandbox's two cores.
+    const previous = checkQueue;
+    const mine = previous.catch(() => {}).then(async () => {
+      if (abort.signal.aborted) return;
+      emit({ type: 'progress', text: 'Starting the check' });
+      try {
+        const result = await options.runCheck(exercise, (text) => emit({ type: 'progress', text }), abort.signal);
+        emit({ type: 'result', run: result.run, lessonComplete: result.lessonComplete, isNewlyComplete: result.isNewlyComplete });
+      } catch (error) {
+        if (error instanceof UserError) {
+          emit({ type: 'error', message: error.message, nextStep: error.nextStep });
+        } else if (!abort.signal.aborted) {
+          options.log(`check of ${exercise} failed: ${error instanceof Error ? error.stack : String(error)}`);
+          emit({ type: 'error', message: `The check could not run: ${messageOf(error).split('\n')[0]}`, nextStep: 'This is a bug in Layerlab; the window running `course start` shows the details.' });
+        }
+      }
+    });
+    checkQueue = mine;
+    await mine;
+    response.end();
+  }
+
+  return async function handleApi(request, response, url) {
+    response.setHeader('Cache-Control', 'no-store');
+    if (request.method === 'GET' && url.pathname === '/api/status') {
+      const container = await inspectContainer(options.engine, options.instance).catch(() => undefined);
+      return sendJson(response, 200, { runner: 'layerlab', sandboxRunning: Boolean(container?.State.Running) });
+    }
+    if (request.method === 'GET' && url.pathname === '/api/progress') {
+      const { progress, warning } = await readProgress(options.instance.dataDir);
+      // Every lesson of the course, also those never checked, so the map shows the words `course list` prints.
+      // Without course.json (a stub site in tests) the lessons with progress are still reported.
+      const catalog = await readCourseCatalog(options.siteDir).catch(() => undefined);
+      const ids = new Set([...(catalog?.lessons.map((lesson) => lesson.id) ?? []), ...Object.keys(progress.lessons)]);
+      const lessons = Object.fromEntries(
+        [...ids].map((id) => {
+          const status = lessonStatus(progress, id);
+          return [id, { isComplete: status === 'complete', status, statusLabel: lessonStatusLabels[status], ...progress.lessons[id] }];
+        }),
+      );
+      return sendJson(response, 200, { lessons, ...(warning ? { warning } : {}) });
+    }
+    const checkMatch = /^\/api\/check\/([a-z0-9-]+)$/.exec(url.pathname);
+    if (checkMatch) {
+      if (request.method !== 'POST') return sendJson(response, 405, { error: { message: 'Use POST to run a check.', nextStep: '' } });
+      if (!options.isOwnOrigin(request)) return sendJson(response, 403, { error: { message: 'Checks run only from the course pages.', nextStep: 'Use the Check button on the lesson page.' } });
+      return await streamCheck(response, checkMatch[1]!);
+    }
+    return sendJson(response, 404, { error: { message: `There is no API at ${url.pathname}.`, nextStep: 'Reload the page; if it persists, rebuild with `npm run build`.' } });
+  };
+}
