@@ -1,0 +1,53 @@
+import { connectEngine, type Engine } from '../../engine.js';
+import { ExitCode, usageError } from '../../errors.js';
+import { analyseImage } from '../../inspect/analyse-image.js';
+import { readImageFromArchive, readImageFromEngine } from '../../inspect/image-source.js';
+import { renderInspectText } from '../../inspect/render-text.js';
+import { connectNestedEngine } from '../../sandbox/nested-engine.js';
+import { resolveInstance } from '../../settings.js';
+import type { Command } from '../command.js';
+import { paintFor } from '../style.js';
+
+const formats = ['text', 'json'] as const;
+type Format = (typeof formats)[number];
+
+export const inspectCommand: Command = {
+  name: 'inspect',
+  summary: 'See inside an image: each layer\'s files, the size ledger, dive\'s efficiency',
+  usage: 'course inspect IMAGE [--docker-host URL] [--format text|json] | course inspect --archive FILE [--format text|json]',
+  optionHelp: [
+    '--archive FILE     read a `docker save` archive instead of an engine (legacy or OCI layout, may be gzipped)',
+    '--docker-host URL  read from this engine instead of the sandbox (DOCKER_HOST does the same)',
+    '--format FORMAT    text (default) or json (schemaVersion, sizeBytes, efficiency, wastedBytes, layers[])',
+  ],
+  options: {
+    archive: { type: 'string' },
+    'docker-host': { type: 'string' },
+    format: { type: 'string' },
+  },
+  maxPositionals: 1,
+  async run({ values, positionals }, { stdout, progress, signal }) {
+    const format = parseFormat(values.format);
+    const archive = typeof values.archive === 'string' ? values.archive : undefined;
+    const image = positionals[0];
+    if (archive && image) throw usageError('Give an image name or --archive FILE, not both.', `Usage: ${inspectCommand.usage}`);
+    if (!archive && !image) throw usageError('Which image should be inspected?', 'Name one, for example `course inspect lesson-7`, or give --archive FILE.');
+    if (archive && typeof values['docker-host'] === 'string') throw usageError('--docker-host has no meaning with --archive.', 'Leave one of them out.');
+
+    const source = await progress.step(archive ? `Reading ${archive}` : `Reading the image ${image}`, async () => {
+      if (archive) return await readImageFromArchive(archive);
+      const dockerHost = typeof values['docker-host'] === 'string' ? values['docker-host'] : process.env.DOCKER_HOST || undefined;
+      const engine: Engine = dockerHost ? await connectEngine(dockerHost) : await connectNestedEngine(resolveInstance());
+      return await readImageFromEngine(engine, image!, signal);
+    });
+    const report = analyseImage(source);
+    stdout.write(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderInspectText(report, paintFor(stdout)));
+    return ExitCode.ok;
+  },
+};
+
+function parseFormat(value: string | boolean | undefined): Format {
+  if (value === undefined) return 'text';
+  if (typeof value === 'string' && (formats as readonly string[]).includes(value)) return value as Format;
+  throw usageError(`--format ${String(value)} is not an inspect format.`, `Use one of: ${formats.join(', ')}.`);
+}

@@ -1,0 +1,109 @@
+import type { Paint } from '../cli/style.js';
+import type { ChangedPath, InspectLayer, InspectReport, RemovedPath } from './report.js';
+
+const plain: Paint = { bold: (t) => t, dim: (t) => t, green: (t) => t, red: (t) => t, yellow: (t) => t, cyan: (t) => t };
+
+/** Paths listed per kind and layer in text; JSON has them all. */
+const pathsShown = 5;
+
+/**
+ * Names and instructions come from the image: a file name can hold escape sequences that
+ * would rewrite the learner's terminal, or a newline that forges a line of the report.
+ * Control characters (C0, DEL, C1) and bidirectional overrides become visible escapes.
+ */
+export function escapeUntrusted(text: string): string {
+  return text.replace(/[\\\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu, (character) => {
+    if (character === '\\') return '\\\\';
+    const code = character.codePointAt(0)!;
+    if (character === '\n') return '\\n';
+    if (character === '\t') return '\\t';
+    if (character === '\r') return '\\r';
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
+  });
+}
+
+/** Decimal units, as `docker image ls` prints them. */
+export function formatSize(bytes: number): string {
+  const [value, unit] = bytes >= 1e9 ? [bytes / 1e9, 'GB'] : bytes >= 1e6 ? [bytes / 1e6, 'MB'] : bytes >= 1e3 ? [bytes / 1e3, 'kB'] : [bytes, 'B'];
+  const digits = unit === 'B' || value >= 100 || Number.isInteger(value) ? 0 : 1;
+  return `${value.toFixed(digits)} ${unit}`;
+}
+
+const percent = (fraction: number) => `${(fraction * 100).toFixed(2)} %`;
+const plural = (count: number, one: string, many = `${one}s`) => `${count.toLocaleString('en')} ${count === 1 ? one : many}`;
+
+/** `course inspect` for people: the ledger, each layer's changes, the files dive calls inefficient. */
+export function renderInspectText(report: InspectReport, paint: Paint = plain): string {
+  const lines: string[] = [];
+  const id = report.id ? ` (${report.id.replace(/^sha256:/, '').slice(0, 12)})` : '';
+  lines.push(`${paint.bold(`Image ${escapeUntrusted(report.ref)}`)}${id}: ${plural(report.layers.length, 'layer')}, ${formatSize(report.sizeBytes)}`);
+  lines.push('');
+
+  const { ledger } = report;
+  const baseLabel =
+    ledger.base.how === 'image'
+      ? `From the base image ${escapeUntrusted(ledger.base.image ?? '')} (${plural(ledger.base.layerCount, 'layer')})`
+      : `From the first layer (taken as the base, as dive does)`;
+  const rows: Array<[string, string]> = [
+    [baseLabel, formatSize(ledger.baseBytes)],
+    [`Added by the image's own steps (${plural(report.layers.length - ledger.base.layerCount, 'layer')})`, formatSize(ledger.ownBytes)],
+    ['Hidden: shipped, but replaced or deleted by a later layer', formatSize(ledger.hiddenBytes)],
+    ['Wasted bytes, as dive counts them', `${formatSize(ledger.wastedBytes)} (${ledger.wastedBytes.toLocaleString('en')} bytes)`],
+    ['Efficiency, as dive counts it', percent(ledger.efficiency)],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  lines.push(paint.bold('Size ledger'));
+  for (const [label, value] of rows) lines.push(`  ${label.padEnd(width)}  ${value}`);
+  lines.push('');
+
+  lines.push(paint.bold('Layers (bottom to top)'));
+  for (const layer of report.layers) lines.push(...renderLayer(layer, report, paint));
+
+  if (report.inefficientFiles.length) {
+    lines.push(paint.bold('Paths held by more than one layer (dive\'s inefficient files)'));
+    lines.push(`  ${'Layers'.padEnd(7)} ${'Bytes'.padStart(9)}  Path`);
+    for (const file of report.inefficientFiles.slice(0, 20)) {
+      lines.push(`  ${String(file.count).padEnd(7)} ${formatSize(file.sizeBytes).padStart(9)}  ${escapeUntrusted(file.path)}`);
+    }
+    if (report.inefficientFiles.length > 20) lines.push(paint.dim(`  ... and ${report.inefficientFiles.length - 20} more (--format json lists them all)`));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function renderLayer(layer: InspectLayer, report: InspectReport, paint: Paint): string[] {
+  const isBase = layer.index < report.ledger.base.layerCount;
+  const head = `  #${layer.index} ${formatSize(layer.sizeBytes).padStart(8)}  ${escapeUntrusted(layer.instruction)}${isBase ? paint.dim('  (base)') : ''}`;
+  const lines = [head];
+  if (layer.unreadable) {
+    lines.push(`      ${paint.yellow(`its files could not be read: ${escapeUntrusted(layer.unreadable)}`)}`);
+    return lines;
+  }
+  const counts = [
+    layer.added.length ? plural(layer.added.length, 'added', 'added') : '',
+    layer.changed.length ? plural(layer.changed.length, 'changed', 'changed') : '',
+    layer.removed.length ? plural(layer.removed.length, 'removed', 'removed') : '',
+    layer.hiddenBytes ? `${formatSize(layer.hiddenBytes)} of it hidden by later layers` : '',
+  ].filter(Boolean);
+  lines.push(`      ${counts.length ? counts.join(', ') : 'no file changes (metadata only)'}`);
+  lines.push(...listPaths('+', layer.added, (file) => describeFile(file), paint.green));
+  lines.push(...listPaths('~', layer.changed, (file) => `${describeFile(file)}, was ${formatSize(file.previousSizeBytes ?? 0)} in layer #${file.previousLayer}`, paint.yellow));
+  lines.push(...listPaths('-', layer.removed, describeRemoval, paint.red));
+  return lines;
+}
+
+function listPaths<T extends ChangedPath | RemovedPath>(mark: string, list: readonly T[], describe: (item: T) => string, color: (text: string) => string): string[] {
+  const lines = list.slice(0, pathsShown).map((item) => `      ${color(mark)} ${escapeUntrusted(item.path)}  ${describe(item)}`);
+  if (list.length > pathsShown) lines.push(`        ... and ${list.length - pathsShown} more`);
+  return lines;
+}
+
+function describeFile(file: ChangedPath): string {
+  if (file.type === 'file') return formatSize(file.sizeBytes);
+  return file.type === 'directory' ? 'folder' : file.type === 'hardlink' ? 'hard link' : file.type;
+}
+
+function describeRemoval(removal: RemovedPath): string {
+  const what = removal.how === 'opaque-folder' ? 'opaque folder: hides what lower layers put here' : `whiteout${removal.type === 'directory' ? ' of a folder' : removal.type ? '' : ' (nothing below had it)'}`;
+  const hidden = removal.pathCount > 1 || removal.how === 'opaque-folder' ? `, ${plural(removal.pathCount, 'path')}` : '';
+  return `${what}${hidden}, ${formatSize(removal.sizeBytes)}`;
+}
