@@ -31,6 +31,10 @@ node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0
 packages=()
 command -v dockerd >/dev/null || packages+=(docker.io)
 command -v debootstrap >/dev/null || packages+=(debootstrap)
+# node-pty and better-sqlite3 (the class database) compile when npm installs them.
+command -v g++ >/dev/null || packages+=(g++)
+command -v make >/dev/null || packages+=(make)
+command -v python3 >/dev/null || packages+=(python3)
 $with_tests && ! command -v chromium >/dev/null && packages+=(chromium)
 if [ ${#packages[@]} -gt 0 ]; then
   say "Installing ${packages[*]}"

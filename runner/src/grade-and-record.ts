@@ -1,3 +1,4 @@
+import { deliverQueue, enqueueRun, type DeliveryReport } from './class/membership.js';
 import type { Engine } from './engine.js';
 import { gradeExercise } from './grader/grade.js';
 import type { CheckRun } from './grader/types.js';
@@ -23,6 +24,11 @@ export interface GradedAndRecorded {
   passed: boolean;
   lessonComplete: boolean;
   isNewlyComplete: boolean;
+  /**
+   * Set when the learner is in a class: the result is already in the outbox, and this
+   * settles when the background delivery attempt ends (never rejects). Nobody has to wait for it.
+   */
+  classDelivery?: Promise<DeliveryReport>;
 }
 
 /**
@@ -34,10 +40,28 @@ export async function gradeAndRecord(options: GradeAndRecordOptions): Promise<Gr
   // The instance's labels mark any container the grader starts (tests find theirs by them).
   const run = await gradeExercise(options.exercise, options.image, engine, options.signal, options.report, { labels: options.instance.labels });
   const recorded = await recordCheck(options.instance.dataDir, { lessonId: run.exercise, passed: run.passed, image: run.image });
+  const queued = await queueForClass(options.instance.dataDir, run);
   return {
+    ...(queued ? { classDelivery: queued.delivery } : {}),
     run,
     passed: run.passed,
     lessonComplete: recorded.progress.lessons[run.exercise]?.completedAt !== undefined,
     isNewlyComplete: recorded.isNewlyComplete,
   };
+}
+
+/**
+ * Puts the result in the class outbox (when the learner joined a class) and starts sending
+ * it. A class that is down, slow or refusing never fails or delays the check itself.
+ */
+async function queueForClass(dataDir: string, run: CheckRun): Promise<{ delivery: Promise<DeliveryReport> } | undefined> {
+  let isQueued: boolean;
+  try {
+    isQueued = await enqueueRun(dataDir, run);
+  } catch (error) {
+    // Wrapped in an object: an async function would otherwise wait for the promise it returns.
+    return { delivery: Promise.resolve({ delivered: 0, waiting: 0, rejected: 0, problem: `The result could not be queued for the class: ${(error as Error).message}` }) };
+  }
+  if (!isQueued) return undefined;
+  return { delivery: deliverQueue(dataDir).catch((error: unknown) => ({ delivered: 0, waiting: 1, rejected: 0, problem: (error as Error).message })) };
 }

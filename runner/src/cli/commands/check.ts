@@ -4,7 +4,10 @@ import { access, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { exercises, findExercise } from '../../../../exercises/index.js';
 import { connectEngine, type Engine } from '../../engine.js';
-import { ExitCode, usageError } from '../../errors.js';
+import { parseJoinLink } from '../../class/join-link.js';
+import { reportRun, type DeliveryReport } from '../../class/membership.js';
+import { describeZodError, learnerNameSchema } from '../../class/submission.js';
+import { ExitCode, usageError, UserError } from '../../errors.js';
 import { gradeAndRecord } from '../../grade-and-record.js';
 import { renderJson } from '../../grader/report/json.js';
 import { renderJunit } from '../../grader/report/junit.js';
@@ -24,19 +27,24 @@ const interruptedExitCode = 130;
 export const checkCommand: Command = {
   name: 'check',
   summary: 'Check an exercise\'s image: size, layers, build tools, and that it runs',
-  usage: 'course check <exercise> [--image NAME] [--docker-host URL] [--format text|json|junit] [--output FILE]',
+  usage: 'course check <exercise> [--image NAME] [--docker-host URL] [--format text|json|junit] [--output FILE] [--report-to JOIN_LINK --learner NAME]',
   optionHelp: [
     '--image NAME       the image to check (default: the exercise\'s tag, e.g. lesson-7)',
     '--docker-host URL  check on this engine instead of the sandbox, e.g. a CI\'s own',
     '                   (unix:///path/docker.sock or tcp://host:2375; DOCKER_HOST does the same)',
     '--format FORMAT    text (default), json, or junit (for CI test reports)',
     '--output FILE      write the report to FILE; a summary still goes to the terminal',
+    '--report-to LINK   also send the result to a class (its join link), for CI jobs;',
+    '                   needs --learner NAME (a learner who joined sends without this)',
+    '--learner NAME     the learner the result belongs to, with --report-to',
   ],
   options: {
     image: { type: 'string' },
     'docker-host': { type: 'string' },
     format: { type: 'string' },
     output: { type: 'string' },
+    'report-to': { type: 'string' },
+    learner: { type: 'string' },
   },
   maxPositionals: 1,
   async run({ values, positionals }, { stdout, stderr, progress }) {
@@ -50,6 +58,7 @@ export const checkCommand: Command = {
     const output = typeof values.output === 'string' ? path.resolve(values.output) : undefined;
     // Before grading, so a typo in the path does not cost a whole check.
     if (output) await ensureWritableFolder(output);
+    const reportTo = parseReportTo(values['report-to'], values.learner);
     const dockerHost = typeof values['docker-host'] === 'string' ? values['docker-host'] : process.env.DOCKER_HOST || undefined;
 
     const engine: Engine = dockerHost ? await connectEngine(dockerHost) : await connectNestedEngine(resolveInstance());
@@ -58,10 +67,13 @@ export const checkCommand: Command = {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     let run: CheckRun;
+    let classDelivery: Promise<DeliveryReport> | undefined;
     try {
-      run = await progress.step(`Checking ${exercise.id} (image ${image ?? exercise.image})`, (detail) =>
-        gradeAndRecord({ exercise: exercise.id, image, engine, instance: resolveInstance(), signal: controller.signal, report: detail }).then((graded) => graded.run),
+      const graded = await progress.step(`Checking ${exercise.id} (image ${image ?? exercise.image})`, (detail) =>
+        gradeAndRecord({ exercise: exercise.id, image, engine, instance: resolveInstance(), signal: controller.signal, report: detail }),
       );
+      run = graded.run;
+      classDelivery = graded.classDelivery;
     } catch (error) {
       if (error instanceof Interrupted) {
         stderr.write('Stopped. Any container the check started has been removed.\n');
@@ -84,9 +96,36 @@ export const checkCommand: Command = {
     if (dockerHost && !run.imageId) {
       stderr.write(`Note: this checked the engine at ${engine.address}${values['docker-host'] ? '' : ' (from DOCKER_HOST)'}, not your sandbox.\n`);
     }
+    // After the report: the class hears of the result, but the learner never waits on it first.
+    if (classDelivery) {
+      const delivery = await classDelivery;
+      if (delivery.delivered) stderr.write('Sent to your class.\n');
+      else if (delivery.problem) stderr.write(`Not sent to your class yet (${delivery.problem}); it waits on this machine and goes with your next check or \`course class status\`.\n`);
+    }
+    if (reportTo) {
+      try {
+        await reportRun(reportTo.link, reportTo.learner, run);
+        stderr.write(`Reported to the class as ${reportTo.learner}.\n`);
+      } catch (error) {
+        // The check's verdict stands; the job's log says the class did not get it.
+        if (!(error instanceof UserError)) throw error;
+        stderr.write(`${paintFor(stderr).yellow('warning:')} the result was not reported to the class: ${error.message}\n  ${error.nextStep}\n`);
+      }
+    }
     return run.passed ? ExitCode.ok : ExitCode.checksFailed;
   },
 };
+
+function parseReportTo(link: string | boolean | undefined, learner: string | boolean | undefined): { link: string; learner: string } | undefined {
+  if (link === undefined && learner === undefined) return undefined;
+  if (typeof link !== 'string') throw usageError('--learner goes with --report-to JOIN_LINK.', 'Give both: --report-to JOIN_LINK --learner NAME.');
+  if (typeof learner !== 'string') throw usageError('--report-to needs the learner\'s name too.', 'Add --learner NAME, e.g. --learner "Ada Lovelace".');
+  // Checked now, so a typo in the link does not wait for a whole check to be found.
+  parseJoinLink(link);
+  const name = learnerNameSchema.safeParse(learner);
+  if (!name.success) throw usageError(`--learner "${learner}" cannot be used: ${describeZodError(name.error)}.`, 'Give the learner\'s name as the class should show it.');
+  return { link, learner: name.data };
+}
 
 class Interrupted extends Error {
   constructor(signal: NodeJS.Signals) {

@@ -90,7 +90,7 @@ function parsePort(text: string | boolean | undefined): number {
 }
 
 /** Opens the default browser where there is a desktop; a headless machine just gets the link. */
-function openBrowser(url: string, say: (line: string) => void): void {
+export function openBrowser(url: string, say: (line: string) => void): void {
   const opener =
     process.platform === 'darwin'
       ? { command: 'open', args: [url] }
