@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { connectEngine, type Engine } from '../../runner/src/engine.js';
+import type { OverlayReport } from '../../runner/src/inspect/overlay-report.js';
 import type { InspectLayer, InspectReport } from '../../runner/src/inspect/report.js';
 import { connectNestedEngine } from '../../runner/src/sandbox/nested-engine.js';
 import { buildInSandbox, contextOf } from '../support/build-image.js';
@@ -110,5 +111,77 @@ describe('course inspect on images built for real in the sandbox', () => {
       expect(result.exitCode, args.join(' ')).toBe(2);
       expect(hasStackTrace(result.stderr)).toBe(false);
     }
+  });
+});
+
+describe('course inspect --container: the overlay2 explorer on a real container', () => {
+  async function execInContainer(name: string, script: string): Promise<void> {
+    const exec = await nested.docker.getContainer(name).exec({ Cmd: ['sh', '-c', script], AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    stream.resume();
+    await new Promise((resolve) => stream.on('end', resolve));
+    expect((await exec.inspect()).ExitCode).toBe(0);
+  }
+  async function overlayOf(name: string): Promise<OverlayReport> {
+    const result = await runCourse(['inspect', '--container', name, '--format', 'json'], sandboxEnv);
+    expect(result.exitCode, result.stderr).toBe(0);
+    return JSON.parse(result.stdout) as OverlayReport;
+  }
+
+  it('matches each lower folder to its image layer and shows copy-ups, whiteouts and opaque folders as the container makes them', async () => {
+    const name = `ll-inspect-overlay-${runId}`;
+    const container = await nested.docker.createContainer({ name, Image: tag('layers'), Cmd: ['sleep', '3600'], Labels: labels });
+    await container.start();
+
+    const before = await overlayOf(name);
+    expect(before.container).toMatchObject({ name, isRunning: true });
+    expect(before.mount?.options).toContain(`upperdir=${before.upperDir}`);
+    // Top to bottom: Docker's init layer, then the image's layers from the top one down.
+    const image = await nested.docker.getImage(tag('layers')).inspect();
+    const diffIds = image.RootFS.Layers!;
+    expect(before.lowers[0]!.role).toBe('init');
+    expect(before.lowers.slice(1).map((lower) => lower.diffId)).toEqual([...diffIds].reverse());
+    expect(before.lowers.slice(1).map((lower) => lower.layerIndex)).toEqual(diffIds.map((_, index) => diffIds.length - 1 - index));
+    // The engine's own word for the top layer's folder agrees (GraphDriver of the image).
+    const imageDriver = image.GraphDriver.Data as unknown as { UpperDir: string };
+    expect(before.lowers[1]!.dir).toBe(imageDriver.UpperDir);
+    expect(before.lowers[1]!.instruction).toBe('COPY note.txt /app/note.txt');
+    expect(before.upper.filter((entry) => entry.path.startsWith('/app'))).toEqual([]);
+
+    await execInContainer(name, 'echo more >> /app/note.txt && rm /app/big.bin && rm -rf /app/data && mkdir /app/data && echo new > /app/data/c.txt && echo hi > /app/fresh.txt');
+    const after = await overlayOf(name);
+    const at = (path: string) => after.upper.find((entry) => entry.path === path);
+    const lowerOf = (layerIndex: number) => after.lowers.findIndex((lower) => lower.layerIndex === layerIndex);
+    const top = diffIds.length - 1;
+    expect(at('/app/note.txt')).toMatchObject({ kind: 'copied-up', type: 'file', sizeBytes: 26, hides: { lower: lowerOf(top), type: 'file', sizeBytes: 21 } });
+    // big.bin's 200 kB version sits in the layer of the second RUN (base + 1).
+    const firstOwn = top - 5;
+    expect(at('/app/big.bin')).toMatchObject({ kind: 'whiteout', type: 'char-device', device: { major: 0, minor: 0 }, hides: { lower: lowerOf(firstOwn + 1), sizeBytes: 200_000 } });
+    expect(at('/app/data')).toMatchObject({ kind: 'opaque-folder', type: 'directory' });
+    expect(at('/app/data/c.txt')).toMatchObject({ kind: 'created', sizeBytes: 4 });
+    expect(at('/app/data/c.txt')!.hides).toBeUndefined();
+    expect(at('/app/fresh.txt')).toMatchObject({ kind: 'created' });
+
+    const text = await runCourse(['inspect', '--container', name], sandboxEnv);
+    expect(text.exitCode).toBe(0);
+    expect(text.stdout).toMatch(/whiteout\s+\/app\/big\.bin\s+\(char-device 0\/0/);
+    expect(text.stdout).toMatch(/copied up\s+\/app\/note\.txt/);
+
+    // Stopped: nothing is mounted, but the upper folder keeps the changes.
+    await container.stop({ t: 0 });
+    const stopped = await overlayOf(name);
+    expect(stopped.mount).toBeUndefined();
+    expect(stopped.container.isRunning).toBe(false);
+    expect(stopped.upper.map((entry) => [entry.path, entry.kind])).toEqual(after.upper.map((entry) => [entry.path, entry.kind]));
+    expect(stopped.lowers.map((lower) => lower.diffId)).toEqual(after.lowers.map((lower) => lower.diffId));
+  });
+
+  it('explains an unknown container, and --container with an image, with exit 2', async () => {
+    const missing = await runCourse(['inspect', '--container', `nope-${runId}`], sandboxEnv);
+    expect(missing.stderr).toMatch(/There is no container "nope-[^"]+" in the sandbox/);
+    expect(missing.exitCode).toBe(2);
+    const both = await runCourse(['inspect', tag('layers'), '--container', 'x'], sandboxEnv);
+    expect(both.exitCode).toBe(2);
+    expect(hasStackTrace(both.stderr + missing.stderr)).toBe(false);
   });
 });

@@ -1,4 +1,5 @@
 import type { Paint } from '../cli/style.js';
+import type { OverlayReport, UpperEntry } from './overlay-report.js';
 import type { ChangedPath, InspectLayer, InspectReport, RemovedPath } from './report.js';
 
 const plain: Paint = { bold: (t) => t, dim: (t) => t, green: (t) => t, red: (t) => t, yellow: (t) => t, cyan: (t) => t };
@@ -60,6 +61,7 @@ export function renderInspectText(report: InspectReport, paint: Paint = plain): 
   for (const layer of report.layers) lines.push(...renderLayer(layer, report, paint));
 
   if (report.inefficientFiles.length) {
+    lines.push('');
     lines.push(paint.bold('Paths held by more than one layer (dive\'s inefficient files)'));
     lines.push(`  ${'Layers'.padEnd(7)} ${'Bytes'.padStart(9)}  Path`);
     for (const file of report.inefficientFiles.slice(0, 20)) {
@@ -106,4 +108,49 @@ function describeRemoval(removal: RemovedPath): string {
   const what = removal.how === 'opaque-folder' ? 'opaque folder: hides what lower layers put here' : `whiteout${removal.type === 'directory' ? ' of a folder' : removal.type ? '' : ' (nothing below had it)'}`;
   const hidden = removal.pathCount > 1 || removal.how === 'opaque-folder' ? `, ${plural(removal.pathCount, 'path')}` : '';
   return `${what}${hidden}, ${formatSize(removal.sizeBytes)}`;
+}
+
+const upperMarks: Record<UpperEntry['kind'], string> = {
+  'copied-up': 'copied up',
+  created: 'created',
+  whiteout: 'whiteout',
+  'opaque-folder': 'opaque folder',
+  folder: 'folder',
+};
+
+/** `course inspect --container` for people: the mount, each folder's role, and what the container changed. */
+export function renderOverlayText(report: OverlayReport, paint: Paint = plain): string {
+  const lines: string[] = [];
+  const { container } = report;
+  lines.push(paint.bold(`Container ${escapeUntrusted(container.name)} (${container.id.slice(0, 12)}), image ${escapeUntrusted(container.image)}`));
+  lines.push(
+    report.mount
+      ? `Mounted by the kernel at ${escapeUntrusted(report.mergedDir)} (overlay, from /proc/self/mountinfo in the sandbox)`
+      : paint.yellow('Not mounted: the container is not running. Its upper folder is kept on disk and shown below.'),
+  );
+  lines.push('');
+  lines.push(paint.bold('Folders, top to bottom (overlayfs looks from the top)'));
+  lines.push(`  merged  ${escapeUntrusted(report.mergedDir)}  what the container sees`);
+  lines.push(`  upper   ${escapeUntrusted(report.upperDir)}  the container's own changes (read-write)`);
+  report.lowers.forEach((lower, index) => {
+    const role =
+      lower.role === 'init'
+        ? 'init layer: /etc/hosts, /etc/resolv.conf... written by Docker for each container'
+        : lower.role === 'image-layer'
+          ? `image layer #${lower.layerIndex} ${lower.diffId?.slice(0, 19)}…  ${escapeUntrusted(lower.instruction ?? '')}`
+          : 'not a layer of this image';
+    lines.push(`  lower ${String(index + 1).padEnd(2)}${escapeUntrusted(lower.dir)}  ${role}`);
+  });
+  lines.push(`  work    ${escapeUntrusted(report.workDir)}  overlayfs's scratch space`);
+  lines.push('');
+  lines.push(paint.bold(`The upper folder: ${plural(report.upper.length, 'entry', 'entries')}${report.isTruncated ? ' (cut short)' : ''}`));
+  if (!report.upper.length) lines.push('  empty: the container has changed nothing yet');
+  for (const entry of report.upper) {
+    const hidden = entry.hides ? `, over lower ${entry.hides.lower + 1} (${entry.hides.type === 'file' ? formatSize(entry.hides.sizeBytes) : entry.hides.type})` : '';
+    const device = entry.device ? ` ${entry.device.major}/${entry.device.minor}` : '';
+    const size = entry.type === 'file' ? ` ${formatSize(entry.sizeBytes)}` : '';
+    const seen = entry.kind === 'whiteout' ? '; gone from the merged view' : '';
+    lines.push(`  ${upperMarks[entry.kind].padEnd(13)} ${escapeUntrusted(entry.path)}  (${entry.type}${device}${size}${hidden}${seen})`);
+  }
+  return `${lines.join('\n')}\n`;
 }

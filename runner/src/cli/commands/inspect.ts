@@ -2,7 +2,8 @@ import { connectEngine, type Engine } from '../../engine.js';
 import { ExitCode, usageError } from '../../errors.js';
 import { analyseImage } from '../../inspect/analyse-image.js';
 import { readImageFromArchive, readImageFromEngine } from '../../inspect/image-source.js';
-import { renderInspectText } from '../../inspect/render-text.js';
+import { exploreContainer } from '../../inspect/overlay.js';
+import { renderInspectText, renderOverlayText } from '../../inspect/render-text.js';
 import { connectNestedEngine } from '../../sandbox/nested-engine.js';
 import { resolveInstance } from '../../settings.js';
 import type { Command } from '../command.js';
@@ -14,20 +15,37 @@ type Format = (typeof formats)[number];
 export const inspectCommand: Command = {
   name: 'inspect',
   summary: 'See inside an image: each layer\'s files, the size ledger, dive\'s efficiency',
-  usage: 'course inspect IMAGE [--docker-host URL] [--format text|json] | course inspect --archive FILE [--format text|json]',
+  usage: 'course inspect IMAGE [--docker-host URL] [--format text|json] | --archive FILE | --container NAME',
   optionHelp: [
     '--archive FILE     read a `docker save` archive instead of an engine (legacy or OCI layout, may be gzipped)',
+    '--container NAME   show a sandbox container\'s overlay2 mount: its folders, each lower matched to its image layer, and its changes',
     '--docker-host URL  read from this engine instead of the sandbox (DOCKER_HOST does the same)',
     '--format FORMAT    text (default) or json (schemaVersion, sizeBytes, efficiency, wastedBytes, layers[])',
   ],
   options: {
     archive: { type: 'string' },
+    container: { type: 'string' },
     'docker-host': { type: 'string' },
     format: { type: 'string' },
   },
   maxPositionals: 1,
   async run({ values, positionals }, { stdout, progress, signal }) {
     const format = parseFormat(values.format);
+    if (typeof values.container === 'string') {
+      if (positionals.length || values.archive !== undefined || values['docker-host'] !== undefined) {
+        throw usageError('--container shows a container of the sandbox; it takes no image, --archive or --docker-host.', `Usage: ${inspectCommand.usage}`);
+      }
+      const name = values.container;
+      if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$|^[0-9a-f]{12,64}$/.test(name)) {
+        throw usageError(`--container "${name}" is not a container name or id.`, 'Give a name from `docker ps` in the sandbox, such as web.');
+      }
+      const instance = resolveInstance();
+      const report = await progress.step(`Reading the container ${name}`, async () =>
+        exploreContainer({ host: await connectEngine(), instance, nested: await connectNestedEngine(instance) }, name),
+      );
+      stdout.write(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderOverlayText(report, paintFor(stdout)));
+      return ExitCode.ok;
+    }
     const archive = typeof values.archive === 'string' ? values.archive : undefined;
     const image = positionals[0];
     if (archive && image) throw usageError('Give an image name or --archive FILE, not both.', `Usage: ${inspectCommand.usage}`);
