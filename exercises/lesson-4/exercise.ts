@@ -2,8 +2,11 @@ import { defineExercise } from '../define.js';
 
 const MB = 1000 * 1000;
 
+/** The checksum line's hash: only a build that made numbers.txt and hashed it can know it. */
+const checksum = 'cb55d986df9aa5351f8c3a05b268138f63a593a742348ff4074656136b7071da';
+
 /** What summary.txt holds when it is made from the numbers 1 to 5,000,000 (busybox seq, wc, sha256sum). */
-const summary = '5000000\ncb55d986df9aa5351f8c3a05b268138f63a593a742348ff4074656136b7071da  numbers.txt';
+const summary = `5000000\n${checksum}  numbers.txt`;
 
 /** Lesson 4, layers and history: a file deleted in a later step still ships; never write it into a layer. */
 export default defineExercise({
@@ -32,6 +35,13 @@ export default defineExercise({
       kind: 'file-contains',
       params: { path: '/srv/summary.txt', text: summary },
       hint: 'Keep the commands that make numbers.txt and read it; change only which instruction they run in.',
+    },
+    {
+      id: 'summary-computed',
+      title: 'The build computes the checksum; no instruction writes it out',
+      kind: 'computed-in-build',
+      params: { value: checksum, name: 'the checksum of numbers.txt' },
+      hint: 'Copying the summary the starter printed into the Dockerfile gives the right bytes for the wrong reason. Let the build make numbers.txt and read it, as the starter did; the task is only to change which instruction does it.',
     },
     {
       id: 'same-output',

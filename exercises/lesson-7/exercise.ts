@@ -32,9 +32,16 @@ export default defineExercise({
     },
     {
       id: 'runs',
-      title: 'A container from the image answers HTTP on port 8080 within 5 s',
+      title: 'A container from the image is the service: within 5 s, GET /healthz on port 8080 answers 200 "ok", and GET / answers 200',
       kind: 'http-responds',
-      params: { port: 8080, path: '/', withinMs: 5000 },
+      params: {
+        port: 8080,
+        requests: [
+          { path: '/healthz', status: 200, body: 'ok' },
+          { path: '/', status: 200 },
+        ],
+        withinMs: 5000,
+      },
       hint: 'Run it yourself with `docker run --rm -p 8080:8080 lesson-7` and read what it prints. A Go binary built with cgo needs a C library at run time; a static one needs nothing.',
     },
     {

@@ -32,8 +32,8 @@ export default defineExercise({
     },
     {
       id: 'no-sources',
-      title: 'The sources and the header stay behind',
-      kind: 'files-absent',
+      title: 'The sources and the header are in no layer of the image',
+      kind: 'path-never-in-layers',
       params: { paths: ['/**/libgreet.c', '/**/greet.h'] },
       hint: '`docker container diff` on the build container lists everything `make install` added. Which of those paths does greet open when it runs?',
     },

@@ -200,6 +200,8 @@ export type ReferenceFileFacts = ReferenceFileRequest &
     | {
         isImagePresent: true;
         layerCount: number;
+        /** The instruction that made each layer, bottom to top, whole (see history.ts instructionOf). */
+        layerInstructions: Array<string | undefined>;
         /** Every layer whose tar holds the path, bottom to top; content kept for small regular files. */
         versions: Array<{ layer: number; instruction?: string; type: FileType; sizeBytes: number; content?: Buffer }>;
         /** The path is in the image's merged view: a container would see it. */
@@ -223,13 +225,17 @@ export type RunProbeResult = RunProbeRequest &
 
 export interface HttpProbeRequest {
   port: number;
-  path: string;
+  /** Asked in order: the first until something answers (or `withinMs` passes), then each of the rest once. */
+  paths: string[];
   withinMs: number;
 }
 
+/** One HTTP exchange: what came back for a path, or why nothing did. */
+export type HttpAnswer = { path: string } & ({ statusCode: number; bodyStart: string } | { error: string });
+
 export type HttpProbeResult = HttpProbeRequest &
   (
-    | { outcome: 'answered'; statusCode: number; bodyStart: string; afterMs: number }
+    | { outcome: 'answered'; /** One per path, in order. */ answers: HttpAnswer[]; afterMs: number }
     | { outcome: 'exited'; exitCode: number; logTail: string; afterMs: number }
     | { outcome: 'timed-out'; logTail: string; lastError: string }
     | { outcome: 'not-started'; reason: string }

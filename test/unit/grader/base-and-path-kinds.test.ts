@@ -89,6 +89,24 @@ describe('adds-only', () => {
     expect(outcome.message).toBe('Above debian:trixie-slim, the image also adds or changes 2 paths: /etc/build-date (layer 3 (`RUN date > /etc/build-date`)), /srv (layer 3 (`RUN date > /etc/build-date`)).');
   });
 
+  it('counts deletions as changes: whiteouts and emptied folders above the base', () => {
+    const image = onDebian(['RUN echo hello > /etc/motd && rm -rf /usr/share/doc /var/cache/*'], [dir('etc', 1), file('etc/motd', { layer: 1 })]);
+    image.layers[1] = { ...image.layers[1]!, whiteouts: ['usr/share/doc'], opaqueDirectories: ['var/cache'] };
+    const outcome = addsOnly.evaluate(image, params);
+    expect(outcome).toMatchObject({ status: 'fail', actual: '2 deletions' });
+    expect(outcome.message).toMatch(/^Above debian:trixie-slim, the image also removes what was below: it deletes \/usr\/share\/doc \(layer 2 .*\), empties \/var\/cache \(layer 2 /);
+    expect(outcome.message).toContain('A deletion is a change too');
+  });
+
+  it('allows deleting one of the given paths, and cannot pass when a layer above the base was not read', () => {
+    const replaced = onDebian(['RUN rm /etc/motd && echo hi > /etc/motd'], [dir('etc', 1), file('etc/motd', { layer: 1 })]);
+    replaced.layers[1] = { ...replaced.layers[1]!, whiteouts: ['etc/motd'] };
+    expect(addsOnly.evaluate(replaced, params).status).toBe('pass');
+    const unread = onDebian(['COPY motd /etc/motd'], [file('etc/motd', { layer: 1 })]);
+    unread.layers[1] = { ...unread.layers[1]!, unreadable: 'it is compressed with zstd' };
+    expect(addsOnly.evaluate(unread, params)).toMatchObject({ status: 'skip', message: expect.stringContaining('zstd') });
+  });
+
   it('skips an image that is not on the base: there is no "above" to look at', () => {
     const onBusybox = facts({ layers: [layer(0, { diffId: busyboxLayer })], probes: { referenceImages: { 'debian:trixie-slim': debian } } });
     expect(addsOnly.evaluate(onBusybox, params)).toMatchObject({ status: 'skip' });

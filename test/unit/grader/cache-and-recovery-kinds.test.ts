@@ -5,8 +5,10 @@ import { readImageArchive } from '../../../runner/src/grader/facts/image-archive
 import { commentLine } from '../../../runner/src/grader/facts/rebuild-probe.js';
 import { referenceFileFacts } from '../../../runner/src/grader/facts/reference-files.js';
 import { fileRecoveredFromLayer } from '../../../runner/src/grader/kinds/file-recovered-from-layer.js';
-import { stepStaysCached } from '../../../runner/src/grader/kinds/step-stays-cached.js';
+import { runsCommand, stepStaysCached } from '../../../runner/src/grader/kinds/step-stays-cached.js';
 import type { BuildStepFacts, FileFacts, RebuildProbeResult, ReferenceFileFacts } from '../../../runner/src/grader/types.js';
+import { normaliseInstruction } from '../../../runner/src/grader/facts/history.js';
+import { vaultInstructions } from '../../../exercises/lesson-6/exercise.js';
 import { facts, inPieces, makeTar } from './builders.js';
 
 /** A protobuf field: key (number << 3 | wire type), then a varint or a length and bytes. */
@@ -121,6 +123,43 @@ describe('step-stays-cached', () => {
     expect(outcome).toMatchObject({ status: 'fail', actual: 'no such step' });
   });
 
+  it('is not fooled by a step that only mentions the command', () => {
+    const afterChange = [
+      step('[2/4] RUN echo go build -v example.com/textstats', true),
+      step('[3/4] COPY . .', false),
+      step('[4/4] RUN go build -o /usr/local/bin/tally .', false),
+    ];
+    const outcome = stepStaysCached.evaluate(withRebuild({ ...request, outcome: 'rebuilt', asIs: [], afterChange }), params);
+    expect(outcome).toMatchObject({ status: 'fail', actual: 'no such step' });
+    expect(outcome.message).toContain('`[2/4] RUN echo go build -v example.com/textstats` mentions it without running it as its command.');
+  });
+
+  it('tells a step that runs the command from one that only names it', () => {
+    const command = 'go build -v example.com/textstats';
+    for (const instruction of [
+      'RUN go build -v example.com/textstats',
+      'RUN  go   build -v example.com/textstats  ',
+      'RUN --mount=type=cache,target=/root/.cache/go-build go build -v example.com/textstats',
+      'RUN CGO_ENABLED=0 go build -v example.com/textstats',
+      'RUN go build -v example.com/textstats 2>&1 | tee /tmp/log',
+      'RUN go mod verify && go build -v example.com/textstats',
+      'RUN ["go", "build", "-v", "example.com/textstats"]',
+    ]) {
+      expect(runsCommand(instruction, command), instruction).toBe(true);
+    }
+    for (const instruction of [
+      'RUN echo go build -v example.com/textstats',
+      'RUN true || go build -v example.com/textstats',
+      'RUN : go build -v example.com/textstats',
+      'RUN # go build -v example.com/textstats',
+      'RUN go build -v example.com/textstats/other',
+      'COPY go build -v example.com/textstats',
+      'RUN printf "go build -v example.com/textstats"',
+    ]) {
+      expect(runsCommand(instruction, command), instruction).toBe(false);
+    }
+  });
+
   it('says the step itself changed when nothing before it missed the cache', () => {
     const afterChange = [step('[2/3] COPY go.mod ./', true), step('[3/3] RUN go build -v example.com/textstats', false)];
     const outcome = stepStaysCached.evaluate(withRebuild({ ...request, outcome: 'rebuilt', asIs: [], afterChange }), params);
@@ -149,12 +188,13 @@ const vaultFile = (overrides: Partial<Extract<ReferenceFileFacts, { isImagePrese
   path: '/vault/recovery-code.txt',
   isImagePresent: true,
   layerCount: 3,
+  layerInstructions: ['ADD busybox.tar /', ...vaultInstructions],
   versions: [{ layer: 1, instruction: 'RUN mkdir -p /vault/old && head -c 24 /dev/urandom …', type: 'file', sizeBytes: code.length, content: Buffer.from(code) }],
   isVisible: false,
   ...overrides,
 });
 const recoveredFile = (content: string): FileFacts => ({ path: 'recovered/recovery-code.txt', type: 'file', sizeBytes: content.length, mode: 0o644, layer: 1, content: Buffer.from(content) });
-const recoveryParams = { path: '/recovered/recovery-code.txt', from: { image: 'lesson-6-vault', path: '/vault/recovery-code.txt' } };
+const recoveryParams = { path: '/recovered/recovery-code.txt', from: { image: 'lesson-6-vault', path: '/vault/recovery-code.txt', madeBy: vaultInstructions } };
 const judgeRecovery = (reference: ReferenceFileFacts, files: FileFacts[]) =>
   fileRecoveredFromLayer.evaluate(facts({ ref: 'lesson-6', probes: { referenceFiles: [reference] } }, files), recoveryParams);
 
@@ -182,6 +222,28 @@ describe('file-recovered-from-layer', () => {
     expect(judgeRecovery(vaultFile(), [])).toMatchObject({ status: 'fail', actual: 'no such file' });
   });
 
+  it('fails when the vault was built from an edited Dockerfile, whatever the file holds', () => {
+    const ownCode = `RUN mkdir -p /vault/old && echo ${code} > /vault/recovery-code.txt && echo "rotation 1" > /vault/old/notes.txt`;
+    const outcome = judgeRecovery(vaultFile({ layerInstructions: ['ADD busybox.tar /', ownCode, vaultInstructions[1]!] }), [recoveredFile(code)]);
+    expect(outcome).toMatchObject({ status: 'fail', actual: "lesson-6-vault is not the course's" });
+    expect(outcome.message).toContain("lesson-6-vault is not the image the course's Dockerfile builds: its layer 2 was made by");
+    expect(outcome.message).toContain('Rebuild it from the course\'s unchanged Dockerfile');
+    const extraLayer = judgeRecovery(vaultFile({ layerInstructions: ['ADD busybox.tar /', ...vaultInstructions, 'RUN cp /vault/old/notes.txt /tmp'] }), [recoveredFile(code)]);
+    expect(extraLayer.status).toBe('fail');
+  });
+
+  it('keeps the expected instructions equal to the vault Dockerfile the learner builds', () => {
+    for (const which of ['starter', 'solution']) {
+      const dockerfile = readFileSync(new URL(`../../../exercises/lesson-6/${which}/vault/Dockerfile`, import.meta.url), 'utf8');
+      const runs = dockerfile
+        .replace(/\\\n/g, ' ')
+        .split('\n')
+        .filter((line) => line.startsWith('RUN '))
+        .map(normaliseInstruction);
+      expect(runs).toEqual(vaultInstructions.map(normaliseInstruction));
+    }
+  });
+
   it('finds a file a later layer deletes, in the layer that wrote it, from a real tar', async () => {
     const layerTars = [
       await makeTar([{ name: 'bin/', type: 'directory' }]),
@@ -191,6 +253,7 @@ describe('file-recovered-from-layer', () => {
     const archive = await readImageArchive(inPieces(await legacyArchive(layerTars)), { keepContentOf: new Set(['vault/recovery-code.txt']) });
     const found = referenceFileFacts({ image: 'lesson-6-vault', path: '/vault/recovery-code.txt' }, archive);
     expect(found).toMatchObject({ isImagePresent: true, layerCount: 3, isVisible: false, versions: [{ layer: 1, type: 'file', sizeBytes: code.length }] });
+    expect(found).toMatchObject({ layerInstructions: ['RUN step 0', 'RUN step 1', 'RUN step 2'] });
     expect((found as Extract<ReferenceFileFacts, { isImagePresent: true }>).versions[0]?.content?.toString()).toBe(code);
   });
 });

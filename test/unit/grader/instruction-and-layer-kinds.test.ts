@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { demuxLogStreams } from '../../../runner/src/engine.js';
+import { computedInBuild } from '../../../runner/src/grader/kinds/computed-in-build.js';
 import { execForm } from '../../../runner/src/grader/kinds/exec-form.js';
 import { labelEquals } from '../../../runner/src/grader/kinds/label-equals.js';
 import { noSecret } from '../../../runner/src/grader/kinds/no-secret.js';
@@ -109,6 +110,26 @@ describe('no-secret', () => {
   it('finds it in a label and refuses a value too short to search for', () => {
     expect(noSecret.evaluate(withConfig({ labels: { token } }), noToken).message).toContain('the label token=***');
     expect(noSecret.params.safeParse({ value: 'abc', name: 'x' }).success).toBe(false);
+  });
+});
+
+describe('computed-in-build', () => {
+  const checksum = 'cb55d986df9aa5351f8c3a05b268138f63a593a742348ff4074656136b7071da';
+  const params = computedInBuild.params.parse({ value: checksum, name: 'the checksum of numbers.txt' });
+  const withRows = (...rows: string[]) => withConfig({}, { history: rows.map((createdBy) => ({ createdBy, isEmptyLayer: false })) });
+
+  it('passes a build that computes the value', () => {
+    const image = withRows('RUN /bin/sh -c seq 1 5000000 > numbers.txt && wc -l < numbers.txt > summary.txt && sha256sum numbers.txt >> summary.txt && rm numbers.txt # buildkit');
+    expect(computedInBuild.evaluate(image, params)).toMatchObject({ status: 'pass' });
+  });
+
+  it('fails a value printed by an instruction, whole or in pieces, or set in the config', () => {
+    const printed = withRows(`RUN /bin/sh -c printf '5000000\\n${checksum}  numbers.txt\\n' > summary.txt # buildkit`);
+    expect(computedInBuild.evaluate(printed, params)).toMatchObject({ status: 'fail', actual: 'written in 1 place' });
+    expect(computedInBuild.evaluate(printed, params).message).toContain('The checksum of numbers.txt is written out in the image');
+    const split = withRows(`RUN /bin/sh -c echo ${checksum.slice(0, 30)} ${checksum.slice(30)} > summary.txt # buildkit`);
+    expect(computedInBuild.evaluate(split, params).status).toBe('fail');
+    expect(computedInBuild.evaluate(withConfig({ cmd: ['echo', checksum] }), params).status).toBe('fail');
   });
 });
 

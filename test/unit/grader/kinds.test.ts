@@ -10,8 +10,8 @@ import { facts, layer, tool } from './builders.js';
 
 const MB = 1e6;
 const allFamilies = { families: ['go', 'c-compiler', 'make', 'git'] as ['go', 'c-compiler', 'make', 'git'] };
-const probeRequest = { port: 8080, path: '/', withinMs: 5000 };
-const httpParams = httpResponds.params.parse({ port: 8080, withinMs: 5000 });
+const probeRequest = { port: 8080, paths: ['/healthz', '/'], withinMs: 5000 };
+const httpParams = httpResponds.params.parse({ port: 8080, requests: [{ path: '/healthz', body: 'ok' }, { path: '/' }], withinMs: 5000 });
 
 describe('max-size', () => {
   it('passes at the limit and fails above it, naming the largest layer', () => {
@@ -85,11 +85,34 @@ describe('http-responds', () => {
     expect(httpResponds.probes?.(httpParams)).toEqual({ http: probeRequest });
   });
 
-  it('passes on any HTTP answer', () => {
-    expect(httpResponds.evaluate(withProbe({ ...probeRequest, outcome: 'answered', statusCode: 404, bodyStart: '', afterMs: 40 }), httpParams)).toMatchObject({
+  it("passes when every path answers as the service's do", () => {
+    const answers = [
+      { path: '/healthz', statusCode: 200, bodyStart: 'ok\n' },
+      { path: '/', statusCode: 200, bodyStart: 'Hello from Layerlab, lesson 7!\n' },
+    ];
+    expect(httpResponds.evaluate(withProbe({ ...probeRequest, outcome: 'answered', answers, afterMs: 40 }), httpParams)).toMatchObject({
       status: 'pass',
-      actual: 'HTTP 404 after 40 ms',
+      actual: 'GET /healthz: 200 "ok", GET /: 200, first answer after 40 ms',
     });
+  });
+
+  it('fails any other program that speaks HTTP on the port', () => {
+    const judge = (answers: Array<{ path: string; statusCode: number; bodyStart: string } | { path: string; error: string }>) =>
+      httpResponds.evaluate(withProbe({ ...probeRequest, outcome: 'answered', answers, afterMs: 40 }), httpParams);
+    const notFound = judge([
+      { path: '/healthz', statusCode: 404, bodyStart: '404 Not Found' },
+      { path: '/', statusCode: 404, bodyStart: '' },
+    ]);
+    expect(notFound.status).toBe('fail');
+    expect(notFound.message).toBe('Something answers HTTP on port 8080, but not as the service does: GET /healthz answered 404 "404 Not Found", not 200. GET / answered 404, not 200.');
+    expect(judge([{ path: '/healthz', statusCode: 200, bodyStart: '<html>' }, { path: '/', statusCode: 200, bodyStart: '' }]).message).toContain('GET /healthz answered 200 with "<html>", not "ok".');
+    expect(judge([{ path: '/healthz', statusCode: 200, bodyStart: 'ok' }, { path: '/', error: 'connection refused' }]).message).toContain('GET / got no answer (connection refused).');
+    expect(judge([{ path: '/healthz', statusCode: 200, bodyStart: 'ok' }]).status).toBe('fail');
+  });
+
+  it('asks for every path, in order', () => {
+    expect(httpResponds.params.safeParse({ port: 8080, requests: [], withinMs: 5000 }).success).toBe(false);
+    expect(httpResponds.params.parse({ port: 8080, requests: [{ path: '/' }], withinMs: 5000 }).requests[0]).toEqual({ path: '/', status: 200 });
   });
 
   it('explains a dynamically linked binary whose loader is missing', () => {
@@ -126,13 +149,40 @@ describe('http-responds', () => {
 });
 
 describe('runs-as-non-root', () => {
+  const passwd: FileFacts = {
+    path: 'etc/passwd',
+    type: 'file',
+    sizeBytes: 0,
+    mode: 0o644,
+    layer: 0,
+    content: Buffer.from('root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\napp:x:1000:1000::/app:/bin/sh\nadmin:x:0:0:admin:/root:/bin/sh\n'),
+  };
+  const judge = (user: string, files: FileFacts[] = [passwd]) => runsAsNonRoot.evaluate(facts({ config: { ...facts().config, user } }, files), {});
+
   it('fails for root in any spelling and passes for anyone else', () => {
-    for (const user of ['', 'root', '0', '0:0', 'root:staff']) {
-      expect(runsAsNonRoot.evaluate(facts({ config: { ...facts().config, user } }), {}).status).toBe('fail');
+    for (const user of ['', 'root', '0', '0:0', 'root:staff', '0000', '+0', '00:65534', ':1000', 'admin', 'admin:app']) {
+      expect(judge(user).status, user).toBe('fail');
     }
-    for (const user of ['65532', '65532:65532', 'app']) {
-      expect(runsAsNonRoot.evaluate(facts({ config: { ...facts().config, user } }), {}).status).toBe('pass');
+    for (const user of ['65532', '65532:65532', 'app', 'nobody:0', '1000:root']) {
+      expect(judge(user).status, user).toBe('pass');
     }
+  });
+
+  it('looks a name up in /etc/passwd, as runc does when the container starts', () => {
+    expect(judge('admin').message).toBe('The image sets USER admin: /etc/passwd gives admin uid 0, root\'s, so its process runs as root.');
+    expect(judge('0000').message).toBe("The image sets USER 0000: 0000 is uid 0, root's, so its process runs as root.");
+    expect(judge('ghost').message).toContain('/etc/passwd has no user ghost, so no container can start from it');
+    expect(judge('app', []).message).toContain('it has no /etc/passwd to look that name up in');
+    expect(judge('65532', []).status).toBe('pass');
+  });
+
+  it('cannot decide, and does not pass, when /etc/passwd was not read', () => {
+    const { content: _content, ...unread } = passwd;
+    expect(judge('app', [{ ...unread, sizeBytes: 100_000 }])).toMatchObject({ status: 'skip', message: expect.stringContaining('Could not tell who app is') });
+  });
+
+  it('asks for /etc/passwd', () => {
+    expect(runsAsNonRoot.probes?.({})).toEqual({ fileContents: ['/etc/passwd'] });
   });
 });
 

@@ -32,6 +32,12 @@ export function layerOrigins(history: ImageConfigJson['history'], layerCount: nu
  *   BuildKit `COPY /out/server /server # buildkit`, `RUN /bin/sh -c go build ./... # buildkit`
  */
 export function describeInstruction(createdBy: string): string {
+  const oneLine = instructionOf(createdBy);
+  return oneLine.length > 160 ? `${oneLine.slice(0, 157)}...` : oneLine;
+}
+
+/** The same, whole: for comparing with a Dockerfile's instruction, not for showing. */
+export function instructionOf(createdBy: string): string {
   // Build args used by a RUN are written first, as "|2 A=1 B=2 ", by both builders.
   let text = createdBy.trim().replace(/\s+# buildkit$/, '').replace(/^\|\d+ (?:\S+=\S* )*/, '');
   const nop = /^\/bin\/sh -c #\(nop\)\s*(.*)$/s.exec(text);
@@ -45,10 +51,14 @@ export function describeInstruction(createdBy: string): string {
 
 function collapse(text: string): string {
   // The legacy builder names copied content by its hash (`COPY file:bd3411da…`); 12 digits tell them apart.
-  const oneLine = text
+  return text
     .replace(/\s*\\\n\s*/g, ' ')
     .replace(/\s+/g, ' ')
     .replace(/\b([0-9a-f]{12})[0-9a-f]{20,}\b/g, '$1…')
     .trim();
-  return oneLine.length > 160 ? `${oneLine.slice(0, 157)}...` : oneLine;
+}
+
+/** A Dockerfile instruction as the history shows it: continuation lines joined, spaces collapsed. */
+export function normaliseInstruction(text: string): string {
+  return text.replace(/\\\n/g, ' ').replace(/\s+/g, ' ').trim();
 }

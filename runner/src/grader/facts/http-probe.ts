@@ -2,10 +2,12 @@ import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { demuxLogStreams, withTimeout, type Engine } from '../../engine.js';
-import type { HttpProbeRequest, HttpProbeResult } from '../types.js';
+import type { HttpAnswer, HttpProbeRequest, HttpProbeResult } from '../types.js';
 import { containerState, engineCallTimeoutMs, removeQuietly, startProbeContainer } from './probe-container.js';
 
 const attemptTimeoutMs = 1000;
+/** Once the service has answered, each further path gets this long. */
+const laterRequestTimeoutMs = 3000;
 const pollIntervalMs = 100;
 const logTailBytes = 2000;
 
@@ -17,10 +19,11 @@ export interface HttpProbeOptions {
 }
 
 /**
- * Starts a container from the image with `port` published on an ephemeral port, and waits
- * until it answers HTTP, exits, or `withinMs` passes. The container is removed afterwards
- * whatever happened, an abort included. A TCP connection alone is not an answer: the
- * engine's port proxy accepts connections even when nothing listens inside.
+ * Starts a container from the image with `port` published on an ephemeral port, and asks
+ * for the first path until it answers HTTP, exits, or `withinMs` passes; once it answers,
+ * each other path is asked once. The container is removed afterwards whatever happened, an
+ * abort included. A TCP connection alone is not an answer: the engine's port proxy accepts
+ * connections even when nothing listens inside.
  */
 export async function probeHttp(engine: Engine, imageId: string, request: HttpProbeRequest, options: HttpProbeOptions): Promise<HttpProbeResult> {
   const { signal } = options;
@@ -43,13 +46,20 @@ export async function probeHttp(engine: Engine, imageId: string, request: HttpPr
     const deadline = startedAt + request.withinMs;
     const hostPort = await publishedPort(container, portKey);
     let lastError = hostPort ? 'no answer yet' : 'the engine published no port';
+    const [firstPath = '/', ...otherPaths] = request.paths;
     for (;;) {
       signal?.throwIfAborted();
       if (hostPort) {
         const remaining = deadline - performance.now();
-        const attempt = await requestOnce(options.publishedPortHost, hostPort, request.path, Math.max(50, Math.min(attemptTimeoutMs, remaining)), signal);
+        const attempt = await requestOnce(options.publishedPortHost, hostPort, firstPath, Math.max(50, Math.min(attemptTimeoutMs, remaining)), signal);
         if (attempt.kind === 'answered') {
-          return { ...request, outcome: 'answered', statusCode: attempt.statusCode, bodyStart: attempt.bodyStart, afterMs: Math.round(performance.now() - startedAt) };
+          const afterMs = Math.round(performance.now() - startedAt);
+          const answers: HttpAnswer[] = [{ path: firstPath, statusCode: attempt.statusCode, bodyStart: attempt.bodyStart }];
+          for (const otherPath of otherPaths) {
+            const other = await requestOnce(options.publishedPortHost, hostPort, otherPath, laterRequestTimeoutMs, signal);
+            answers.push(other.kind === 'answered' ? { path: otherPath, statusCode: other.statusCode, bodyStart: other.bodyStart } : { path: otherPath, error: other.error });
+          }
+          return { ...request, outcome: 'answered', answers, afterMs };
         }
         lastError = attempt.error;
       }

@@ -1,5 +1,5 @@
 import type { ReferenceFileFacts, ReferenceFileRequest } from '../types.js';
-import { layerOrigins } from './history.js';
+import { instructionOf, layerOrigins } from './history.js';
 import type { ImageArchive } from './image-archive.js';
 import { normaliseEntryName } from './layer-tar.js';
 import { mergeLayers } from './merged-view.js';
@@ -28,5 +28,6 @@ export function referenceFileFacts(request: ReferenceFileRequest, archive: Image
     }
   });
   const merged = mergeLayers(archive.layers.map((layer) => layer.contents));
-  return { ...request, isImagePresent: true, layerCount: archive.layers.length, versions, isVisible: merged.files.has(entryPath) };
+  const layerInstructions = origins.map((origin) => (origin.createdBy !== undefined ? instructionOf(origin.createdBy) : undefined));
+  return { ...request, isImagePresent: true, layerCount: archive.layers.length, layerInstructions, versions, isVisible: merged.files.has(entryPath) };
 }

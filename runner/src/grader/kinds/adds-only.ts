@@ -16,8 +16,9 @@ const listed = 10;
 
 /**
  * Above the base's layers, the image adds or changes only the given paths (and the folders
- * that hold them). Read from the merged view, so a path a later layer deletes again is not
- * counted, and deletions themselves are not looked at.
+ * that hold them), and deletes nothing else. Additions and changes are read from the merged
+ * view (a path a later layer deletes again is not counted); deletions from every layer above
+ * the base: its whiteouts and the folders it empties (opaque directories).
  */
 export const addsOnly: CheckKind<typeof params> = {
   summary: 'Above its base, the image adds or changes only the given paths',
@@ -44,17 +45,41 @@ export const addsOnly: CheckKind<typeof params> = {
       const parts = filePath.split('/');
       for (let length = 1; length < parts.length; length++) folders.add(parts.slice(0, length).join('/'));
     }
+    const ownLayers = facts.layers.slice(baseCount);
+    const unreadable = ownLayers.filter((layer) => layer.unreadable);
+    if (unreadable.length) {
+      const which = unreadable.map((layer) => `${layerAt(facts, layer.index)}: ${layer.unreadable}`).join('; ');
+      return { status: 'skip', expected, actual: 'unknown', message: `Not every layer above ${base} could be read: ${which}.` };
+    }
     const extra = [...facts.files.values()]
       .filter((file) => file.layer >= baseCount && !allowed.has(file.path) && !(file.type === 'directory' && folders.has(file.path)))
       .sort((a, b) => a.path.localeCompare(b.path));
-    if (!extra.length) return { status: 'pass', expected, actual: 'nothing else' };
-    const described = extra.slice(0, listed).map((file) => `/${file.path} (${layerAt(facts, file.layer)})`);
-    if (extra.length > listed) described.push(`and ${extra.length - listed} more`);
+    const deleted = ownLayers
+      .flatMap((layer) => [
+        ...layer.whiteouts.filter((removed) => !allowed.has(removed)).map((removed) => ({ path: removed, layer: layer.index, how: 'deletes' })),
+        ...layer.opaqueDirectories.map((emptied) => ({ path: emptied, layer: layer.index, how: 'empties' })),
+      ])
+      .sort((a, b) => a.path.localeCompare(b.path));
+    if (!extra.length && !deleted.length) return { status: 'pass', expected, actual: 'nothing else' };
+    const sentences: string[] = [];
+    if (extra.length) {
+      const described = extra.slice(0, listed).map((file) => `/${file.path} (${layerAt(facts, file.layer)})`);
+      if (extra.length > listed) described.push(`and ${extra.length - listed} more`);
+      sentences.push(`Above ${base}, the image also adds or changes ${plural(extra.length, 'path')}: ${described.join(', ')}.`);
+    }
+    if (deleted.length) {
+      const described = deleted.slice(0, listed).map((removal) => `${removal.how} /${removal.path} (${layerAt(facts, removal.layer)})`);
+      if (deleted.length > listed) described.push(`and ${deleted.length - listed} more`);
+      sentences.push(
+        `Above ${base}, the image also removes what was below: it ${described.join(', ')}. ` +
+          `A deletion is a change too, and it makes the image no smaller: the layer below still ships the bytes.`,
+      );
+    }
     return {
       status: 'fail',
       expected,
-      actual: `${plural(extra.length, 'other path')}`,
-      message: `Above ${base}, the image also adds or changes ${plural(extra.length, 'path')}: ${described.join(', ')}.`,
+      actual: [extra.length ? plural(extra.length, 'other path') : '', deleted.length ? `${plural(deleted.length, 'deletion')}` : ''].filter(Boolean).join(', '),
+      message: sentences.join('\n'),
     };
   },
 };

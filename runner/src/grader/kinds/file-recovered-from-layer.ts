@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { formatSize, layerAt } from '../describe.js';
+import { normaliseInstruction } from '../facts/history.js';
 import { maxKeptFileBytes, type CheckKind, type ReferenceFileFacts } from '../types.js';
 
 const absolutePath = z.string().regex(/^\/[^*?]+$/, 'must be an absolute path without wildcards, such as /vault/code.txt');
@@ -10,7 +11,19 @@ const params = z
     /** Where the graded image must hold the recovered file. */
     path: absolutePath,
     /** The image and path it was recovered from: a file only a lower layer of that image still holds. */
-    from: z.object({ image: z.string().min(1), path: absolutePath }).strict(),
+    from: z
+      .object({
+        image: z.string().min(1),
+        path: absolutePath,
+        /**
+         * The instructions that made that image's top layers, bottom to top, as the course's own
+         * Dockerfile writes them. The image lives on the learner's engine, where anyone can build
+         * something else under its name (a vault whose code they chose, or that also leaves a
+         * copy in sight); only the course's Dockerfile makes the exercise mean anything.
+         */
+        madeBy: z.array(z.string().min(1)).min(1),
+      })
+      .strict(),
   })
   .strict();
 
@@ -33,6 +46,8 @@ export const fileRecoveredFromLayer: CheckKind<typeof params> = {
     const fail = (actual: string, message: string) => ({ status: 'fail' as const, expected, actual, message });
     const reference = facts.probes.referenceFiles?.find((candidate) => candidate.image === from.image && candidate.path === from.path);
     if (!reference) return { status: 'skip', expected, actual: 'not read', message: `${from.image} was not read.` };
+    const changed = changedInstruction(reference, from.madeBy);
+    if (changed) return fail(`${from.image} is not the course's`, changed);
     const original = hiddenOriginal(reference);
     if ('problem' in original) return fail(original.actual, original.problem);
 
@@ -50,6 +65,28 @@ export const fileRecoveredFromLayer: CheckKind<typeof params> = {
     );
   },
 };
+
+/**
+ * Why the reference image is not the one the course's Dockerfile builds, or undefined when
+ * its top layers were made by exactly the expected instructions.
+ */
+function changedInstruction(reference: ReferenceFileFacts, madeBy: readonly string[]): string | undefined {
+  if (!reference.isImagePresent) return undefined;
+  const rebuild = `Rebuild it from the course's unchanged Dockerfile (\`docker rmi ${reference.image}\`, then the exercise's prepare.sh), recover the file again, and rebuild your image.`;
+  const top = reference.layerInstructions.slice(-madeBy.length);
+  if (reference.layerInstructions.length < madeBy.length) {
+    return `${reference.image} has ${reference.layerInstructions.length} layers, fewer than the course's Dockerfile makes. ${rebuild}`;
+  }
+  for (let index = 0; index < madeBy.length; index++) {
+    const wanted = normaliseInstruction(madeBy[index]!);
+    const found = top[index];
+    if (found !== undefined && normaliseInstruction(found) === wanted) continue;
+    const layer = reference.layerInstructions.length - madeBy.length + index + 1;
+    const shown = found === undefined ? 'an instruction its history does not name' : `\`${found.length > 120 ? `${found.slice(0, 117)}...` : found}\``;
+    return `${reference.image} is not the image the course's Dockerfile builds: its layer ${layer} was made by ${shown}, where the course's Dockerfile has \`${wanted.length > 120 ? `${wanted.slice(0, 117)}...` : wanted}\`. ${rebuild}`;
+  }
+  return undefined;
+}
 
 function hiddenOriginal(reference: ReferenceFileFacts): { text: string; layer: number } | { problem: string; actual: string } {
   const { image, path } = reference;

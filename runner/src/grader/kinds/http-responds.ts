@@ -3,33 +3,80 @@ import { formatDuration } from '../describe.js';
 import { resolvePath } from '../facts/merged-view.js';
 import type { CheckKind, HttpProbeResult, ImageFacts } from '../types.js';
 
+const expectedAnswer = z
+  .object({
+    /** The path requested, e.g. /healthz. */
+    path: z.string().startsWith('/'),
+    /** The status code the service answers it with. */
+    status: z.number().int().min(100).max(599).default(200),
+    /** The whole body the service answers with, when it matters; trailing newlines and spaces do not. */
+    body: z.string().max(200).optional(),
+  })
+  .strict();
+
 const params = z
   .object({
     /** The container port the service listens on. */
     port: z.number().int().min(1).max(65535),
-    /** The path requested. */
-    path: z.string().startsWith('/').default('/'),
+    /**
+     * What the service answers, asked in order: the first until the container answers at all
+     * (within `withinMs`), then each of the rest once. Answers that only this service gives
+     * tell it apart from any other program that speaks HTTP on the port.
+     */
+    requests: z.array(expectedAnswer).min(1),
     /** How long after start the container may take to answer. */
     withinMs: z.number().int().positive().max(60_000),
   })
   .strict();
 
+const shownCharacters = 80;
+const shown = (text: string) => JSON.stringify(text.length > shownCharacters ? `${text.slice(0, shownCharacters)}…` : text);
+const withoutTrailingSpace = (text: string) => text.replace(/\s+$/, '');
+
 /**
- * A container from the image answers HTTP on `port` within `withinMs`. The container is
- * run while facts are gathered (facts/http-probe.ts); this only judges what happened.
+ * A container from the image is the service: it answers HTTP on `port` within `withinMs`,
+ * and each request gets the status (and body) the service gives. The container is run
+ * while facts are gathered (facts/http-probe.ts); this only judges what happened.
  */
 export const httpResponds: CheckKind<typeof params> = {
-  summary: 'A container from the image answers HTTP on a port',
+  summary: 'A container from the image answers HTTP on a port as the service does',
   params,
-  probes: ({ port, path, withinMs }) => ({ http: { port, path, withinMs } }),
-  evaluate(facts, { port, withinMs }) {
+  probes: ({ port, requests, withinMs }) => ({ http: { port, paths: requests.map((request) => request.path), withinMs } }),
+  evaluate(facts, { port, requests, withinMs }) {
     const seconds = `${withinMs / 1000} s`;
-    const expected = `an HTTP answer on port ${port} within ${seconds}`;
+    const expected = `on port ${port} within ${seconds}: ${requests.map(describeExpected).join(', ')}`;
     const probe = facts.probes.http;
     if (!probe) return { status: 'skip', expected, actual: 'not tried', message: 'The container was not started.' };
     switch (probe.outcome) {
-      case 'answered':
-        return { status: 'pass', expected, actual: `HTTP ${probe.statusCode} after ${formatDuration(probe.afterMs)}` };
+      case 'answered': {
+        const wrong: string[] = [];
+        const actual = requests.map((wanted) => {
+          const answer = probe.answers.find((candidate) => candidate.path === wanted.path);
+          if (!answer) {
+            wrong.push(`GET ${wanted.path} was not asked.`);
+            return `GET ${wanted.path}: not asked`;
+          }
+          if ('error' in answer) {
+            wrong.push(`GET ${wanted.path} got no answer (${answer.error}).`);
+            return `GET ${wanted.path}: no answer`;
+          }
+          const body = withoutTrailingSpace(answer.bodyStart);
+          if (answer.statusCode !== wanted.status) {
+            wrong.push(`GET ${wanted.path} answered ${answer.statusCode}${body ? ` ${shown(body)}` : ''}, not ${wanted.status}.`);
+          } else if (wanted.body !== undefined && body !== withoutTrailingSpace(wanted.body)) {
+            wrong.push(`GET ${wanted.path} answered ${answer.statusCode} with ${shown(body)}, not ${shown(withoutTrailingSpace(wanted.body))}.`);
+          }
+          return `GET ${wanted.path}: ${answer.statusCode}${wanted.body !== undefined ? ` ${shown(body)}` : ''}`;
+        });
+        const after = `, first answer after ${formatDuration(probe.afterMs)}`;
+        if (!wrong.length) return { status: 'pass', expected, actual: `${actual.join(', ')}${after}` };
+        return {
+          status: 'fail',
+          expected,
+          actual: `${actual.join(', ')}${after}`,
+          message: `Something answers HTTP on port ${port}, but not as the service does: ${wrong.join(' ')}`,
+        };
+      }
       case 'not-started':
         return {
           status: 'fail',
@@ -58,6 +105,10 @@ export const httpResponds: CheckKind<typeof params> = {
     }
   },
 };
+
+function describeExpected(request: z.infer<typeof expectedAnswer>): string {
+  return `GET ${request.path} → ${request.status}${request.body !== undefined ? ` ${shown(withoutTrailingSpace(request.body))}` : ''}`;
+}
 
 function logsText(logTail: string): string {
   return logTail ? `\nIts last output:\n${logTail.split('\n').map((line) => `  ${line}`).join('\n')}` : ' It printed nothing.';

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { CheckKind } from '../types.js';
 import { addsOnly } from './adds-only.js';
 import { buildToolsAbsent } from './build-tools-absent.js';
+import { computedInBuild } from './computed-in-build.js';
 import { execForm } from './exec-form.js';
 import { fileContains } from './file-contains.js';
 import { filesAbsent } from './files-absent.js';
@@ -41,6 +42,7 @@ export const checkKinds = {
   'shared-libraries-resolve': sharedLibrariesResolve,
   'step-stays-cached': stepStaysCached,
   'file-recovered-from-layer': fileRecoveredFromLayer,
+  'computed-in-build': computedInBuild,
 } satisfies Record<string, CheckKind<z.ZodTypeAny>>;
 
 export type CheckKindName = keyof typeof checkKinds;

@@ -27,9 +27,9 @@ export const noSecret: CheckKind<typeof params> = {
   params,
   evaluate(facts, { value, name }) {
     const expected = `${name} in neither the config nor the history`;
-    const places = placesOf(facts, value);
+    const places = placesOf(facts, (text) => text.replaceAll(value, mask));
     if (!places.length) return { status: 'pass', expected, actual: 'not found' };
-    const shown = places.slice(0, listed).map((place) => place.replaceAll(value, mask));
+    const shown = places.slice(0, listed);
     if (places.length > listed) shown.push(`and ${places.length - listed} more`);
     return {
       status: 'fail',
@@ -40,20 +40,26 @@ export const noSecret: CheckKind<typeof params> = {
   },
 };
 
-function placesOf(facts: ImageFacts, value: string): string[] {
+/**
+ * Where anyone with the image can read something without running it: the config and every
+ * history row. `masked` hides the thing in a text; a text it changes holds the thing, and is
+ * listed as masked.
+ */
+export function placesOf(facts: ImageFacts, masked: (text: string) => string): string[] {
   const config = facts.config;
   const places: string[] = [];
-  for (const variable of config.env) if (variable.includes(value)) places.push(`the environment (ENV ${variable})`);
+  const holds = (text: string) => masked(text) !== text;
+  for (const variable of config.env) if (holds(variable)) places.push(`the environment (ENV ${masked(variable)})`);
   for (const [key, labelValue] of Object.entries(config.labels)) {
-    if (key.includes(value) || labelValue.includes(value)) places.push(`the label ${key}=${labelValue}`);
+    if (holds(key) || holds(labelValue)) places.push(`the label ${masked(key)}=${masked(labelValue)}`);
   }
-  if (config.entrypoint?.some((word) => word.includes(value))) places.push('the ENTRYPOINT');
-  if (config.cmd?.some((word) => word.includes(value))) places.push('the CMD');
-  if (config.user.includes(value)) places.push('the USER');
-  if (config.workingDir.includes(value)) places.push('the WORKDIR');
+  if (config.entrypoint?.some(holds)) places.push('the ENTRYPOINT');
+  if (config.cmd?.some(holds)) places.push('the CMD');
+  if (holds(config.user)) places.push('the USER');
+  if (holds(config.workingDir)) places.push('the WORKDIR');
   for (const row of facts.history) {
-    if (row.createdBy.includes(value) || row.comment?.includes(value)) {
-      places.push(`the history row \`${describeHistoryRow(row.createdBy.replaceAll(value, mask))}\``);
+    if (holds(row.createdBy) || (row.comment !== undefined && holds(row.comment))) {
+      places.push(`the history row \`${describeHistoryRow(masked(row.createdBy))}\``);
     }
   }
   return places;

@@ -6,7 +6,11 @@ const params = z
   .object({
     /** The file the check changes, relative to the exercise's folder, e.g. "main.go". */
     sourceFile: z.string().regex(/^[^/][^*?]*$/, 'must be a path relative to the exercise folder, such as main.go'),
-    /** Words of the step that must stay cached, as BuildKit names it, e.g. "go build -v example.com/textstats". */
+    /**
+     * The command of the RUN step that must stay cached, e.g. "go build -v example.com/textstats".
+     * A step counts when it runs this command itself (see `runsCommand`), not when its text
+     * merely mentions it (`RUN echo go build ...`).
+     */
     step: z.string().min(3),
     /** Both builds together may take this long. */
     withinMs: z.number().int().positive().max(900_000).default(300_000),
@@ -30,13 +34,17 @@ export const stepStaysCached: CheckKind<typeof params> = {
     if (!rebuild) return { status: 'skip', expected, actual: 'not rebuilt', message: 'The project was not rebuilt.' };
     if (rebuild.outcome !== 'rebuilt') return notRebuilt(rebuild, expected);
 
-    const matching = rebuild.afterChange.filter((candidate) => stepPosition(candidate.name)?.instruction.includes(step));
+    const matching = rebuild.afterChange.filter((candidate) => runsCommand(stepPosition(candidate.name)?.instruction ?? '', step));
     if (!matching.length) {
+      const mentions = rebuild.afterChange.filter((candidate) => stepPosition(candidate.name)?.instruction.includes(step));
+      const mentioned = mentions.length
+        ? ` ${mentions.map((candidate) => `\`${candidate.name}\``).join(', ')} mentions it without running it as its command.`
+        : '';
       return {
         status: 'fail',
         expected,
         actual: 'no such step',
-        message: `No step of ${rebuild.folder}/Dockerfile runs \`${step}\`, so there is nothing to compare. Keep that step; change only where it stands.`,
+        message: `No step of ${rebuild.folder}/Dockerfile runs \`${step}\`, so there is nothing to compare.${mentioned} Keep that step as it was; change only where it stands.`,
       };
     }
     // BuildKit never marks a FROM as cached; it only resolves the base, it builds nothing.
@@ -61,6 +69,35 @@ export const stepStaysCached: CheckKind<typeof params> = {
     };
   },
 };
+
+/**
+ * Whether a step, as BuildKit names it ("RUN go build -v example.com/textstats"), runs
+ * `command` itself: a RUN (flags such as --mount allowed) whose shell command has `command`
+ * as one of the commands it runs in sequence (joined by `&&` or `;`), with extra arguments,
+ * redirections or a pipe after it allowed, and variable assignments before it. Anything
+ * after an `||` may never run, and `echo go build ...` runs echo: neither counts.
+ */
+export function runsCommand(instruction: string, command: string): boolean {
+  const match = /^RUN\s+((?:--\S+\s+)*)(.*)$/s.exec(instruction.trim());
+  if (!match) return false;
+  let shell = match[2]!.trim();
+  if (shell.startsWith('[')) {
+    try {
+      const words: unknown = JSON.parse(shell);
+      if (Array.isArray(words) && words.every((word) => typeof word === 'string')) shell = words.join(' ');
+    } catch {
+      // Not JSON: a shell command that starts with "[" (a test), read as it is.
+    }
+  }
+  const wanted = command.trim().split(/\s+/).join(' ');
+  const sequence = shell.split('||')[0]!;
+  return sequence.split(/&&|;|\n/).some((part) => {
+    const words = part.trim().split(/\s+/);
+    while (words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0]!)) words.shift();
+    const text = words.join(' ');
+    return text === wanted || (text.startsWith(wanted) && /^[\s|<>&]/.test(text.slice(wanted.length)));
+  });
+}
 
 /** The first step of the same stage, before `target`, that BuildKit did not take from the cache. */
 function firstMissBefore(steps: readonly BuildStepFacts[], target: BuildStepFacts): BuildStepFacts | undefined {
