@@ -2,6 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import type { LessonStatus } from './contract/lesson-status.js';
+
+// The status words are part of the runner–page contract.
+export { lessonStatusLabels, type LessonStatus } from './contract/lesson-status.js';
 
 /**
  * The learner's progress: which lessons are complete, kept in one JSON file in the data
@@ -66,15 +70,6 @@ export async function readProgress(dataDir: string): Promise<ProgressReading> {
 export function isComplete(progress: ProgressFile, lessonId: string): boolean {
   return progress.lessons[lessonId]?.completedAt !== undefined;
 }
-
-export type LessonStatus = 'complete' | 'checked' | 'not-started';
-
-/** The words for each status, the same in `course list` and on the course map. */
-export const lessonStatusLabels: Record<LessonStatus, string> = {
-  complete: 'complete',
-  checked: 'checked, not passing yet',
-  'not-started': 'not started',
-};
 
 /** Complete once a check passed; checked when checks ran but none passed yet. */
 export function lessonStatus(progress: ProgressFile, lessonId: string): LessonStatus {

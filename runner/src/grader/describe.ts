@@ -1,14 +1,7 @@
 import type { ImageFacts, LayerFacts } from './types.js';
 
-/**
- * Wording shared by evaluators and reporters. Sizes are decimal, as `docker image ls`
- * shows them, so the learner sees the same number in both places.
- */
-export function formatSize(bytes: number): string {
-  const [value, unit] = bytes >= 1e9 ? [bytes / 1e9, 'GB'] : bytes >= 1e6 ? [bytes / 1e6, 'MB'] : bytes >= 1e3 ? [bytes / 1e3, 'kB'] : [bytes, 'B'];
-  const digits = unit === 'B' || value >= 100 || Number.isInteger(value) ? 0 : 1;
-  return `${value.toFixed(digits)} ${unit}`;
-}
+/** Wording shared by evaluators and reporters; sizes read the same on the page (contract/size.ts). */
+export { formatSize } from '../contract/size.js';
 
 const instructionLengthInMessages = 70;
 

@@ -1,4 +1,8 @@
 import type { z } from 'zod';
+import type { ArchiveLayout, CheckStatus } from '../contract/check.js';
+
+// The run's result is part of the runner–page contract; defined there, used here.
+export type { ArchiveLayout, CheckResult, CheckRun, CheckStatus, LayerSummary } from '../contract/check.js';
 
 /**
  * Facts, then judgement: the grader gathers one `ImageFacts` per image (Engine API, the
@@ -35,7 +39,6 @@ export interface HistoryRowFacts {
   comment?: string;
 }
 
-export type ArchiveLayout = 'docker-legacy' | 'oci';
 
 export interface ImageConfigFacts {
   user: string;
@@ -241,8 +244,6 @@ export type HttpProbeResult = HttpProbeRequest &
     | { outcome: 'not-started'; reason: string }
   );
 
-export type CheckStatus = 'pass' | 'fail' | 'skip';
-
 export type CheckOutcome =
   | { status: 'pass'; expected: string; actual: string; message?: string }
   | { status: 'fail'; expected: string; actual: string; message: string }
@@ -271,50 +272,4 @@ export interface CheckKind<P extends z.ZodTypeAny> {
   probes?(params: z.infer<P>): ProbeNeeds;
   /** Pure: no I/O, no clock. */
   evaluate(facts: ImageFacts, params: z.infer<P>): CheckOutcome;
-}
-
-/**
- * The result of grading one image: what both `course check` and the web page's Check
- * button show. Documented in report/json.ts, which serialises it as schemaVersion 1.
- */
-export interface CheckRun {
-  exercise: string;
-  image: string;
-  /** The id the image resolved to; absent when there was no image. */
-  imageId?: string;
-  /** The engine that was asked, e.g. "unix:///…/docker.sock", and its version. */
-  engine: { address: string; version: string };
-  passed: boolean;
-  checks: CheckResult[];
-  /** For a layer chart: bottom to top. Empty when there was no image. */
-  layers: LayerSummary[];
-  sizeBytes?: number;
-  archiveLayout?: ArchiveLayout;
-  startedAt: string;
-  durationMs: number;
-}
-
-export interface CheckResult {
-  id: string;
-  title: string;
-  kind: string;
-  status: CheckStatus;
-  passed: boolean;
-  /** Advice does not decide whether the exercise passes. */
-  isAdvisory: boolean;
-  expected: string;
-  actual: string;
-  /** Why it failed, with numbers and the instruction that caused it when known. */
-  message?: string;
-  hint: string;
-}
-
-export interface LayerSummary {
-  index: number;
-  diffId: string;
-  sizeBytes: number;
-  instruction?: string;
-  createdBy?: string;
-  buildTools: string[];
-  unreadable?: string;
 }

@@ -5,20 +5,17 @@ import { messageOf, UserError } from '../errors.js';
 import { lessonStatus, lessonStatusLabels, readProgress } from '../progress-store.js';
 import { inspectContainer } from '../sandbox/sandbox.js';
 import type { Instance } from '../settings.js';
+import type { CheckRun, CheckStreamEvent, LessonProgress, ProgressResponse, StatusResponse } from '../contract/index.js';
 import { sendJson } from './responses.js';
 
-/** What the Check button's request streams back, one JSON object per line. */
-export type CheckStreamEvent =
-  | { type: 'progress'; text: string }
-  | { type: 'result'; run: unknown; lessonComplete: boolean; isNewlyComplete: boolean }
-  | { type: 'error'; message: string; nextStep: string };
+export type { CheckStreamEvent } from '../contract/check.js';
 
 /** Grades one exercise and records the result; the server streams what it reports. */
 export type CheckRunner = (
   exercise: string,
   report: (text: string) => void,
   signal: AbortSignal,
-) => Promise<{ run: unknown; passed: boolean; lessonComplete: boolean; isNewlyComplete: boolean }>;
+) => Promise<{ run: CheckRun; passed: boolean; lessonComplete: boolean; isNewlyComplete: boolean }>;
 
 export interface ApiOptions {
   instance: Instance;
@@ -33,6 +30,7 @@ export interface ApiOptions {
 /** The small JSON API under /api/ (the terminal socket is separate: terminal-upgrade.ts). */
 export function createApiHandler(options: ApiOptions): (request: http.IncomingMessage, response: http.ServerResponse, url: URL) => Promise<void> {
   let checkQueue: Promise<unknown> = Promise.resolve();
+  let isCheckRunning = false;
 
   async function streamCheck(response: http.ServerResponse, exercise: string): Promise<void> {
     const abort = new AbortController();
@@ -40,16 +38,20 @@ export function createApiHandler(options: ApiOptions): (request: http.IncomingMe
       if (!response.writableFinished) abort.abort();
     });
     response.writeHead(200, { 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
+    const started = performance.now();
+    const elapsedMs = () => Math.round(performance.now() - started);
     const emit = (event: CheckStreamEvent) => {
       if (!response.writableEnded) response.write(`${JSON.stringify(event)}\n`);
     };
     // One check at a time: two at once would fight over the sandbox's two cores.
     const previous = checkQueue;
+    if (isCheckRunning) emit({ type: 'progress', text: 'Waiting for another check to finish', elapsedMs: elapsedMs() });
     const mine = previous.catch(() => {}).then(async () => {
       if (abort.signal.aborted) return;
-      emit({ type: 'progress', text: 'Starting the check' });
+      isCheckRunning = true;
+      emit({ type: 'progress', text: 'Starting the check', elapsedMs: elapsedMs() });
       try {
-        const result = await options.runCheck(exercise, (text) => emit({ type: 'progress', text }), abort.signal);
+        const result = await options.runCheck(exercise, (text) => emit({ type: 'progress', text, elapsedMs: elapsedMs() }), abort.signal);
         emit({ type: 'result', run: result.run, lessonComplete: result.lessonComplete, isNewlyComplete: result.isNewlyComplete });
       } catch (error) {
         if (error instanceof UserError) {
@@ -58,6 +60,8 @@ export function createApiHandler(options: ApiOptions): (request: http.IncomingMe
           options.log(`check of ${exercise} failed: ${error instanceof Error ? error.stack : String(error)}`);
           emit({ type: 'error', message: `The check could not run: ${messageOf(error).split('\n')[0]}`, nextStep: 'This is a bug in Layerlab; the window running `course start` shows the details.' });
         }
+      } finally {
+        isCheckRunning = false;
       }
     });
     checkQueue = mine;
@@ -69,7 +73,7 @@ export function createApiHandler(options: ApiOptions): (request: http.IncomingMe
     response.setHeader('Cache-Control', 'no-store');
     if (request.method === 'GET' && url.pathname === '/api/status') {
       const container = await inspectContainer(options.engine, options.instance).catch(() => undefined);
-      return sendJson(response, 200, { runner: 'layerlab', sandboxRunning: Boolean(container?.State.Running) });
+      return sendJson(response, 200, { runner: 'layerlab', sandboxRunning: Boolean(container?.State.Running) } satisfies StatusResponse);
     }
     if (request.method === 'GET' && url.pathname === '/api/progress') {
       const { progress, warning } = await readProgress(options.instance.dataDir);
@@ -80,10 +84,11 @@ export function createApiHandler(options: ApiOptions): (request: http.IncomingMe
       const lessons = Object.fromEntries(
         [...ids].map((id) => {
           const status = lessonStatus(progress, id);
-          return [id, { isComplete: status === 'complete', status, statusLabel: lessonStatusLabels[status], ...progress.lessons[id] }];
+          const entry: LessonProgress = { ...progress.lessons[id], isComplete: status === 'complete', status, statusLabel: lessonStatusLabels[status] };
+          return [id, entry];
         }),
       );
-      return sendJson(response, 200, { lessons, ...(warning ? { warning } : {}) });
+      return sendJson(response, 200, { lessons, ...(warning ? { warning } : {}) } satisfies ProgressResponse);
     }
     const checkMatch = /^\/api\/check\/([a-z0-9-]+)$/.exec(url.pathname);
     if (checkMatch) {

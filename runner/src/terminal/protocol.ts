@@ -1,27 +1,17 @@
 import { z } from 'zod';
+import { terminalSizeLimits, type ClientMessage, type ServerMessage } from '../contract/terminal.js';
+
+export { closeCodes, maxFrameBytes, terminalSocketPath, type ClientMessage, type ServerMessage } from '../contract/terminal.js';
 
 /**
- * The terminal WebSocket's messages, defined once for both ends (the browser imports this
- * file too). Binary frames carry terminal bytes: shell output from the server, keystrokes
- * from the browser. Text frames carry one JSON control message each, validated on arrival.
- *
- * A socket starts with the browser's `attach`; the server answers `attached` and then
- * streams output. Byte offsets count every output byte the shell produced since it started,
- * so a browser that lost its socket can ask for exactly what it has not seen yet.
+ * Validation of the terminal WebSocket's messages on arrival. Their shapes (and what the
+ * frames carry) are defined once, in the runner–page contract (contract/terminal.ts); the
+ * schemas below must match them exactly, which the compiler checks at the end.
  */
-
-/** Path of the terminal socket on the local server. */
-export const terminalSocketPath = '/api/terminal';
-
-/**
- * The largest frame the server reads. A larger one closes the socket with 1009 (message too
- * big); the page never sends one, because it splits pastes into `input` chunks.
- */
-export const maxFrameBytes = 2 * 1024 * 1024;
 
 const size = {
-  cols: z.number().int().min(2).max(1000),
-  rows: z.number().int().min(2).max(500),
+  cols: z.number().int().min(terminalSizeLimits.minCols).max(terminalSizeLimits.maxCols),
+  rows: z.number().int().min(terminalSizeLimits.minRows).max(terminalSizeLimits.maxRows),
 };
 
 export const clientMessage = z.discriminatedUnion('type', [
@@ -42,7 +32,6 @@ export const clientMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('pause') }).strict(),
   z.object({ type: z.literal('resume') }).strict(),
 ]);
-export type ClientMessage = z.infer<typeof clientMessage>;
 
 export const serverMessage = z.discriminatedUnion('type', [
   z
@@ -66,19 +55,11 @@ export const serverMessage = z.discriminatedUnion('type', [
   /** Something the learner can act on, in one line, then what to do. */
   z.object({ type: z.literal('error'), message: z.string(), nextStep: z.string() }).strict(),
 ]);
-export type ServerMessage = z.infer<typeof serverMessage>;
 
-/** WebSocket close codes the browser acts on (4000–4999 are for applications). */
-export const closeCodes = {
-  /** The shell ended; start a new one only when the learner asks. */
-  shellExited: 4000,
-  /** Another tab took this session over; do not reconnect on your own. */
-  takenOver: 4001,
-  /** The attach failed (sandbox down, bad message); the error message said why. */
-  attachFailed: 4002,
-  /** The server is stopping. */
-  serverStopping: 4003,
-} as const;
+// Compile-time proof that the schemas accept exactly the contract's shapes.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+true satisfies Same<z.infer<typeof clientMessage>, ClientMessage>;
+true satisfies Same<z.infer<typeof serverMessage>, ServerMessage>;
 
 /** Turns a text frame into a message, or explains in one line why it is not one. */
 export function parseClientMessage(text: string): { message: ClientMessage } | { problem: string } {

@@ -1,12 +1,7 @@
-import type { CheckResult, CheckRun, LayerSummary } from '../../../runner/src/grader/types';
+import { checkPath, formatSize, lessonStatusLabels, type CheckResult, type CheckRun, type CheckStreamEvent, type LayerSummary } from '../../../runner/src/contract';
 import { setStatusPill } from './progress';
 import { findRunner } from './runner';
 
-/** One line of the Check request's streamed answer (CheckStreamEvent in runner/src/server/api.ts). */
-type CheckEvent =
-  | { type: 'progress'; text: string }
-  | { type: 'result'; run: CheckRun; lessonComplete: boolean; isNewlyComplete: boolean }
-  | { type: 'error'; message: string; nextStep: string };
 
 const layerColors = ['#7c3aed', '#2563eb', '#0f766e', '#a16207', '#be185d', '#4d7c0f', '#0369a1', '#6d28d9'];
 
@@ -46,8 +41,7 @@ export function setUpCheckPanel(panel: HTMLElement): void {
           showResults(results, event.run);
           status.textContent = summarize(event.run, event.lessonComplete, event.isNewlyComplete);
           const pill = document.querySelector<HTMLElement>('[data-lesson-status]');
-          // The words `course list` uses (lessonStatusLabels in runner/src/progress-store.ts).
-          if (pill) setStatusPill(pill, event.lessonComplete, event.lessonComplete ? 'complete' : 'checked, not passing yet');
+          if (pill) setStatusPill(pill, event.lessonComplete, lessonStatusLabels[event.lessonComplete ? 'complete' : 'checked']);
         }
       });
     } catch (error) {
@@ -63,8 +57,8 @@ export function setUpCheckPanel(panel: HTMLElement): void {
   });
 }
 
-async function runCheck(exercise: string, onEvent: (event: CheckEvent) => void): Promise<void> {
-  const response = await fetch(`/api/check/${encodeURIComponent(exercise)}`, { method: 'POST', cache: 'no-store' });
+async function runCheck(exercise: string, onEvent: (event: CheckStreamEvent) => void): Promise<void> {
+  const response = await fetch(checkPath(exercise), { method: 'POST', cache: 'no-store' });
   if (!response.ok || !response.body) {
     let problem = `the runner answered ${response.status}`;
     try {
@@ -84,7 +78,7 @@ async function runCheck(exercise: string, onEvent: (event: CheckEvent) => void):
     while ((newline = pending.indexOf('\n')) !== -1) {
       const line = pending.slice(0, newline);
       pending = pending.slice(newline + 1);
-      if (line.trim()) onEvent(JSON.parse(line) as CheckEvent);
+      if (line.trim()) onEvent(JSON.parse(line) as CheckStreamEvent);
     }
     if (done) return;
   }
@@ -145,12 +139,12 @@ function showLayers(figure: HTMLElement, run: CheckRun): void {
   }
   figure.hidden = false;
   const total = run.layers.reduce((sum, layer) => sum + layer.sizeBytes, 0);
-  figure.querySelector<HTMLElement>('[data-layer-total]')!.textContent = `${formatBytes(run.sizeBytes ?? total)} in ${run.layers.length} ${run.layers.length === 1 ? 'layer' : 'layers'}`;
+  figure.querySelector<HTMLElement>('[data-layer-total]')!.textContent = `${formatSize(run.sizeBytes ?? total)} in ${run.layers.length} ${run.layers.length === 1 ? 'layer' : 'layers'}`;
   const bar = figure.querySelector<HTMLElement>('[data-layer-bar]')!;
   const withTools = run.layers.filter((layer) => layer.buildTools.length);
   bar.setAttribute(
     'aria-label',
-    `Stacked bar of ${run.layers.length} layers totalling ${formatBytes(total)}` +
+    `Stacked bar of ${run.layers.length} layers totalling ${formatSize(total)}` +
       (withTools.length ? `; build tools come from layer ${withTools.map((layer) => layer.index + 1).join(', ')}.` : '; no layer adds build tools.'),
   );
   figure.querySelector<HTMLElement>('[data-layer-key]')!.hidden = withTools.length === 0;
@@ -161,7 +155,7 @@ function showLayers(figure: HTMLElement, run: CheckRun): void {
         const segment = element('span', { class: layer.buildTools.length ? 'segment has-tools' : 'segment' });
         segment.style.flexGrow = String(layer.sizeBytes);
         segment.style.setProperty('--layer-color', colorOf(layer));
-        segment.title = `${formatBytes(layer.sizeBytes)}: ${describeLayer(layer)}`;
+        segment.title = `${formatSize(layer.sizeBytes)}: ${describeLayer(layer)}`;
         return segment;
       }),
   );
@@ -177,7 +171,7 @@ function showLayers(figure: HTMLElement, run: CheckRun): void {
         badge.title = layer.buildTools.join('\n');
         text.append(badge);
       }
-      item.append(element('span', { class: 'swatch', 'aria-hidden': 'true' }), element('span', { class: 'size' }, formatBytes(layer.sizeBytes)), text);
+      item.append(element('span', { class: 'swatch', 'aria-hidden': 'true' }), element('span', { class: 'size' }, formatSize(layer.sizeBytes)), text);
       return item;
     }),
   );
@@ -198,13 +192,6 @@ function colorOf(layer: LayerSummary): string {
 
 function describeLayer(layer: LayerSummary): string {
   return layer.instruction ?? layer.createdBy ?? (layer.unreadable ? `(unreadable: ${layer.unreadable})` : '(no history)');
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
-  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(bytes >= 1e8 ? 0 : 1)} MB`;
-  if (bytes >= 1e3) return `${(bytes / 1e3).toFixed(0)} kB`;
-  return `${bytes} B`;
 }
 
 function element<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Record<string, string>, ...children: Array<Node | string>): HTMLElementTagNameMap[K] {

@@ -1,18 +1,12 @@
+import type { LessonProgress, ProgressResponse } from '../../../runner/src/contract/lesson-status';
 import { findRunner } from './runner';
-
-interface LessonProgress {
-  isComplete: boolean;
-  /** The runner's words for the status, the same `course list` prints. */
-  statusLabel?: string;
-  completedAt?: string;
-}
 
 export async function fetchProgress(): Promise<Record<string, LessonProgress> | undefined> {
   const runner = await findRunner();
   if (!runner.isPresent) return undefined;
   const response = await fetch('/api/progress', { cache: 'no-store' });
   if (!response.ok) return undefined;
-  const body = (await response.json()) as { lessons: Record<string, LessonProgress> };
+  const body = (await response.json()) as ProgressResponse;
   return body.lessons;
 }
 

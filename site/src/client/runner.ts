@@ -7,6 +7,8 @@ export interface RunnerStatus {
   isSandboxRunning: boolean;
 }
 
+import type { StatusResponse } from '../../../runner/src/contract/lesson-status';
+
 let cached: Promise<RunnerStatus> | undefined;
 
 export function findRunner(): Promise<RunnerStatus> {
@@ -14,7 +16,7 @@ export function findRunner(): Promise<RunnerStatus> {
     try {
       const response = await fetch('/api/status', { cache: 'no-store', headers: { Accept: 'application/json' } });
       if (!response.ok) return { isPresent: false, isSandboxRunning: false };
-      const body = (await response.json()) as { runner?: string; sandboxRunning?: boolean };
+      const body = (await response.json()) as Partial<StatusResponse>;
       return { isPresent: body.runner === 'layerlab', isSandboxRunning: body.sandboxRunning === true };
     } catch {
       // No server answers /api (a static host, or the runner was stopped): static mode.
@@ -22,10 +24,4 @@ export function findRunner(): Promise<RunnerStatus> {
     }
   })();
   return cached;
-}
-
-/** A one-line problem from the runner's API, as `{ error: { message, nextStep } }`. */
-export interface RunnerProblem {
-  message: string;
-  nextStep: string;
 }

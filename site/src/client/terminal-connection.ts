@@ -1,16 +1,13 @@
-import type { ClientMessage, ServerMessage } from '../../../runner/src/terminal/protocol';
+import { closeCodes, terminalSocketPath, type ClientMessage, type ServerMessage } from '../../../runner/src/contract/terminal';
 
 /**
- * The browser end of the terminal socket (runner/src/terminal/protocol.ts describes the
+ * The browser end of the terminal socket (runner/src/contract/terminal.ts describes the
  * messages). It keeps one shell session per tab across reloads (the id is in
  * sessionStorage), reconnects after an abnormal close as ttyd does, asks only for the output
  * it has not shown yet, and tells the server to pause the shell while the terminal is
  * behind, so a flood such as `yes` neither freezes the page nor fills memory.
  */
 
-// Kept in step with closeCodes in protocol.ts (type-only import keeps zod out of the page).
-const closeCodes = { shellExited: 4000, takenOver: 4001, attachFailed: 4002, serverStopping: 4003 } as const;
-const socketPath = '/api/terminal';
 const sessionKey = 'layerlab.terminal.session';
 
 /** Bytes handed to the terminal but not yet drawn; above the high mark the shell is paused. */
@@ -58,7 +55,7 @@ export class TerminalConnection {
     window.clearTimeout(this.#reconnectTimer);
     this.#socket?.close();
     this.#onState(this.#attempt ? { kind: 'reconnecting', attempt: this.#attempt } : { kind: 'connecting' });
-    const url = new URL(socketPath, location.href);
+    const url = new URL(terminalSocketPath, location.href);
     url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const socket = new WebSocket(url);
     socket.binaryType = 'arraybuffer';
