@@ -36,7 +36,19 @@ export interface CheckResult {
   actual: string;
   /** Why it failed, with numbers and the instruction that caused it when known. */
   message?: string;
+  /** The same findings, grouped for reading (by layer), every item listed; absent when there is nothing to list. */
+  evidence?: EvidenceGroup[];
   hint: string;
+}
+
+/** One group of findings: what they share (usually the layer they are in), then each one. */
+export interface EvidenceGroup {
+  /** E.g. "The Go toolchain, added by layer 2 (`RUN apt-get install golang-go`)"; `code` spans in backticks. */
+  heading: string;
+  /** The layer the group is about, 0 for the bottom one. */
+  layer?: number;
+  /** One path (or fact) per item, in the order worth reading. */
+  items: string[];
 }
 
 export interface LayerSummary {

@@ -9,6 +9,8 @@ const instructionLengthInMessages = 70;
 export function describeLayer(layer: LayerFacts | undefined, index: number): string {
   const instruction = layer?.instruction;
   if (!instruction) return `layer ${index + 1}`;
+  // `docker import` writes "Imported from -" (or a URL) as the row: no instruction to quote.
+  if (/^Imported from /.test(instruction)) return `layer ${index + 1} (an imported base filesystem)`;
   const short = instruction.length > instructionLengthInMessages ? `${instruction.slice(0, instructionLengthInMessages - 1)}…` : instruction;
   return `layer ${index + 1} (\`${short}\`)`;
 }

@@ -122,7 +122,7 @@ function judge(exercise: Exercise, facts: ImageFacts): CheckResult[] {
     passed: true,
     isAdvisory: false,
     expected: `an image tagged ${facts.ref}`,
-    actual: `found: ${facts.id.replace(/^sha256:/, '').slice(0, 12)}, ${formatSize(facts.sizeBytes)}, ${plural(facts.layers.length, 'layer')}`,
+    actual: `${facts.id.replace(/^sha256:/, '').slice(0, 12)}, ${formatSize(facts.sizeBytes)}, ${plural(facts.layers.length, 'layer')}`,
     hint: exercise.buildHint,
   };
   return [exists, ...exercise.checks.map((check) => resultOf(check, evaluate(check, facts)))];
@@ -144,6 +144,7 @@ function resultOf(check: LoadedCheck, outcome: CheckOutcome): CheckResult {
     expected: outcome.expected,
     actual: outcome.actual,
     ...(outcome.message !== undefined ? { message: outcome.message } : {}),
+    ...(outcome.status === 'fail' && outcome.evidence?.length ? { evidence: outcome.evidence } : {}),
     hint: check.hint,
   };
 }

@@ -1,8 +1,8 @@
 import type { z } from 'zod';
-import type { ArchiveLayout, CheckStatus } from '../contract/check.js';
+import type { ArchiveLayout, CheckStatus, EvidenceGroup } from '../contract/check.js';
 
 // The run's result is part of the runner–page contract; defined there, used here.
-export type { ArchiveLayout, CheckResult, CheckRun, CheckStatus, LayerSummary } from '../contract/check.js';
+export type { ArchiveLayout, CheckResult, CheckRun, CheckStatus, EvidenceGroup, LayerSummary } from '../contract/check.js';
 
 /**
  * Facts, then judgement: the grader gathers one `ImageFacts` per image (Engine API, the
@@ -246,7 +246,7 @@ export type HttpProbeResult = HttpProbeRequest &
 
 export type CheckOutcome =
   | { status: 'pass'; expected: string; actual: string; message?: string }
-  | { status: 'fail'; expected: string; actual: string; message: string }
+  | { status: 'fail'; expected: string; actual: string; message: string; evidence?: EvidenceGroup[] }
   | { status: 'skip'; expected: string; actual: string; message: string };
 
 /** What facts a check needs gathered before it can be judged. */

@@ -1,9 +1,10 @@
-import { checkPath, formatSize, lessonStatusLabels, type CheckResult, type CheckRun, type CheckStreamEvent, type LayerSummary } from '../../../runner/src/contract';
+import { checkPath, formatSize, lessonStatusLabels, type CheckResult, type CheckRun, type CheckStreamEvent, type EvidenceGroup, type LayerSummary } from '../../../runner/src/contract';
 import { setStatusPill } from './progress';
 import { findRunner } from './runner';
 
-
 const layerColors = ['#7c3aed', '#2563eb', '#0f766e', '#a16207', '#be185d', '#4d7c0f', '#0369a1', '#6d28d9'];
+/** Items of a long finding shown before "Show all". */
+const itemsShownFirst = 4;
 
 export function setUpCheckPanel(panel: HTMLElement): void {
   const exercise = panel.dataset.exercise!;
@@ -12,6 +13,7 @@ export function setUpCheckPanel(panel: HTMLElement): void {
   const status = panel.querySelector<HTMLElement>('[data-check-status]')!;
   const errorLine = panel.querySelector<HTMLElement>('[data-check-error]')!;
   const results = panel.querySelector<HTMLElement>('[data-check-results]')!;
+  const phases = new PhaseList(panel.querySelector<HTMLOListElement>('[data-check-phases]')!);
   let isRunning = false;
 
   button.addEventListener('click', async () => {
@@ -30,21 +32,28 @@ export function setUpCheckPanel(panel: HTMLElement): void {
     button.disabled = true;
     label.textContent = 'Checking…';
     status.textContent = 'Checking your image…';
+    phases.start();
     try {
       await runCheck(exercise, (event) => {
-        if (event.type === 'progress') status.textContent = `${event.text}…`;
-        else if (event.type === 'error') {
+        if (event.type === 'progress') {
+          phases.enter(event.text, event.elapsedMs);
+          status.textContent = `${event.text}…`;
+        } else if (event.type === 'error') {
+          phases.finish(false);
           status.textContent = 'The check could not run.';
           errorLine.hidden = false;
           errorLine.textContent = `${event.message} ${event.nextStep}`;
         } else {
+          phases.finish(true, event.run.durationMs);
           showResults(results, event.run);
           status.textContent = summarize(event.run, event.lessonComplete, event.isNewlyComplete);
           const pill = document.querySelector<HTMLElement>('[data-lesson-status]');
-          if (pill) setStatusPill(pill, event.lessonComplete, lessonStatusLabels[event.lessonComplete ? 'complete' : 'checked']);
+          if (pill) setStatusPill(pill, event.lessonComplete ? 'complete' : 'incomplete', lessonStatusLabels[event.lessonComplete ? 'complete' : 'checked']);
+          document.dispatchEvent(new CustomEvent('layerlab:checked', { detail: { passed: event.run.passed } }));
         }
       });
     } catch (error) {
+      phases.finish(false);
       status.textContent = 'The check could not run.';
       errorLine.hidden = false;
       errorLine.textContent = `Lost the connection to the runner (${error instanceof Error ? error.message : String(error)}). Check that \`course start\` is still running, then try again.`;
@@ -57,10 +66,67 @@ export function setUpCheckPanel(panel: HTMLElement): void {
   });
 }
 
+/**
+ * The check's phases as they happen: each finished one with how long it took, the current
+ * one with a running clock, so a slow step (starting a container, a rebuild) says what it
+ * waits for. The clock is drawn, not announced; the status line announces each new phase.
+ */
+class PhaseList {
+  readonly #list: HTMLOListElement;
+  #current: { item: HTMLLIElement; time: HTMLElement; startedAt: number } | undefined;
+  #timer: number | undefined;
+  #requestStart = 0;
+
+  constructor(list: HTMLOListElement) {
+    this.#list = list;
+  }
+
+  start(): void {
+    this.#list.replaceChildren();
+    this.#list.hidden = false;
+    this.#requestStart = performance.now();
+    this.#current = undefined;
+  }
+
+  /** A new phase began `elapsedMs` after the request (the runner's clock). */
+  enter(text: string, elapsedMs: number): void {
+    const now = this.#requestStart + elapsedMs;
+    this.#close(now);
+    const time = element('span', { class: 'phase-time' });
+    const item = element('li', { class: 'is-current' }, element('span', { class: 'phase-text' }, text), time);
+    this.#list.append(item);
+    this.#current = { item, time, startedAt: Math.min(now, performance.now()) };
+    window.clearInterval(this.#timer);
+    const tick = () => {
+      if (this.#current) this.#current.time.textContent = formatSeconds(performance.now() - this.#current.startedAt);
+    };
+    tick();
+    this.#timer = window.setInterval(tick, 100);
+  }
+
+  finish(isDone: boolean, totalMs?: number): void {
+    window.clearInterval(this.#timer);
+    this.#close(performance.now(), isDone);
+    if (totalMs !== undefined) this.#list.append(element('li', { class: 'phase-total' }, `Done in ${formatSeconds(totalMs)}`));
+  }
+
+  #close(at: number, isDone = true): void {
+    if (!this.#current) return;
+    const { item, time, startedAt } = this.#current;
+    item.className = isDone ? 'is-done' : 'is-stopped';
+    time.textContent = formatSeconds(Math.max(0, at - startedAt));
+    this.#current = undefined;
+  }
+}
+
+function formatSeconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
 async function runCheck(exercise: string, onEvent: (event: CheckStreamEvent) => void): Promise<void> {
   const response = await fetch(checkPath(exercise), { method: 'POST', cache: 'no-store' });
   if (!response.ok || !response.body) {
-    let problem = `the runner answered ${response.status}`;
+    const problem = `the runner answered ${response.status}`;
     try {
       const body = (await response.json()) as { error?: { message: string; nextStep: string } };
       if (body.error) return onEvent({ type: 'error', message: body.error.message, nextStep: body.error.nextStep });
@@ -84,10 +150,26 @@ async function runCheck(exercise: string, onEvent: (event: CheckStreamEvent) => 
   }
 }
 
+/** Required checks decide the lesson; advice never does. Counted apart so advice never reads as failure. */
+function tally(run: CheckRun): { required: CheckResult[]; passing: number; advice: CheckResult[] } {
+  const required = run.checks.filter((check) => !check.isAdvisory);
+  return {
+    required,
+    passing: required.filter((check) => check.passed).length,
+    advice: run.checks.filter((check) => check.isAdvisory && check.status === 'fail'),
+  };
+}
+
+/** "4 of 4 required checks pass · 1 piece of advice" */
+export function summaryLine(run: CheckRun): string {
+  const { required, passing, advice } = tally(run);
+  const checks = `${passing} of ${required.length} required ${required.length === 1 ? 'check passes' : 'checks pass'}`;
+  if (!advice.length) return checks;
+  return `${checks} · ${advice.length} ${advice.length === 1 ? 'piece' : 'pieces'} of advice`;
+}
+
 function summarize(run: CheckRun, lessonComplete: boolean, isNewlyComplete: boolean): string {
-  const graded = run.checks.filter((check) => !check.isAdvisory);
-  const passing = graded.filter((check) => check.passed).length;
-  const outcome = `Check finished: ${passing} of ${graded.length} checks pass.`;
+  const outcome = `Check finished: ${summaryLine(run)}.`;
   if (run.passed) return `${outcome} ${isNewlyComplete ? 'Lesson complete. Well done!' : lessonComplete ? 'This lesson is complete.' : ''}`.trim();
   return `${outcome} The failing checks below say what to change.`;
 }
@@ -95,20 +177,24 @@ function summarize(run: CheckRun, lessonComplete: boolean, isNewlyComplete: bool
 function showResults(container: HTMLElement, run: CheckRun): void {
   container.hidden = false;
   const summary = container.querySelector<HTMLElement>('[data-check-summary]')!;
-  const graded = run.checks.filter((check) => !check.isAdvisory);
-  const passing = graded.filter((check) => check.passed).length;
-  summary.textContent = run.passed ? `All ${graded.length} checks pass` : `${passing} of ${graded.length} checks pass`;
+  summary.textContent = summaryLine(run);
   summary.classList.toggle('is-passed', run.passed);
-  const list = container.querySelector<HTMLElement>('[data-check-list]')!;
-  list.replaceChildren(...run.checks.map(renderCheck));
+  const required = run.checks.filter((check) => !check.isAdvisory);
+  const advisory = run.checks.filter((check) => check.isAdvisory);
+  container.querySelector<HTMLElement>('[data-check-list]')!.replaceChildren(...required.map(renderCheck));
+  const adviceSection = container.querySelector<HTMLElement>('[data-advice]')!;
+  adviceSection.hidden = advisory.length === 0;
+  adviceSection.querySelector<HTMLElement>('[data-advice-list]')!.replaceChildren(...advisory.map(renderCheck));
   showLayers(container.querySelector<HTMLElement>('[data-layer-chart]')!, run);
 }
 
 function renderCheck(check: CheckResult): HTMLLIElement {
-  const item = element('li', { class: check.status === 'pass' ? 'is-pass' : check.status === 'fail' ? 'is-fail' : 'is-skip' });
-  const mark = element('span', { class: 'mark', 'aria-hidden': 'true' }, check.status === 'pass' ? '✓' : check.status === 'fail' ? '✗' : '–');
-  const statusWord = check.status === 'pass' ? 'Pass' : check.status === 'fail' ? (check.isAdvisory ? 'Advice' : 'Fail') : 'Skipped';
-  const title = element('span', { class: 'check-title' }, element('span', { class: 'visually-hidden' }, `${statusWord}: `), check.title);
+  const state = check.status === 'skip' ? 'skip' : check.passed ? 'pass' : check.isAdvisory ? 'advice' : 'fail';
+  const item = element('li', { class: `is-${state}`, 'data-check-id': check.id });
+  const marks = { pass: '✓', fail: '✗', advice: 'i', skip: '–' };
+  const words = { pass: 'Pass', fail: 'Fail', advice: 'Advice', skip: 'Not checked' };
+  const mark = element('span', { class: 'mark', 'aria-hidden': 'true' }, marks[state]);
+  const title = element('span', { class: 'check-title' }, element('span', { class: 'visually-hidden' }, `${words[state]}: `), check.title);
   item.append(mark, title);
   if (check.status === 'skip') {
     // Not judged (no image yet): the reason is all there is to say.
@@ -118,13 +204,46 @@ function renderCheck(check: CheckResult): HTMLLIElement {
   const facts = element('dl', { class: 'check-facts' });
   facts.append(element('dt', {}, 'Found'), element('dd', {}, check.actual || '—'), element('dt', {}, 'Expected'), element('dd', {}, check.expected || '—'));
   item.append(element('div', {}, facts));
-  if (check.status === 'fail') {
-    const detail = element('div', {});
-    if (check.message) detail.append(element('p', { class: 'check-message' }, ...withCode(check.message)));
+  if (!check.passed) {
+    const detail = element('div', { class: 'check-detail' });
+    if (check.evidence?.length) detail.append(...check.evidence.map(renderEvidence));
+    else if (check.message) detail.append(...check.message.split('\n').map((line) => element('p', { class: 'check-message' }, ...withCode(line))));
     if (check.hint) detail.append(element('p', { class: 'check-hint' }, element('strong', {}, 'Hint: '), ...withCode(check.hint)));
     item.append(detail);
   }
   return item;
+}
+
+/** One group of findings: its heading, the first few items, the rest behind "Show all". */
+function renderEvidence(group: EvidenceGroup): HTMLElement {
+  const section = element('div', { class: 'evidence' });
+  section.append(element('p', { class: 'evidence-heading' }, ...withCode(group.heading)));
+  const list = element('ul', { class: 'evidence-items' }, ...group.items.slice(0, itemsShownFirst).map((item) => element('li', {}, ...pathItem(item))));
+  section.append(list);
+  if (group.items.length > itemsShownFirst) {
+    const rest = group.items.slice(itemsShownFirst);
+    const toggle = element('button', { type: 'button', class: 'show-all', 'aria-expanded': 'false' }, `Show all ${group.items.length}`);
+    toggle.addEventListener('click', () => {
+      const isOpen = toggle.getAttribute('aria-expanded') === 'true';
+      if (isOpen) {
+        list.replaceChildren(...group.items.slice(0, itemsShownFirst).map((item) => element('li', {}, ...pathItem(item))));
+        toggle.textContent = `Show all ${group.items.length}`;
+      } else {
+        list.append(...rest.map((item) => element('li', {}, ...pathItem(item))));
+        toggle.textContent = 'Show fewer';
+      }
+      toggle.setAttribute('aria-expanded', String(!isOpen));
+    });
+    section.append(toggle);
+  }
+  return section;
+}
+
+/** "/usr/bin/gcc (named gcc)": the path as code, the reason after it. */
+function pathItem(item: string): Array<Node | string> {
+  const match = /^(\/\S*)(.*)$/s.exec(item);
+  if (!match) return withCode(item);
+  return [element('code', {}, match[1]!), match[2]!];
 }
 
 /** Text with `backtick` spans as code, the way the grader writes commands in its messages. */
@@ -144,10 +263,12 @@ function showLayers(figure: HTMLElement, run: CheckRun): void {
   const withTools = run.layers.filter((layer) => layer.buildTools.length);
   bar.setAttribute(
     'aria-label',
-    `Stacked bar of ${run.layers.length} layers totalling ${formatSize(total)}` +
+    `Stacked bar of ${run.layers.length} layers totalling ${formatSize(total)}, layer 1 at the left` +
       (withTools.length ? `; build tools come from layer ${withTools.map((layer) => layer.index + 1).join(', ')}.` : '; no layer adds build tools.'),
   );
+  // The striped key only explains stripes that are drawn.
   figure.querySelector<HTMLElement>('[data-layer-key]')!.hidden = withTools.length === 0;
+  // The bar reads left to right from layer 1; the list below reads top to bottom in the same order.
   bar.replaceChildren(
     ...run.layers
       .filter((layer) => layer.sizeBytes > 0)
@@ -155,23 +276,26 @@ function showLayers(figure: HTMLElement, run: CheckRun): void {
         const segment = element('span', { class: layer.buildTools.length ? 'segment has-tools' : 'segment' });
         segment.style.flexGrow = String(layer.sizeBytes);
         segment.style.setProperty('--layer-color', colorOf(layer));
-        segment.title = `${formatSize(layer.sizeBytes)}: ${describeLayer(layer)}`;
+        segment.title = `Layer ${layer.index + 1}, ${formatSize(layer.sizeBytes)}: ${describeLayer(layer)}`;
         return segment;
       }),
   );
   const legend = figure.querySelector<HTMLElement>('[data-layer-legend]')!;
-  // Top layer first, as `docker history` lists them.
   legend.replaceChildren(
-    ...[...run.layers].reverse().map((layer) => {
+    ...run.layers.map((layer) => {
       const item = element('li', { class: layer.buildTools.length ? 'has-tools' : '' });
       item.style.setProperty('--layer-color', colorOf(layer));
-      const text = element('span', {}, element('code', {}, describeLayer(layer)));
+      const text = element('span', { class: 'layer-text' }, element('code', {}, describeLayer(layer)));
       if (layer.buildTools.length) {
         const badge = element('span', { class: 'tools' }, `adds build tools: ${toolNames(layer.buildTools)}`);
-        badge.title = layer.buildTools.join('\n');
         text.append(badge);
       }
-      item.append(element('span', { class: 'swatch', 'aria-hidden': 'true' }), element('span', { class: 'size' }, formatSize(layer.sizeBytes)), text);
+      item.append(
+        element('span', { class: 'swatch', 'aria-hidden': 'true' }),
+        element('span', { class: 'layer-number' }, element('span', { class: 'visually-hidden' }, 'Layer '), String(layer.index + 1)),
+        element('span', { class: 'size' }, formatSize(layer.sizeBytes)),
+        text,
+      );
       return item;
     }),
   );
@@ -191,7 +315,10 @@ function colorOf(layer: LayerSummary): string {
 }
 
 function describeLayer(layer: LayerSummary): string {
-  return layer.instruction ?? layer.createdBy ?? (layer.unreadable ? `(unreadable: ${layer.unreadable})` : '(no history)');
+  const instruction = layer.instruction ?? layer.createdBy;
+  // `docker import` leaves "Imported from -" as the history row: there is no instruction to show.
+  if (instruction && /^Imported from /.test(instruction)) return 'an imported base filesystem';
+  return instruction ?? (layer.unreadable ? `unreadable: ${layer.unreadable}` : 'no history');
 }
 
 function element<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Record<string, string>, ...children: Array<Node | string>): HTMLElementTagNameMap[K] {

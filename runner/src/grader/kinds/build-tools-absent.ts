@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { layerAt, plural } from '../describe.js';
-import { buildToolFamilies, buildToolFamilyNames, type BuildToolFinding, type CheckKind, type ImageFacts } from '../types.js';
+import { buildToolFamilies, buildToolFamilyNames, type BuildToolFinding, type CheckKind, type EvidenceGroup, type ImageFacts } from '../types.js';
 
 const params = z
   .object({
@@ -36,21 +36,55 @@ export const buildToolsAbsent: CheckKind<typeof params> = {
       .join(', ');
     const lines = present.map((family) => describeFamily(facts, family, findings.filter((finding) => finding.family === family)));
     if (unreadable.length) lines.push(`Also, ${unreadableText}.`);
-    return { status: 'fail', expected, actual, message: lines.join('\n') };
+    const evidence = present.flatMap((family) => evidenceOf(facts, family, findings.filter((finding) => finding.family === family)));
+    return { status: 'fail', expected, actual, message: lines.join('\n'), evidence };
   },
 };
 
 /** The tools a learner knows by name come first in a list. */
 const wellKnownTools = ['go', 'gofmt', 'compile', 'link', 'gcc', 'cc1', 'make', 'git'];
 
-function describeFamily(facts: ImageFacts, family: BuildToolFinding['family'], findings: BuildToolFinding[]): string {
-  // One sentence per (added, hidden) pair of layers: usually one, "all added by layer 2".
+/** Every file of a family, one group per (added, hidden) pair of layers, for a list the reader can open. */
+function evidenceOf(facts: ImageFacts, family: BuildToolFinding['family'], findings: BuildToolFinding[]): EvidenceGroup[] {
+  return [...groupByLayers(findings).values()].map((group) => {
+    const first = group[0]!;
+    return {
+      heading: `${capitalise(buildToolFamilyNames[family])}: ${addedAndHidden(facts, group)}`,
+      layer: first.addedInLayer,
+      items: byRank(group).map((finding) => `${finding.path} (${finding.evidence})`),
+    };
+  });
+}
+
+function groupByLayers(findings: BuildToolFinding[]): Map<string, BuildToolFinding[]> {
   const groups = new Map<string, BuildToolFinding[]>();
   for (const finding of findings) {
     const key = `${finding.addedInLayer}/${finding.hiddenInLayer ?? ''}`;
     groups.set(key, [...(groups.get(key) ?? []), finding]);
   }
-  const sentences = [...groups.values()]
+  return groups;
+}
+
+function byRank(group: BuildToolFinding[]): BuildToolFinding[] {
+  const rank = (finding: BuildToolFinding) => {
+    const index = wellKnownTools.indexOf(finding.tool);
+    return index === -1 ? wellKnownTools.length : index;
+  };
+  return [...group].sort((a, b) => rank(a) - rank(b) || a.path.localeCompare(b.path));
+}
+
+/** "added by layer 2 (`RUN …`)" or "added by layer 1 (…), deleted by layer 2 (…), yet still shipped in layer 1". */
+function addedAndHidden(facts: ImageFacts, group: BuildToolFinding[]): string {
+  const first = group[0]!;
+  const added = `${group.length > 1 ? 'all added' : 'added'} by ${layerAt(facts, first.addedInLayer)}`;
+  if (first.hiddenInLayer === undefined) return added;
+  const how = { whiteout: 'deleted', 'opaque-directory': 'hidden (its directory was emptied)', replaced: 'replaced' }[first.hiddenBy ?? 'whiteout'];
+  return `${added}, ${how} by ${layerAt(facts, first.hiddenInLayer)}, yet still shipped in layer ${first.addedInLayer + 1}`;
+}
+
+function describeFamily(facts: ImageFacts, family: BuildToolFinding['family'], findings: BuildToolFinding[]): string {
+  // One sentence per (added, hidden) pair of layers: usually one, "all added by layer 2".
+  const sentences = [...groupByLayers(findings).values()]
     // Hidden ones first: they are the surprise worth explaining.
     .sort((a, b) => Number(b[0]!.hiddenInLayer !== undefined) - Number(a[0]!.hiddenInLayer !== undefined))
     .map((group) => describeGroup(facts, group));
@@ -58,19 +92,10 @@ function describeFamily(facts: ImageFacts, family: BuildToolFinding['family'], f
 }
 
 function describeGroup(facts: ImageFacts, group: BuildToolFinding[]): string {
-  const rank = (finding: BuildToolFinding) => {
-    const index = wellKnownTools.indexOf(finding.tool);
-    return index === -1 ? wellKnownTools.length : index;
-  };
-  const ordered = [...group].sort((a, b) => rank(a) - rank(b) || a.path.localeCompare(b.path));
-  const shown = ordered.slice(0, pathsShownPerFamily).map((finding) => `${finding.path} (${finding.evidence})`);
+  const shown = byRank(group).slice(0, pathsShownPerFamily).map((finding) => `${finding.path} (${finding.evidence})`);
   const more = group.length - shown.length;
   const paths = `${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
-  const first = group[0]!;
-  const added = `${group.length > 1 ? 'all added' : 'added'} by ${layerAt(facts, first.addedInLayer)}`;
-  if (first.hiddenInLayer === undefined) return `${paths}; ${added}.`;
-  const how = { whiteout: 'deleted', 'opaque-directory': 'hidden (its directory was emptied)', replaced: 'replaced' }[first.hiddenBy ?? 'whiteout'];
-  return `${paths}; ${added}, ${how} by ${layerAt(facts, first.hiddenInLayer)}, yet still shipped in layer ${first.addedInLayer + 1}.`;
+  return `${paths}; ${addedAndHidden(facts, group)}.`;
 }
 
 function capitalise(text: string): string {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { formatSize, layerAt, plural } from '../describe.js';
 import { compilePathPattern, isPathPattern } from '../path-pattern.js';
-import type { CheckKind, ImageFacts } from '../types.js';
+import type { CheckKind, EvidenceGroup, ImageFacts } from '../types.js';
 
 const params = z
   .object({
@@ -48,9 +48,34 @@ export const pathNeverInLayers: CheckKind<typeof params> = {
       expected,
       actual: `in ${findings.map((finding) => `layer ${finding.layer + 1}`).join(', ')} (${formatSize(total)})`,
       message: sentences.join('\n'),
+      evidence: evidenceOf(facts, findings),
     };
   },
 };
+
+/** Every finding, one group per (layer, hiding layer) pair. */
+function evidenceOf(facts: ImageFacts, findings: Finding[]): EvidenceGroup[] {
+  const groups = new Map<string, EvidenceGroup>();
+  for (const finding of findings) {
+    const key = `${finding.layer}/${finding.hiddenInLayer ?? ''}`;
+    let group = groups.get(key);
+    if (!group) {
+      const where = capitalise(layerAt(facts, finding.layer));
+      const heading =
+        finding.hiddenInLayer === undefined
+          ? `${where}: a container still sees these`
+          : `${where}: ${layerAt(facts, finding.hiddenInLayer)} deletes these, but their bytes still ship`;
+      group = { heading, layer: finding.layer, items: [] };
+      groups.set(key, group);
+    }
+    group.items.push(`${finding.path} (${formatSize(finding.sizeBytes)})`);
+  }
+  return [...groups.values()];
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
 
 function describe(facts: ImageFacts, finding: Finding): string {
   const where = `${finding.path} (${formatSize(finding.sizeBytes)}) is in ${layerAt(facts, finding.layer)}`;
