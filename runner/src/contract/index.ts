@@ -7,3 +7,4 @@ export * from './check.js';
 export * from './lesson-status.js';
 export * from './size.js';
 export * from './terminal.js';
+export * from './class.js';

@@ -8,8 +8,8 @@ import {
   type DashboardExercise,
   type DashboardLearner,
   type LearnerHistory,
-} from '../../../runner/src/class/contract';
-import { formatBytes } from './check-panel';
+} from '../../../runner/src/contract/class';
+import { formatSize as formatBytes } from '../../../runner/src/contract/size';
 
 /**
  * The class dashboard: reads the class from the class server and redraws when the server
