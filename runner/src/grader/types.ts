@@ -95,8 +95,13 @@ export interface FileFacts {
   type: FileType;
   sizeBytes: number;
   mode: number;
-  /** Symlink or hard-link target, as written in the tar. */
+  /** Symlink target as written in the tar; for a hard link whose target was not found, that path. */
   linkTarget?: string;
+  /**
+   * For a hard link: the path it shares an inode with (root-relative). Such a path is a
+   * regular file with its target's facts (type, size, identity), as a container sees it.
+   */
+  hardLinkTo?: string;
   /** Index of the layer this version of the path comes from. */
   layer: number;
   /** What the content is, for files we looked into (executables). */

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { createGunzip } from 'node:zlib';
-import tar from 'tar-stream';
+import { Decompress } from 'fzstd';
 import type { ArchiveLayout, LayerCompression } from '../types.js';
-import { feed, normaliseEntryName, readLayerTar, type LayerContents, type ReadLayerOptions } from './layer-tar.js';
+import { endAwareExtract, feed, LayerReadError, normaliseEntryName, readLayerTar, type LayerContents, type ReadLayerOptions } from './layer-tar.js';
 
 /**
  * Reads the archive of `GET /images/{name}/get` (what `docker save` writes) in one pass.
@@ -64,7 +64,7 @@ export async function readImageArchive(source: AsyncIterable<Buffer>, options: R
   const jsonFiles = new Map<string, string>();
   const scanned = new Map<string, ScannedEntry>();
   const symlinks = new Map<string, string>();
-  const extract = tar.extract();
+  const extract = endAwareExtract();
   const feeding = feed(source, extract);
 
   try {
@@ -127,36 +127,26 @@ async function scanEntry(
   };
   const start = Buffer.concat(head).subarray(0, sniffBytes);
 
-  if (/^\s*[{[]/.test(start.subarray(0, 16).toString('latin1'))) {
-    if (size > maxJsonBytes) {
+  // Magic bytes first: a layer whose first entry is named "[x]" or "{x}" starts with "[" or "{".
+  const compression = compressionOf(start);
+  if (!compression) {
+    if (/^\s*[{[]/.test(start.subarray(0, 16).toString('latin1')) && size <= maxJsonBytes) {
+      const parts: Buffer[] = [];
+      for await (const chunk of rest) parts.push(chunk);
+      jsonFiles.set(entryPath, Buffer.concat(parts).toString('utf8'));
+    } else {
       await drain(rest);
-      return;
     }
-    const parts: Buffer[] = [];
-    for await (const chunk of rest) parts.push(chunk);
-    jsonFiles.set(entryPath, Buffer.concat(parts).toString('utf8'));
     return;
   }
-  if (start[0] === 0x28 && start[1] === 0xb5 && start[2] === 0x2f && start[3] === 0xfd) {
-    await drain(rest);
-    scanned.set(entryPath, {
-      compression: 'zstd',
-      unreadable: 'it is compressed with zstd, which this grader cannot read yet (Node.js 20 has no zstd)',
-    });
-    return;
-  }
-  const isGzip = start[0] === 0x1f && start[1] === 0x8b;
-  if (!isGzip && !looksLikeTar(start)) {
-    await drain(rest);
-    return;
-  }
-  const compression: LayerCompression = isGzip ? 'gzip' : 'none';
   let layerSource: AsyncIterable<Buffer> = rest;
   let gunzipping: Promise<void> | undefined;
-  if (isGzip) {
+  if (compression === 'gzip') {
     const gunzip = createGunzip();
     gunzipping = feed(rest, gunzip);
     layerSource = gunzip;
+  } else if (compression === 'zstd') {
+    layerSource = unzstd(rest);
   }
   try {
     const contents = await readLayerTar(layerSource, options);
@@ -164,10 +154,56 @@ async function scanEntry(
   } catch (error) {
     scanned.set(entryPath, { compression, unreadable: error instanceof Error ? error.message : String(error) });
   } finally {
-    // feed() reads its source to the end even when the reader stops early, so once it is
-    // done nothing of this entry is left unread.
+    // feed() reads its source to the end even when the reader stops early; a failed zstd
+    // decoder does not, so what it left is read here: the archive must move past this entry.
     if (gunzipping) await gunzipping;
+    await drain(rest);
   }
+}
+
+/** What the first bytes say an entry is: a layer (compressed or not), or something else. */
+export function compressionOf(start: Buffer): LayerCompression | undefined {
+  if (start[0] === 0x1f && start[1] === 0x8b) return 'gzip';
+  if (start.length >= 4 && start.readUInt32LE(0) === zstdMagic) return 'zstd';
+  if (looksLikeTar(start)) return 'none';
+  return undefined;
+}
+
+const zstdMagic = 0xfd2fb528;
+/**
+ * Compressed bytes handed to the zstd decoder at a time. fzstd decodes every whole block it
+ * is given at once, and a block can grow 30,000-fold (runs of one byte), so small slices
+ * keep what is held in memory small.
+ */
+const zstdSliceBytes = 16 * 1024;
+
+/**
+ * Decompresses a zstd stream (one or more frames, skippable frames too) with fzstd, pure JS
+ * since Node.js 20 has no zstd. Output is handed on slice by slice, so memory stays bounded
+ * by what one slice decodes to; a corrupt stream rejects.
+ */
+async function* unzstd(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let output: Buffer[] = [];
+  const decoder = new Decompress((chunk) => {
+    if (chunk.length) output.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+  });
+  const flush = () => {
+    const ready = output;
+    output = [];
+    return ready;
+  };
+  try {
+    for await (const chunk of source) {
+      for (let offset = 0; offset < chunk.length; offset += zstdSliceBytes) {
+        decoder.push(chunk.subarray(offset, offset + zstdSliceBytes));
+        yield* flush();
+      }
+    }
+    decoder.push(new Uint8Array(0), true);
+  } catch (error) {
+    throw new LayerReadError(`its zstd data is corrupt (${error instanceof Error ? error.message : String(error)})`);
+  }
+  yield* flush();
 }
 
 /**

@@ -9,7 +9,13 @@ export interface LayerEntry {
   type: FileType;
   sizeBytes: number;
   mode: number;
+  /** A symlink's target as written; for a hard link whose target is in a lower layer, that path. */
   linkTarget?: string;
+  /**
+   * Set on a hard link (resolved to a regular file): the path whose inode it shares. Its
+   * facts are the target's; its bytes ship once, so they are counted in the layer's size once.
+   */
+  hardLinkTo?: string;
   identity?: FileIdentity;
   /** The bytes, for the paths the reader was asked to keep (see ReadLayerOptions). */
   content?: Buffer;
@@ -37,6 +43,12 @@ export interface LayerContents {
 /** A layer with more entries than this is not read further (a hostile image could have millions). */
 export const maxEntriesPerLayer = 500_000;
 const maxAnomalies = 20;
+/**
+ * When a check wants a file's bytes, small files are remembered up to this many bytes per
+ * layer, so a later hard link to one of them (tar writes the bytes once, under the first
+ * name) can still hand them over.
+ */
+const hardLinkContentBudgetBytes = 4 * 1024 * 1024;
 
 export class LayerReadError extends Error {
   override readonly name = 'LayerReadError';
@@ -83,11 +95,14 @@ const fileTypes: Record<string, FileType> = {
  */
 export async function readLayerTar(source: AsyncIterable<Buffer>, options: ReadLayerOptions = {}): Promise<LayerContents> {
   const contents: LayerContents = { entries: [], whiteouts: [], opaqueDirectories: [], sizeBytes: 0, entryCount: 0, anomalies: [] };
-  const identities = new Map<string, FileIdentity>();
+  /** Regular files seen so far in this tar, for the hard links that follow them. */
+  const regularFiles = new Map<string, LayerEntry>();
+  const smallFileBytes = new Map<string, Buffer>();
+  let smallFileBudget = options.keepContentOf?.size ? hardLinkContentBudgetBytes : 0;
   const note = (text: string) => {
     if (contents.anomalies.length < maxAnomalies) contents.anomalies.push(text);
   };
-  const extract = tar.extract();
+  const extract = endAwareExtract();
   const feeding = feed(source, extract);
 
   try {
@@ -103,7 +118,9 @@ export async function readLayerTar(source: AsyncIterable<Buffer>, options: ReadL
       const name = path.posix.basename(entryPath);
       const isFile = type === 'file';
       const identifier = isFile && entryPath ? new ExecutableIdentifier(entryPath, header.mode ?? 0) : undefined;
-      const isKept = isFile && (header.size ?? 0) <= maxKeptFileBytes && options.keepContentOf?.has(entryPath) === true;
+      const isSmall = isFile && (header.size ?? 0) <= maxKeptFileBytes;
+      const isWanted = isSmall && options.keepContentOf?.has(entryPath) === true;
+      const isKept = isWanted || (isSmall && (header.size ?? 0) <= smallFileBudget);
       const kept: Buffer[] = [];
       for await (const chunk of entry as AsyncIterable<Buffer>) {
         identifier?.push(chunk);
@@ -121,19 +138,32 @@ export async function readLayerTar(source: AsyncIterable<Buffer>, options: ReadL
       }
       if (isFile) contents.sizeBytes += header.size ?? 0;
       const record: LayerEntry = { path: entryPath, type, sizeBytes: isFile ? (header.size ?? 0) : 0, mode: header.mode ?? 0 };
-      if (isKept) record.content = Buffer.concat(kept);
       if (type === 'symlink' && header.linkname) record.linkTarget = header.linkname;
       if (type === 'hardlink' && header.linkname) {
-        record.linkTarget = hardLinkTarget(header.linkname);
-        // A hard link shares its target's bytes, which came earlier in this same tar.
-        const identity = identities.get(record.linkTarget);
-        if (identity) record.identity = identity;
+        const target = hardLinkTarget(header.linkname);
+        const original = regularFiles.get(target);
+        // A container sees one inode under two names: the link is that regular file.
+        if (original) {
+          Object.assign(record, { type: 'file', sizeBytes: original.sizeBytes, mode: original.mode, hardLinkTo: target });
+          if (original.identity) record.identity = original.identity;
+          const bytes = original.content ?? smallFileBytes.get(target);
+          if (bytes && options.keepContentOf?.has(entryPath)) record.content = bytes;
+        } else {
+          // Its target is in a lower layer (or nowhere): mergeLayers resolves it.
+          record.linkTarget = target;
+        }
+      }
+      if (isKept) {
+        const bytes = Buffer.concat(kept);
+        if (isWanted) record.content = bytes;
+        else {
+          smallFileBytes.set(entryPath, bytes);
+          smallFileBudget -= bytes.length;
+        }
       }
       const identity = identifier?.finish();
-      if (identity) {
-        record.identity = identity;
-        identities.set(entryPath, identity);
-      }
+      if (identity) record.identity = identity;
+      if (isFile) regularFiles.set(entryPath, record);
       contents.entries.push(record);
     }
   } catch (error) {
@@ -143,6 +173,48 @@ export async function readLayerTar(source: AsyncIterable<Buffer>, options: ReadL
   }
   await feeding;
   return contents;
+}
+
+/** The parts of tar-stream's Extract (3.2.x) that `endAwareExtract` wraps. */
+interface TarStreamInternals {
+  _consumeHeader(): boolean;
+  _write(data: Buffer, callback: (error?: Error | null) => void): void;
+  _header: unknown;
+  _buffer: { buffered: number; shift(size: number): unknown };
+}
+
+/**
+ * tar-stream's extractor, stopping at the end-of-archive marker (two zero blocks) as GNU tar
+ * and Go's archive/tar do. tar-stream itself skips zero blocks and reads on, so whatever
+ * follows the marker (eStargz's index, a second tar appended) would be taken for files.
+ *
+ * tar-stream has no option for this, so its header step is wrapped: a consumed block that
+ * decodes to no header is a zero block. tar-stream is pinned to the version this was
+ * written against, and the tests over archives with data after the marker cover it.
+ */
+export function endAwareExtract(): tar.Extract {
+  const extract = tar.extract();
+  const internals = extract as unknown as TarStreamInternals;
+  const consumeHeader = internals._consumeHeader.bind(extract);
+  const write = internals._write.bind(extract);
+  let zeroBlocks = 0;
+  let hasEnded = false;
+  internals._consumeHeader = () => {
+    const consumed = consumeHeader();
+    if (!consumed) return consumed;
+    if (internals._header !== null) {
+      zeroBlocks = 0;
+      return consumed;
+    }
+    if (++zeroBlocks === 2) {
+      hasEnded = true;
+      internals._buffer.shift(internals._buffer.buffered); // what followed the marker in this chunk
+    }
+    return consumed;
+  };
+  // Everything after the marker is read (the enclosing stream must move on) and dropped.
+  internals._write = (data, callback) => (hasEnded ? callback(null) : write(data, callback));
+  return extract;
 }
 
 function describeTarError(error: unknown): string {

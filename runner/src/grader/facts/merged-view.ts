@@ -60,30 +60,44 @@ export function mergeLayers(layers: ReadonlyArray<LayerContents | undefined>): M
         // A directory over a directory merges; anything else replaces what was there.
         if (!(existing.type === 'directory' && entry.type === 'directory')) removeTree(entry.path, layer, 'replaced', entry.type === 'directory');
       }
-      const facts: FileFacts = {
-        path: entry.path,
-        type: entry.type,
-        sizeBytes: entry.sizeBytes,
-        mode: entry.mode,
-        layer,
-        ...(entry.linkTarget !== undefined ? { linkTarget: entry.linkTarget } : {}),
-        ...(entry.identity ? { identity: entry.identity } : {}),
-        ...(entry.content ? { content: entry.content } : {}),
-      };
+      // A hard link into a lower layer is that file under a second name, for as long as the
+      // link exists: deleting or replacing the original later does not touch it.
+      const original = entry.type === 'hardlink' && entry.linkTarget !== undefined ? files.get(entry.linkTarget) : undefined;
+      const resolved = original?.type === 'file' ? original : undefined;
+      const facts: FileFacts = resolved
+        ? {
+            ...resolved,
+            path: entry.path,
+            layer,
+            hardLinkTo: entry.linkTarget!,
+            ...(entry.content ? { content: entry.content } : {}),
+          }
+        : {
+            path: entry.path,
+            type: entry.type,
+            sizeBytes: entry.sizeBytes,
+            mode: entry.mode,
+            layer,
+            ...(entry.linkTarget !== undefined ? { linkTarget: entry.linkTarget } : {}),
+            ...(entry.hardLinkTo !== undefined ? { hardLinkTo: entry.hardLinkTo } : {}),
+            ...(entry.identity ? { identity: entry.identity } : {}),
+            ...(entry.content ? { content: entry.content } : {}),
+          };
       files.set(entry.path, facts);
       addToParents(children, entry.path);
-      if (entry.identity?.kind !== 'build-tool') continue;
-      const hardLinked = entry.type === 'hardlink' && entry.linkTarget ? findingAt.get(entry.linkTarget) : undefined;
-      if (hardLinked && hardLinked.addedInLayer === layer) {
+      if (facts.identity?.kind !== 'build-tool') continue;
+      const sharedWith = facts.hardLinkTo;
+      const hardLinked = sharedWith !== undefined ? findingAt.get(sharedWith) : undefined;
+      if (hardLinked) {
         hardLinked.aliases.push(`/${entry.path}`);
         findingAt.set(entry.path, hardLinked);
         continue;
       }
       const finding: BuildToolFinding = {
-        family: entry.identity.family,
-        tool: entry.identity.tool,
+        family: facts.identity.family,
+        tool: facts.identity.tool,
         path: `/${entry.path}`,
-        evidence: entry.identity.evidence,
+        evidence: facts.identity.evidence,
         addedInLayer: layer,
         aliases: [],
       };
