@@ -1,3 +1,4 @@
+import { escapeLine } from './report/untrusted.js';
 import type { ImageFacts, LayerFacts } from './types.js';
 
 /** Wording shared by evaluators and reporters; sizes read the same on the page (contract/size.ts). */
@@ -5,9 +6,12 @@ export { formatSize } from '../contract/size.js';
 
 const instructionLengthInMessages = 70;
 
-/** "layer 2 (`RUN go build …`)": layers are numbered from 1 for people. */
+/**
+ * "layer 2 (`RUN go build …`)": layers are numbered from 1 for people. The instruction is
+ * the image's own text, so its controls and newlines are shown escaped (report/untrusted.ts).
+ */
 export function describeLayer(layer: LayerFacts | undefined, index: number): string {
-  const instruction = layer?.instruction;
+  const instruction = layer?.instruction !== undefined ? escapeLine(layer.instruction) : undefined;
   if (!instruction) return `layer ${index + 1}`;
   // `docker import` writes "Imported from -" (or a URL) as the row: no instruction to quote.
   if (/^Imported from /.test(instruction)) return `layer ${index + 1} (an imported base filesystem)`;

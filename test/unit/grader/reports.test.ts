@@ -50,10 +50,10 @@ describe('the JUnit report', () => {
     expect(text).toMatch(/name="runs-as-non-root: Not root" time="0">\n\s*<system-out>Advice/);
   });
 
-  it('escapes markup and drops characters XML forbids', () => {
-    expect(text).toContain('&lt;big&gt; &amp; &quot;fat&quot;.');
+  it('escapes markup and shows characters XML forbids as visible escapes', () => {
+    expect(text).toContain('&lt;big&gt; &amp; &quot;fat&quot;\\a.');
     expect(text).not.toContain('\u0007');
-    expect(xml('a\u0000b<')).toBe('ab&lt;');
+    expect(xml('a\u0000b<\uffff')).toBe('a\\x00b&lt;');
   });
 });
 

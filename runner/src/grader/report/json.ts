@@ -25,6 +25,7 @@ import type { CheckRun } from '../types.js';
  * }
  *
  * New fields may be added within schemaVersion 1; none are removed or change meaning.
+ * Strings are the image's own, byte for byte: names may hold any character, escaped as JSON.
  */
 export function renderJson(run: CheckRun): string {
   const report = {
@@ -51,5 +52,14 @@ export function renderJson(run: CheckRun): string {
     startedAt: run.startedAt,
     durationMs: run.durationMs,
   };
-  return `${JSON.stringify(report, null, 2)}\n`;
+  return `${escapeInvisibles(JSON.stringify(report, null, 2))}\n`;
+}
+
+/**
+ * JSON.stringify escapes C0 controls but writes DEL, C1 controls and bidi overrides raw; a
+ * terminal that shows the report could act on them. They only occur inside strings, where
+ * a \\u escape means the same, so the data is unchanged (see untrusted.ts).
+ */
+function escapeInvisibles(json: string): string {
+  return json.replace(/[\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
