@@ -1,5 +1,7 @@
+import path from 'node:path';
 import { deliverQueue, enqueueRun, type DeliveryReport } from './class/membership.js';
 import type { Engine } from './engine.js';
+import { openLayerFactsCache } from './grader/facts/layer-cache.js';
 import { gradeExercise } from './grader/grade.js';
 import type { CheckRun } from './grader/types.js';
 import { recordCheck } from './progress-store.js';
@@ -31,6 +33,11 @@ export interface GradedAndRecorded {
   classDelivery?: Promise<DeliveryReport>;
 }
 
+/** Where layer facts are kept between checks (see grader/facts/layer-cache.ts). */
+export function layerFactsFolder(dataDir: string): string {
+  return path.join(dataDir, 'cache', 'layer-facts');
+}
+
 /**
  * The one place a check becomes progress: grades the learner's image in the sandbox and
  * records the result, so `course check` and the Check button always agree.
@@ -38,7 +45,10 @@ export interface GradedAndRecorded {
 export async function gradeAndRecord(options: GradeAndRecordOptions): Promise<GradedAndRecorded> {
   const engine = options.engine ?? (await connectNestedEngine(options.instance));
   // The instance's labels mark any container the grader starts (tests find theirs by them).
-  const run = await gradeExercise(options.exercise, options.image, engine, options.signal, options.report, { labels: options.instance.labels });
+  const run = await gradeExercise(options.exercise, options.image, engine, options.signal, options.report, {
+    labels: options.instance.labels,
+    layerCache: openLayerFactsCache(layerFactsFolder(options.instance.dataDir)),
+  });
   const recorded = await recordCheck(options.instance.dataDir, { lessonId: run.exercise, passed: run.passed, image: run.image });
   const queued = await queueForClass(options.instance.dataDir, run);
   return {

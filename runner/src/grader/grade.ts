@@ -7,6 +7,7 @@ import { gatherImageFacts } from './facts/gather.js';
 import { findPublishedPortHost } from './facts/published-port-host.js';
 import { sandboxExercisesDir } from '../sandbox/workspace.js';
 import { checkKinds } from './kinds/index.js';
+import type { LayerFactsCache } from './facts/layer-cache.js';
 import type { CheckKind, CheckOutcome, CheckResult, CheckRun, ImageFacts, ProbeNeeds } from './types.js';
 
 export interface GradeOptions {
@@ -22,6 +23,8 @@ export interface GradeOptions {
    * sandbox's ~/exercises/<id> when absent (the self-check points at its own copy).
    */
   exerciseFolder?: string;
+  /** Facts of layers graded before, by diffID (facts/layer-cache.ts); the caller says where it lives. */
+  layerCache?: LayerFactsCache;
 }
 
 /** The id of the check every run starts with; it is not one of the exercise's own. */
@@ -64,6 +67,7 @@ export async function gradeExercise(
       ...(publishedPortHost ? { publishedPortHost } : {}),
       ...(signal ? { signal } : {}),
       ...(options.labels ? { labels: options.labels } : {}),
+      ...(options.layerCache ? { layerCache: options.layerCache } : {}),
       exerciseFolder,
       onPhase: (phase) =>
         onProgress?.(

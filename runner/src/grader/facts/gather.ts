@@ -5,8 +5,9 @@ import type { ImageFacts, LayerFacts, ProbeNeeds, ProbeResults, ReferenceFileFac
 import { layerOrigins } from './history.js';
 import { probeHttp } from './http-probe.js';
 import { removeStaleProbes } from './probe-container.js';
-import { ArchiveReadError, readImageArchive, type ImageArchive } from './image-archive.js';
-import { normaliseEntryName } from './layer-tar.js';
+import { ArchiveReadError, readImageArchive, type ImageArchive, type ImageConfigJson } from './image-archive.js';
+import type { LayerFactsCache } from './layer-cache.js';
+import { normaliseEntryName, type LayerContents } from './layer-tar.js';
 import { mergeLayers } from './merged-view.js';
 import { probeRebuild } from './rebuild-probe.js';
 import { referenceFileFacts } from './reference-files.js';
@@ -24,6 +25,8 @@ export interface GatherOptions {
   labels?: Record<string, string>;
   /** The exercise's folder on the engine's host, for the rebuild probe (e.g. /root/exercises/lesson-5). */
   exerciseFolder?: string;
+  /** Facts of layers read before, by diffID (see layer-cache.ts); every layer is read when absent. */
+  layerCache?: LayerFactsCache;
 }
 
 const inspectTimeoutMs = 30_000;
@@ -48,11 +51,11 @@ export async function gatherImageFacts(engine: Engine, ref: string, options: Gat
 
   const readingArchive = (async () => {
     options.onPhase?.('reading-layers');
-    return await readArchiveOf(engine, inspect.Id, signal, contentPaths(options.probes));
+    return await readArchiveOf(engine, inspect.Id, signal, contentPaths(options.probes), options.layerCache);
   })();
   const probing = (async (): Promise<ProbeResults> => {
     const referenceImages = await inspectReferenceImages(engine, options.probes?.referenceImages ?? []);
-    const referenceFiles = await readReferenceFiles(engine, options.probes?.referenceFiles ?? [], signal);
+    const referenceFiles = await readReferenceFiles(engine, options.probes?.referenceFiles ?? [], signal, options.layerCache);
     const rebuildRequest = options.probes?.rebuild;
     let rebuild: Pick<ProbeResults, 'rebuild'> = {};
     if (rebuildRequest) {
@@ -126,7 +129,12 @@ async function inspectReferenceImages(engine: Engine, refs: readonly string[]): 
  * Other images' layers, read for one path each: the image an exercise recovers a file from,
  * say. Each image's archive is streamed once; only the asked-for paths' bytes are kept.
  */
-async function readReferenceFiles(engine: Engine, requests: readonly ReferenceFileRequest[], signal: AbortSignal | undefined): Promise<Pick<ProbeResults, 'referenceFiles'>> {
+async function readReferenceFiles(
+  engine: Engine,
+  requests: readonly ReferenceFileRequest[],
+  signal: AbortSignal | undefined,
+  layerCache: LayerFactsCache | undefined,
+): Promise<Pick<ProbeResults, 'referenceFiles'>> {
   if (!requests.length) return {};
   const referenceFiles: ReferenceFileFacts[] = [];
   for (const image of new Set(requests.map((request) => request.image))) {
@@ -139,13 +147,68 @@ async function readReferenceFiles(engine: Engine, requests: readonly ReferenceFi
       referenceFiles.push(...wanted.map((request): ReferenceFileFacts => ({ ...request, isImagePresent: false })));
       continue;
     }
-    const archive = await readArchiveOf(engine, id, signal, new Set(wanted.map((request) => normaliseEntryName(request.path).path)));
+    const archive = await readArchiveOf(engine, id, signal, new Set(wanted.map((request) => normaliseEntryName(request.path).path)), layerCache);
     referenceFiles.push(...wanted.map((request) => referenceFileFacts(request, archive)));
   }
   return { referenceFiles };
 }
 
-async function readArchiveOf(engine: Engine, imageId: string, signal: AbortSignal | undefined, keepContentOf: ReadonlySet<string>): Promise<ImageArchive> {
+async function readArchiveOf(
+  engine: Engine,
+  imageId: string,
+  signal: AbortSignal | undefined,
+  keepContentOf: ReadonlySet<string>,
+  layerCache: LayerFactsCache | undefined,
+): Promise<ImageArchive> {
+  const diffIds = layerCache ? ((await withTimeout(engine.docker.getImage(imageId).inspect(), inspectTimeoutMs, `no answer within ${inspectTimeoutMs / 1000} s`)).RootFS?.Layers ?? []) : [];
+  const knownLayers = new Map<string, LayerContents>();
+  for (const diffId of new Set(diffIds)) {
+    const known = await layerCache!.get(diffId, keepContentOf);
+    if (known) knownLayers.set(diffId, known);
+  }
+  // Graded before, every layer and the config known: nothing to stream at all.
+  const knownImage = layerCache && diffIds.every((diffId) => knownLayers.has(diffId)) ? await layerCache.getImage(imageId) : undefined;
+  if (knownImage) {
+    const config = JSON.parse(knownImage.configJson) as ImageConfigJson;
+    if (sameLayers(config.rootfs?.diff_ids, diffIds)) {
+      return {
+        layout: knownImage.layout,
+        config,
+        configJson: knownImage.configJson,
+        layers: diffIds.map((diffId, index) => ({
+          archivePath: `blobs/${diffId.replace(':', '/')}`,
+          compression: knownImage.compressions[index] ?? 'none',
+          contents: knownLayers.get(diffId)!,
+          isFromCache: true,
+        })),
+      };
+    }
+  }
+  const archive = await streamArchive(engine, imageId, signal, keepContentOf, knownLayers);
+  if (!layerCache) return archive;
+  // Layers read now are kept for next time; the config's diff_ids name them in manifest order.
+  const archiveDiffIds = archive.config.rootfs?.diff_ids ?? diffIds;
+  for (const [index, layer] of archive.layers.entries()) {
+    const diffId = archiveDiffIds[index];
+    if (diffId && layer.contents && !layer.isFromCache && !knownLayers.has(diffId)) await layerCache.put(diffId, layer.contents);
+  }
+  if (archive.layers.every((layer) => layer.contents)) {
+    await layerCache.putImage(imageId, { layout: archive.layout, configJson: archive.configJson, compressions: archive.layers.map((layer) => layer.compression) });
+  }
+  return archive;
+}
+
+function sameLayers(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  return a !== undefined && a.length === b.length && a.every((diffId, index) => diffId === b[index]);
+}
+
+async function streamArchive(
+  engine: Engine,
+  imageId: string,
+  signal: AbortSignal | undefined,
+  keepContentOf: ReadonlySet<string>,
+  knownLayers: ReadonlyMap<string, LayerContents>,
+): Promise<ImageArchive> {
   const stream = (await withTimeout(engine.docker.getImage(imageId).get(), inspectTimeoutMs, 'the engine did not start sending the image')) as NodeJS.ReadableStream & {
     destroy(error?: Error): void;
   };
@@ -160,7 +223,7 @@ async function readArchiveOf(engine: Engine, imageId: string, signal: AbortSigna
   armIdleTimer();
   stream.on('data', armIdleTimer);
   try {
-    return await readImageArchive(stream as AsyncIterable<Buffer>, { keepContentOf });
+    return await readImageArchive(stream as AsyncIterable<Buffer>, { keepContentOf, knownLayers });
   } catch (error) {
     signal?.throwIfAborted();
     if (error instanceof ArchiveReadError) {

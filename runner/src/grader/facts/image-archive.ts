@@ -18,6 +18,8 @@ export interface ImageArchive {
   layout: ArchiveLayout;
   /** The image config (`config.json` of the image spec): history, rootfs, runtime config. */
   config: ImageConfigJson;
+  /** The same, as the archive held it. */
+  configJson: string;
   /** In manifest order, bottom to top. */
   layers: ArchiveLayer[];
 }
@@ -27,6 +29,8 @@ export interface ArchiveLayer {
   archivePath: string;
   compression: LayerCompression;
   contents?: LayerContents;
+  /** The contents came from ReadArchiveOptions.knownLayers; the layer's bytes were skipped. */
+  isFromCache?: boolean;
   /** Why the layer could not be read. */
   unreadable?: string;
 }
@@ -58,9 +62,19 @@ interface ScannedEntry {
   compression: LayerCompression;
   contents?: LayerContents;
   unreadable?: string;
+  isFromCache?: boolean;
 }
 
-export async function readImageArchive(source: AsyncIterable<Buffer>, options: ReadLayerOptions = {}): Promise<ImageArchive> {
+export interface ReadArchiveOptions extends ReadLayerOptions {
+  /**
+   * Layers whose facts are known already (from a LayerFactsCache), by diffID. A layer blob
+   * named by its diffID (`blobs/sha256/<diffID>`, how Engine 25+ saves a classic-store
+   * image) is then skipped unread: its bytes still stream past, but nothing parses them.
+   */
+  knownLayers?: ReadonlyMap<string, LayerContents>;
+}
+
+export async function readImageArchive(source: AsyncIterable<Buffer>, options: ReadArchiveOptions = {}): Promise<ImageArchive> {
   const jsonFiles = new Map<string, string>();
   const scanned = new Map<string, ScannedEntry>();
   const symlinks = new Map<string, string>();
@@ -98,7 +112,7 @@ async function scanEntry(
   chunks: AsyncIterable<Buffer>,
   jsonFiles: Map<string, string>,
   scanned: Map<string, ScannedEntry>,
-  options: ReadLayerOptions,
+  options: ReadArchiveOptions,
 ): Promise<void> {
   const iterator = chunks[Symbol.asyncIterator]();
   const head: Buffer[] = [];
@@ -137,6 +151,12 @@ async function scanEntry(
     } else {
       await drain(rest);
     }
+    return;
+  }
+  const known = options.knownLayers?.get(`sha256:${/^blobs\/sha256\/([0-9a-f]{64})$/.exec(entryPath)?.[1]}`);
+  if (known && compression === 'none') {
+    await drain(rest);
+    scanned.set(entryPath, { compression, contents: known, isFromCache: true });
     return;
   }
   let layerSource: AsyncIterable<Buffer> = rest;
@@ -240,8 +260,9 @@ function joinManifest(jsonFiles: Map<string, string>, scanned: Map<string, Scann
     throw new ArchiveReadError('the image archive has neither a usable manifest.json nor an OCI index.json');
   }
   const configPath = normaliseEntryName(manifest.Config).path;
-  const config = parseJson<ImageConfigJson>(jsonFiles.get(configPath), configPath);
-  if (!config) throw new ArchiveReadError(`the image archive lacks the image config ${configPath}`);
+  const configJson = jsonFiles.get(configPath);
+  const config = parseJson<ImageConfigJson>(configJson, configPath);
+  if (!config || configJson === undefined) throw new ArchiveReadError(`the image archive lacks the image config ${configPath}`);
 
   const layers = manifest.Layers.map((layerPath): ArchiveLayer => {
     let archivePath = normaliseEntryName(layerPath).path;
@@ -250,7 +271,7 @@ function joinManifest(jsonFiles: Map<string, string>, scanned: Map<string, Scann
     if (!found) return { archivePath, compression: 'none', unreadable: `the archive has no layer at ${archivePath}` };
     return { archivePath, ...found };
   });
-  return { layout, config, layers };
+  return { layout, config, configJson, layers };
 }
 
 /** Without manifest.json, follow index.json to the image manifest blob (image-spec image-layout.md). */
