@@ -177,7 +177,7 @@ describe('reading a layer tar', () => {
       { name: 'usr/bin/gmake', type: 'link', linkname: 'usr/bin/make' },
     ]);
     const contents = await readLayerTar(inPieces(layer, 8192));
-    expect(contents.entries[1]).toMatchObject({ type: 'file', hardLinkTo: 'usr/bin/make', identity: { family: 'make' } });
+    expect(contents.entries[1]).toMatchObject({ type: 'hardlink', linkTarget: 'usr/bin/make', identity: { family: 'make' } });
   });
 
   it('reads past an entry type it does not know (a GNU sparse file) without trouble', async () => {

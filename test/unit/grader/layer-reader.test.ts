@@ -34,15 +34,18 @@ async function ociArchive(layers: Buffer[], extra: Array<{ name: string; content
 }
 
 describe('hard links', () => {
-  it('are regular files with their target\'s facts, counted once in the layer\'s size', async () => {
+  it('are regular files with their target\'s facts in the merged view, and counted once in the layer, as dive does', async () => {
     const layer = await makeTar([
       { name: 'usr/bin/make', content: nativeBinary(['GNU Make']), mode: 0o755 },
       { name: 'usr/bin/gmake', type: 'link', linkname: 'usr/bin/make' },
     ]);
     const contents = await readLayerTar(inPieces(layer, 8192));
     const [original, link] = contents.entries;
-    expect(link).toMatchObject({ path: 'usr/bin/gmake', type: 'file', sizeBytes: original!.sizeBytes, mode: 0o755, hardLinkTo: 'usr/bin/make', identity: { family: 'make' } });
+    expect(link).toMatchObject({ path: 'usr/bin/gmake', type: 'hardlink', sizeBytes: 0, linkTarget: 'usr/bin/make', identity: { family: 'make' } });
     expect(contents.sizeBytes).toBe(original!.sizeBytes);
+    const { files, buildTools } = mergeLayers([contents]);
+    expect(files.get('usr/bin/gmake')).toMatchObject({ type: 'file', sizeBytes: original!.sizeBytes, mode: 0o755, hardLinkTo: 'usr/bin/make', identity: { family: 'make' } });
+    expect(buildTools).toEqual([expect.objectContaining({ path: '/usr/bin/make', aliases: ['/usr/bin/gmake'] })]);
   });
 
   it('hand over the bytes a check asked for, also when tar wrote them under the other name', async () => {
@@ -52,8 +55,9 @@ describe('hard links', () => {
       { name: 'srv/summary.txt', type: 'link', linkname: 'srv/report.txt' },
     ]);
     const contents = await readLayerTar(inPieces(layer), { keepContentOf: new Set(['srv/summary.txt']) });
-    expect(contents.entries[1]).toMatchObject({ type: 'file', content: Buffer.from('words: 42\n') });
+    expect(contents.entries[1]).toMatchObject({ type: 'hardlink', content: Buffer.from('words: 42\n') });
     expect(contents.entries[0]!.content).toBeUndefined();
+    expect(mergeLayers([contents]).files.get('srv/summary.txt')).toMatchObject({ type: 'file', sizeBytes: 10, content: Buffer.from('words: 42\n') });
   });
 
   it('keep their content when the original is deleted in a later layer (a container still sees the file)', async () => {
@@ -148,9 +152,9 @@ describe('zstd layers', () => {
       ['app', 'directory', 0],
       ['app/data.txt', 'file', 228894],
       ['app/hello-link.txt', 'file', 16],
-      ['app/hello.txt', 'file', 16],
+      ['app/hello.txt', 'hardlink', 0],
     ]);
-    expect(contents.entries[4]).toMatchObject({ hardLinkTo: 'app/hello-link.txt', content: Buffer.from('hello from zstd\n') });
+    expect(contents.entries[4]).toMatchObject({ linkTarget: 'app/hello-link.txt', content: Buffer.from('hello from zstd\n') });
     expect(contents.sizeBytes).toBe(6 + 228894 + 16);
   });
 

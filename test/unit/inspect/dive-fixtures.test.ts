@@ -90,9 +90,11 @@ describe.skipIf(!hasDiveData)(`course inspect agrees with dive on its own test a
     expect(report.layers[0]).toMatchObject({ instruction: 'COPY README.md /README.md', added: [{ path: '/README.md', type: 'file', sizeBytes: 11189 }] });
   });
 
-  it('counts estargz\'s own index files in the layer, as dive does', async () => {
+  it('stops at the end-of-archive marker of an estargz layer, as dive does: its index after the marker is not a file', async () => {
+    // Go's archive/tar (dive's reader) returns io.EOF at the two zero blocks; eStargz writes
+    // stargz.index.json after them.
     const report = await inspectArchive('test-oci-estargz-image.tar');
-    expect(report.layers[0]!.added.map((file) => file.path).sort()).toEqual(['/README.md', '/stargz.index.json']);
+    expect(report.layers[0]!.added.map((file) => file.path).sort()).toEqual(['/README.md']);
     expect(report.sizeBytes).toBe(report.layers[0]!.added.reduce((sum, file) => sum + file.sizeBytes, 0));
   });
 });

@@ -9,13 +9,13 @@ export interface LayerEntry {
   type: FileType;
   sizeBytes: number;
   mode: number;
-  /** A symlink's target as written; for a hard link whose target is in a lower layer, that path. */
-  linkTarget?: string;
   /**
-   * Set on a hard link (resolved to a regular file): the path whose inode it shares. Its
-   * facts are the target's; its bytes ship once, so they are counted in the layer's size once.
+   * A symlink's target as written; a hard link's target as a root-relative path. A hard link
+   * entry is the tar's record of it, as dive counts it (type 'hardlink', 0 bytes: its bytes
+   * ship once, under the target); mergeLayers turns it into the regular file a container sees.
    */
-  hardLinkTo?: string;
+  linkTarget?: string;
+  /** For a hard link, its target's identity when the target came earlier in this tar. */
   identity?: FileIdentity;
   /** The bytes, for the paths the reader was asked to keep (see ReadLayerOptions). */
   content?: Buffer;
@@ -140,18 +140,12 @@ export async function readLayerTar(source: AsyncIterable<Buffer>, options: ReadL
       const record: LayerEntry = { path: entryPath, type, sizeBytes: isFile ? (header.size ?? 0) : 0, mode: header.mode ?? 0 };
       if (type === 'symlink' && header.linkname) record.linkTarget = header.linkname;
       if (type === 'hardlink' && header.linkname) {
-        const target = hardLinkTarget(header.linkname);
-        const original = regularFiles.get(target);
-        // A container sees one inode under two names: the link is that regular file.
-        if (original) {
-          Object.assign(record, { type: 'file', sizeBytes: original.sizeBytes, mode: original.mode, hardLinkTo: target });
-          if (original.identity) record.identity = original.identity;
-          const bytes = original.content ?? smallFileBytes.get(target);
-          if (bytes && options.keepContentOf?.has(entryPath)) record.content = bytes;
-        } else {
-          // Its target is in a lower layer (or nowhere): mergeLayers resolves it.
-          record.linkTarget = target;
-        }
+        record.linkTarget = hardLinkTarget(header.linkname);
+        // tar writes the bytes once, under the first name; a later name is a link to it.
+        const original = regularFiles.get(record.linkTarget);
+        if (original?.identity) record.identity = original.identity;
+        const bytes = original && (original.content ?? smallFileBytes.get(record.linkTarget));
+        if (bytes && options.keepContentOf?.has(entryPath)) record.content = bytes;
       }
       if (isKept) {
         const bytes = Buffer.concat(kept);

@@ -60,8 +60,9 @@ export function mergeLayers(layers: ReadonlyArray<LayerContents | undefined>): M
         // A directory over a directory merges; anything else replaces what was there.
         if (!(existing.type === 'directory' && entry.type === 'directory')) removeTree(entry.path, layer, 'replaced', entry.type === 'directory');
       }
-      // A hard link into a lower layer is that file under a second name, for as long as the
-      // link exists: deleting or replacing the original later does not touch it.
+      // A hard link is its target's file under a second name (in this layer's tar or a lower
+      // one), for as long as the link exists: deleting or replacing the original later does
+      // not touch it. A link whose target is nowhere stays a 'hardlink'.
       const original = entry.type === 'hardlink' && entry.linkTarget !== undefined ? files.get(entry.linkTarget) : undefined;
       const resolved = original?.type === 'file' ? original : undefined;
       const facts: FileFacts = resolved
@@ -79,7 +80,6 @@ export function mergeLayers(layers: ReadonlyArray<LayerContents | undefined>): M
             mode: entry.mode,
             layer,
             ...(entry.linkTarget !== undefined ? { linkTarget: entry.linkTarget } : {}),
-            ...(entry.hardLinkTo !== undefined ? { hardLinkTo: entry.hardLinkTo } : {}),
             ...(entry.identity ? { identity: entry.identity } : {}),
             ...(entry.content ? { content: entry.content } : {}),
           };
