@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { connectEngine } from '../../runner/src/engine.js';
+import { layerFactsFolder } from '../../runner/src/grade-and-record.js';
 import { gradeExercise } from '../../runner/src/grader/grade.js';
 import { projectRoot } from '../../runner/src/project-root.js';
 import { silentProgress } from '../../runner/src/progress.js';
@@ -54,6 +55,8 @@ export const graderBench: BenchSuite = {
       // Reports the process's peak RSS as it exits; loaded before the CLI with --import.
       const reporter = path.join(workDir, 'report-rss.mjs');
       await writeFile(reporter, "process.on('exit', () => process.stderr.write(`\\nmax-rss-kb=${process.resourceUsage().maxRSS}\\n`));\n");
+      // Cold, as the figure means: no layer facts kept from an earlier check.
+      await rm(layerFactsFolder(sandboxEnv.LAYERLAB_DATA_DIR!), { recursive: true, force: true });
       const check = await timeCommand(
         process.execPath,
         ['--import', reporter, path.join(projectRoot, 'runner', 'bin', 'course.js'), 'check', 'lesson-7', '--image', largeImage, '--format', 'json'],

@@ -30,8 +30,26 @@ export interface GatherOptions {
 }
 
 const inspectTimeoutMs = 30_000;
-/** The engine may pause before it starts streaming a big image; not for this long. */
+/**
+ * A busy engine (builds running, a small machine) can take long to start sending a big
+ * image, so the wait grows with the image: 30 s, plus 60 s per GB.
+ */
+const archiveStartTimeoutMs = (imageBytes: number) => 30_000 + Math.ceil((imageBytes / 1e9) * 60_000);
+/** Once it streams, the engine may pause between layers; not for this long. */
 const archiveIdleTimeoutMs = 120_000;
+
+/** Waits for the engine; a limit that is hit is the machine's state, said plainly, not a bug. */
+async function engineAnswer<T>(engine: Engine, promise: Promise<T>, ms: number, what: string): Promise<T> {
+  try {
+    return await withTimeout(promise, ms, 'timed out');
+  } catch (error) {
+    if (!(error instanceof Error) || error.message !== 'timed out') throw error;
+    throw environmentError(
+      `The Docker engine at ${engine.address} did not ${what} within ${Math.round(ms / 1000)} s; it may be busy (a build, other containers, little free memory).`,
+      'Wait until it settles, then check again.',
+    );
+  }
+}
 
 /**
  * Gathers everything the checks judge, once: the image's inspect data, its archive
@@ -42,7 +60,7 @@ export async function gatherImageFacts(engine: Engine, ref: string, options: Gat
   const { signal } = options;
   let inspect: Docker.ImageInspectInfo;
   try {
-    inspect = await withTimeout(engine.docker.getImage(ref).inspect(), inspectTimeoutMs, `no answer within ${inspectTimeoutMs / 1000} s`);
+    inspect = await engineAnswer(engine, engine.docker.getImage(ref).inspect(), inspectTimeoutMs, `say whether it has the image ${ref}`);
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;
@@ -115,7 +133,7 @@ async function inspectReferenceImages(engine: Engine, refs: readonly string[]): 
   const referenceImages: Record<string, ReferenceImageFacts> = {};
   for (const ref of new Set(refs)) {
     try {
-      const found = await withTimeout(engine.docker.getImage(ref).inspect(), inspectTimeoutMs, `no answer within ${inspectTimeoutMs / 1000} s`);
+      const found = await engineAnswer(engine, engine.docker.getImage(ref).inspect(), inspectTimeoutMs, `say whether it has the image ${ref}`);
       referenceImages[ref] = { ref, isPresent: true, id: found.Id, diffIds: found.RootFS?.Layers ?? [] };
     } catch (error) {
       if (!isNotFound(error)) throw error;
@@ -141,7 +159,7 @@ async function readReferenceFiles(
     const wanted = requests.filter((request) => request.image === image);
     let id: string;
     try {
-      id = (await withTimeout(engine.docker.getImage(image).inspect(), inspectTimeoutMs, `no answer within ${inspectTimeoutMs / 1000} s`)).Id;
+      id = (await engineAnswer(engine, engine.docker.getImage(image).inspect(), inspectTimeoutMs, `say whether it has the image ${image}`)).Id;
     } catch (error) {
       if (!isNotFound(error)) throw error;
       referenceFiles.push(...wanted.map((request): ReferenceFileFacts => ({ ...request, isImagePresent: false })));
@@ -160,7 +178,8 @@ async function readArchiveOf(
   keepContentOf: ReadonlySet<string>,
   layerCache: LayerFactsCache | undefined,
 ): Promise<ImageArchive> {
-  const diffIds = layerCache ? ((await withTimeout(engine.docker.getImage(imageId).inspect(), inspectTimeoutMs, `no answer within ${inspectTimeoutMs / 1000} s`)).RootFS?.Layers ?? []) : [];
+  const inspect = await engineAnswer(engine, engine.docker.getImage(imageId).inspect(), inspectTimeoutMs, `describe the image ${imageId.slice(7, 19)}`);
+  const diffIds = layerCache ? (inspect.RootFS?.Layers ?? []) : [];
   const knownLayers = new Map<string, LayerContents>();
   for (const diffId of new Set(diffIds)) {
     const known = await layerCache!.get(diffId, keepContentOf);
@@ -184,7 +203,7 @@ async function readArchiveOf(
       };
     }
   }
-  const archive = await streamArchive(engine, imageId, signal, keepContentOf, knownLayers);
+  const archive = await streamArchive(engine, imageId, inspect.Size ?? 0, signal, keepContentOf, knownLayers);
   if (!layerCache) return archive;
   // Layers read now are kept for next time; the config's diff_ids name them in manifest order.
   const archiveDiffIds = archive.config.rootfs?.diff_ids ?? diffIds;
@@ -205,11 +224,13 @@ function sameLayers(a: readonly string[] | undefined, b: readonly string[]): boo
 async function streamArchive(
   engine: Engine,
   imageId: string,
+  imageBytes: number,
   signal: AbortSignal | undefined,
   keepContentOf: ReadonlySet<string>,
   knownLayers: ReadonlyMap<string, LayerContents>,
 ): Promise<ImageArchive> {
-  const stream = (await withTimeout(engine.docker.getImage(imageId).get(), inspectTimeoutMs, 'the engine did not start sending the image')) as NodeJS.ReadableStream & {
+  const startMs = archiveStartTimeoutMs(imageBytes);
+  const stream = (await engineAnswer(engine, engine.docker.getImage(imageId).get(), startMs, `start sending the image ${imageId.slice(7, 19)}`)) as NodeJS.ReadableStream & {
     destroy(error?: Error): void;
   };
   let idleTimer: NodeJS.Timeout | undefined;
