@@ -9,7 +9,8 @@ import { connectEngine, type Engine } from '../../runner/src/engine.js';
 import type { OverlayReport } from '../../runner/src/inspect/overlay-report.js';
 import type { InspectLayer, InspectReport } from '../../runner/src/inspect/report.js';
 import { connectNestedEngine } from '../../runner/src/sandbox/nested-engine.js';
-import { buildInSandbox, contextOf } from '../support/build-image.js';
+import { buildInSandbox, contextOf, execIn } from '../support/build-image.js';
+import type { CacheReport } from '../../runner/src/inspect/cache-report.js';
 import { removeTestObjects } from '../support/cleanup.js';
 import { hasStackTrace, runCourse } from '../support/run-course.js';
 import { instanceFor } from '../support/sandbox-env.js';
@@ -183,5 +184,63 @@ describe('course inspect --container: the overlay2 explorer on a real container'
     const both = await runCourse(['inspect', tag('layers'), '--container', 'x'], sandboxEnv);
     expect(both.exitCode).toBe(2);
     expect(hasStackTrace(both.stderr + missing.stderr)).toBe(false);
+  });
+});
+
+describe('course inspect --explain-build: why each step hit or missed the cache, on real rebuilds', () => {
+  const folder = `/root/ll-inspect-cache-${runId}`;
+  const tagName = `ll-inspect-cache:${runId}`;
+  const baseTag = `ll-inspect-base:${runId}`;
+  const dockerfile = [`FROM ${baseTag}`, 'ARG VERSION=1', 'WORKDIR /app', 'COPY deps.txt ./', 'RUN cat deps.txt > installed.txt', 'COPY app.sh ./', 'RUN echo "$VERSION" > version.txt'].join('\n');
+  const sh = (script: string) => execIn(host, instance, ['sh', '-c', script]);
+  const explain = async (...extra: string[]): Promise<CacheReport> => {
+    const result = await runCourse(['inspect', '--explain-build', folder, '--tag', tagName, '--format', 'json', ...extra], sandboxEnv);
+    expect(result.exitCode, result.stderr).toBe(0);
+    return JSON.parse(result.stdout) as CacheReport;
+  };
+  const firstRan = (report: CacheReport) => report.steps.find((step) => step.cause);
+
+  afterAll(async () => {
+    await sh(`rm -rf ${folder}; docker rmi -f ${tagName} ${baseTag} >/dev/null 2>&1; true`);
+  });
+
+  it('blames a changed context file, then a changed ARG, then a new base image, each time on the right step', async () => {
+    // The base is a tag this test owns, so it can point it at another image later.
+    await sh(`docker tag busybox:latest ${baseTag} && mkdir -p ${folder} && cd ${folder} && printf '%s\\n' '${dockerfile.replace(/'/g, `'\\''`)}' > Dockerfile && echo dep1 > deps.txt && echo 'echo hi' > app.sh`);
+    const first = await explain();
+    expect(first.hasEarlierBuild).toBe(false);
+    expect(firstRan(first)?.cause?.kind).toBe('no-earlier-build');
+
+    const again = await explain();
+    expect(again.hasEarlierBuild).toBe(true);
+    expect(again.steps.filter((step) => step.cause)).toEqual([]);
+    expect(again.steps.filter((step) => step.isCached).map((step) => step.line)).toEqual([3, 4, 5, 6, 7]);
+
+    // touch changes only the modification time: still cached, as lesson 5 shows.
+    await sh(`cd ${folder} && touch deps.txt && echo dep2 > deps.txt.new && mv deps.txt.new deps.txt`);
+    const fileChanged = await explain();
+    expect(fileChanged.steps.filter((step) => !step.isCached && step.line !== 1).map((step) => step.line)).toEqual([4, 5, 6, 7]);
+    expect(firstRan(fileChanged)).toMatchObject({ line: 4, cause: { kind: 'context-file-changed', changed: ['deps.txt'], added: [], removed: [] } });
+    expect(fileChanged.steps.find((step) => step.line === 6)!.cause).toMatchObject({ kind: 'earlier-step-rebuilt', lessonLink: '/lessons/lesson-5/#one-miss-and-everything-after-it-runs-again' });
+
+    const argChanged = await explain('--build-arg', 'VERSION=2');
+    // COPY deps.txt does not see VERSION and stays cached; the RUN after it misses, and so does all that follows.
+    expect(argChanged.steps.filter((step) => !step.isCached && step.line !== 1).map((step) => step.line)).toEqual([5, 6, 7]);
+    expect(firstRan(argChanged)).toMatchObject({ line: 5, cause: { kind: 'arg-changed', variable: 'VERSION', before: '1', after: '2' } });
+
+    await sh(`cd /tmp && printf 'FROM ${baseTag}\\nRUN echo new > /new-in-base\\n' | docker build -q -t ${baseTag} - >/dev/null`);
+    const baseChanged = await explain('--build-arg', 'VERSION=2');
+    expect(firstRan(baseChanged)).toMatchObject({ line: 3, cause: { kind: 'base-changed', baseRef: baseTag } });
+  });
+
+  it('explains a folder without a Dockerfile and a missing --tag with exit 2', async () => {
+    await sh(`mkdir -p ${folder}-empty`);
+    const noDockerfile = await runCourse(['inspect', '--explain-build', `${folder}-empty`, '--tag', 'x'], sandboxEnv);
+    expect(noDockerfile.stderr).toMatch(/There is no Dockerfile in/);
+    expect(noDockerfile.exitCode).toBe(2);
+    const noTag = await runCourse(['inspect', '--explain-build', folder], sandboxEnv);
+    expect(noTag.stderr).toMatch(/needs --tag NAME/);
+    expect(noTag.exitCode).toBe(2);
+    await sh(`rm -rf ${folder}-empty`);
   });
 });

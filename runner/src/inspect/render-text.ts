@@ -1,4 +1,5 @@
 import type { Paint } from '../cli/style.js';
+import type { CacheReport } from './cache-report.js';
 import type { OverlayReport, UpperEntry } from './overlay-report.js';
 import type { ChangedPath, InspectLayer, InspectReport, RemovedPath } from './report.js';
 
@@ -152,5 +153,20 @@ export function renderOverlayText(report: OverlayReport, paint: Paint = plain): 
     const seen = entry.kind === 'whiteout' ? '; gone from the merged view' : '';
     lines.push(`  ${upperMarks[entry.kind].padEnd(13)} ${escapeUntrusted(entry.path)}  (${entry.type}${device}${size}${hidden}${seen})`);
   }
+  return `${lines.join('\n')}\n`;
+}
+
+/** `course inspect --explain-build` for people: each step cached or run, and why it ran. */
+export function renderCacheText(report: CacheReport, paint: Paint = plain, siteUrl = ''): string {
+  const lines = [paint.bold(`Built ${escapeUntrusted(report.folder)} as ${escapeUntrusted(report.tag)}`), ''];
+  for (const step of report.steps) {
+    const mark = step.isCached ? paint.green('CACHED ') : step.cause ? paint.yellow('RAN    ') : '       ';
+    lines.push(`  ${mark} ${escapeUntrusted(step.name)}${step.line ? paint.dim(`  (line ${step.line})`) : ''}`);
+    if (step.cause) lines.push(`          ${paint.dim('why:')} ${escapeUntrusted(step.cause.message)}`);
+  }
+  const first = report.steps.find((step) => step.cause);
+  lines.push('');
+  if (!first) lines.push('Every step came from the cache.');
+  else lines.push(`The first step that ran again explains the rest. Read more: ${siteUrl}${first.cause!.lessonLink}`);
   return `${lines.join('\n')}\n`;
 }

@@ -23,9 +23,13 @@ export interface RebuildProbeOptions {
   helperImage: string;
   signal?: AbortSignal;
   labels?: Record<string, string>;
+  /** `--build-arg` values (the cache explainer's builds). */
+  buildArgs?: Record<string, string>;
+  /** Labels for the built image instead of the probe's own (the cache explainer builds the learner's image). */
+  imageLabels?: Record<string, string>;
 }
 
-interface ContextFile {
+export interface ContextFile {
   header: tar.Header;
   content: Buffer;
 }
@@ -87,7 +91,7 @@ export function commentLine(fileName: string, text: string): string {
   return `# ${text}`;
 }
 
-async function readFolder(engine: Engine, options: RebuildProbeOptions): Promise<{ files: ContextFile[] } | { reason: string }> {
+export async function readFolder(engine: Engine, options: RebuildProbeOptions): Promise<{ files: ContextFile[] } | { reason: string }> {
   let helper: Docker.Container | undefined;
   try {
     try {
@@ -154,7 +158,7 @@ async function unpackContext(archive: NodeJS.ReadableStream): Promise<ContextFil
   return files;
 }
 
-async function packContext(files: readonly ContextFile[]): Promise<Buffer> {
+export async function packContext(files: readonly ContextFile[]): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
   pack.on('data', (chunk) => chunks.push(chunk as Buffer));
@@ -174,13 +178,13 @@ async function packContext(files: readonly ContextFile[]): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-type BuildOutcome = { kind: 'built'; steps: BuildStepFacts[] } | { kind: 'failed'; error: string } | { kind: 'timed-out' };
+export type BuildOutcome = { kind: 'built'; steps: BuildStepFacts[] } | { kind: 'failed'; error: string } | { kind: 'timed-out' };
 
 /**
  * `POST /build?version=2` with the context as the request body: BuildKit without a client
  * session, which the engine serves from the body. Closing the connection cancels the build.
  */
-async function buildOnce(engine: Engine, context: Buffer, tag: string, withinMs: number, options: RebuildProbeOptions): Promise<BuildOutcome> {
+export async function buildOnce(engine: Engine, context: Buffer, tag: string, withinMs: number, options: RebuildProbeOptions): Promise<BuildOutcome> {
   if (withinMs <= 0) return { kind: 'timed-out' };
   let response: Readable;
   try {
@@ -253,7 +257,12 @@ function dialBuild(engine: Engine, context: Buffer, tag: string, options: Rebuil
         path: '/build?',
         method: 'POST',
         file: Readable.from([context]),
-        options: { version: '2', t: tag, labels: { ...probeLabels, ...options.labels } },
+        options: {
+          version: '2',
+          t: tag,
+          labels: options.imageLabels ?? { ...probeLabels, ...options.labels },
+          ...(options.buildArgs ? { buildargs: options.buildArgs } : {}),
+        },
         isStream: true,
         headers: { 'Content-Type': 'application/x-tar' },
         statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' },
