@@ -1,7 +1,14 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { connectEngine, connectSocket } from '../../runner/src/engine.js';
+import { connectNestedEngine, ensureEngineId, expectedEngineId } from '../../runner/src/sandbox/nested-engine.js';
+import type { Instance } from '../../runner/src/settings.js';
 import { startCourse, type StartedCourse } from '../support/course-server-process.js';
 import { RawWebSocket } from '../support/raw-websocket.js';
-import { hasStackTrace } from '../support/run-course.js';
+import { hasStackTrace, runCourse } from '../support/run-course.js';
+import { instanceFor } from '../support/sandbox-env.js';
+import { execInSandbox } from '../support/sandbox-exec.js';
 import { TerminalClient } from '../support/terminal-client.js';
 
 /**
@@ -9,9 +16,12 @@ import { TerminalClient } from '../support/terminal-client.js';
  * refused or survived. The runner is the real `course start`, in its own process, so a
  * probe that crashes it shows up as an exited process.
  */
+const execFileAsync = promisify(execFile);
 let course: StartedCourse;
+let instance: Instance;
 
 beforeAll(async () => {
+  instance = instanceFor(inject('sandboxEnv'));
   course = await startCourse(inject('sandboxEnv'));
 });
 
@@ -55,5 +65,40 @@ describe('bad WebSocket frames', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     await expectRunnerAnswers();
     expect(hasStackTrace(course.stderr())).toBe(false);
+  });
+});
+
+describe('redirecting the runner to another engine', () => {
+  it('cannot replace the socket from a learner\'s shell: its folder is read-only inside', async () => {
+    const result = await execInSandbox(await connectEngine(), instance, 'ln -sf /var/run/docker.sock /run/layerlab/docker.sock || rm -f /run/layerlab/docker.sock');
+    expect(result.exitCode).not.toBe(0);
+    expect(result.stderr).toMatch(/Read-only file system/);
+  });
+
+  it('is refused when the socket has become a link to this machine\'s engine (as the sandbox\'s own root could make it)', async () => {
+    // The sandbox's root can remount; it swaps the socket for a link, as the issue's probe did.
+    const sandboxRoot = (script: string) => execFileAsync('docker', ['exec', instance.containerName, 'sh', '-ec', script]);
+    await sandboxRoot('cd /run/layerlab && mount -o remount,rw,bind /run/layerlab && mv docker.sock docker.sock.real && ln -s /var/run/docker.sock docker.sock');
+    try {
+      await expect(connectNestedEngine(instance)).rejects.toThrow(/not the sandbox's socket \(it is a link\)/);
+      const status = await runCourse(['status', '--json'], inject('sandboxEnv'));
+      expect((JSON.parse(status.stdout) as { nestedEngine: { isAnswering: boolean } }).nestedEngine.isAnswering).toBe(false);
+      const check = await runCourse(['check', 'lesson-1'], inject('sandboxEnv'));
+      expect(check.exitCode).toBe(3);
+      expect(check.stderr).toContain('will not follow it');
+      expect(hasStackTrace(check.stderr)).toBe(false);
+    } finally {
+      await sandboxRoot('cd /run/layerlab && rm -f docker.sock && mv docker.sock.real docker.sock && mount -o remount,ro,bind /run/layerlab');
+    }
+    await connectNestedEngine(instance);
+  });
+
+  it('refuses a real socket that leads to an engine without the sandbox\'s id', async () => {
+    const hostEngine = await connectEngine();
+    const expected = await expectedEngineId(hostEngine, instance);
+    expect(expected).toMatch(/^[0-9a-f]{32}$/);
+    const other = await connectSocket('/var/run/docker.sock', '');
+    await expect(ensureEngineId(other, expected)).rejects.toThrow(/not this sandbox's own engine/);
+    await ensureEngineId(await connectNestedEngine(instance, hostEngine), expected);
   });
 });

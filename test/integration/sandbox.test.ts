@@ -25,7 +25,7 @@ describe('the shared test sandbox', () => {
     const status = JSON.parse(stdout) as SandboxStatus;
     expect(status.sandbox.state).toBe('running');
     expect(status.sandbox.limits).toEqual({ memoryBytes: 3 * GiB, cpus: 2, pids: 4096 });
-    expect(['privileged', 'capabilities']).toContain(status.sandbox.privilegeMode);
+    expect(status.sandbox.privilegeMode).toBe('least-privilege');
 
     const container = await engine.docker.getContainer(instance.containerName).inspect();
     expect(container.HostConfig.Memory).toBe(3 * GiB);

@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream';
+import { asLearner } from '../../runner/src/sandbox/learner-shell.js';
 import type { Engine } from '../../runner/src/engine.js';
 import type { Instance } from '../../runner/src/settings.js';
 
@@ -20,7 +21,7 @@ export async function execInSandbox(
   files: Record<string, string> = {},
 ): Promise<ExecResult> {
   const exec = await engine.docker.getContainer(instance.containerName).exec({
-    Cmd: ['bash', '-c', script],
+    Cmd: asLearner(['bash', '-c', script]),
     Env: Object.entries(files).map(([name, content]) => `FILE_${name}=${content}`),
     AttachStdout: true,
     AttachStderr: true,

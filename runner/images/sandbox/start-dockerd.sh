@@ -29,13 +29,38 @@ else
   cap_learner_memory "$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)" /sys/fs/cgroup/memory/learner/memory.limit_in_bytes
 fi
 
+# The sandbox's own limits (set by the runner on the learner's engine) and the learner cap
+# are read-only from here on: root in a learner's shell may write cgroup files, and would
+# otherwise lift the limits by writing a bigger number. Remounting needs CAP_SYS_ADMIN,
+# which learners' shells do not have.
+freeze() { for file in "$@"; do [ -f "$file" ] && mount --bind -o ro "$file" "$file"; done; return 0; }
+if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+  freeze /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory.swap.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max \
+    /sys/fs/cgroup/learner/memory.max /sys/fs/cgroup/learner/pids.max
+else
+  freeze /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes \
+    /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us \
+    /sys/fs/cgroup/cpuset/cpuset.cpus /sys/fs/cgroup/devices/devices.allow \
+    /sys/fs/cgroup/memory/learner/memory.limit_in_bytes
+fi
+
 # An unclean stop (an OOM kill, a power cut) leaves pid files naming PID 1, which is us
 # again, and dockerd would refuse to start.
 rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid
 
+# /run/layerlab is the folder the runner reaches this engine through, on the learner's
+# machine. Once the engine's socket is there, the folder turns read-only, so nothing in the
+# sandbox can swap the socket for a link to another engine (the runner also checks).
+# Connecting to a socket on a read-only mount still works.
 mkdir -p /run/layerlab
+rm -f /run/layerlab/docker.sock   # the last run's, so the wait below sees the new one
+(
+  while [ ! -S /run/layerlab/docker.sock ]; do sleep 0.1; done
+  mount -o remount,ro,bind /run/layerlab
+) &
 exec dockerd \
   --cgroup-parent=/learner \
   --host unix:///var/run/docker.sock \
   --host unix:///run/layerlab/docker.sock \
-  --group "${LAYERLAB_SOCKET_GID:-0}"
+  --group "${LAYERLAB_SOCKET_GID:-0}" \
+  --label "layerlab.engine-id=${LAYERLAB_ENGINE_ID:-unset}"

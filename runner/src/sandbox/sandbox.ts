@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import type Docker from 'dockerode';
 import { ensureBaseImages } from '../base-images/build.js';
@@ -12,6 +13,7 @@ import {
   sameLimits,
   sandboxContainerOptions,
   sandboxLabels,
+  sandboxRightsVersion,
   type PrivilegeMode,
 } from './host-config.js';
 import { loadBaseImages, type LoadResult } from './load-images.js';
@@ -81,7 +83,7 @@ export async function bringUpSandbox(engine: Engine, instance: Instance, progres
     startSeconds = (performance.now() - started) / 1000;
   }
 
-  const nested = await connectNestedEngine(instance);
+  const nested = await connectNestedEngine(instance, engine);
   const loadedImages = await loadBaseImages(engine, nested, progress);
   const copiedExercises = await copyExerciseStarters(engine, instance);
   if (copiedExercises.length) progress.note(`Exercise starters are in the sandbox under ~/exercises: ${copiedExercises.join(', ')}.`);
@@ -104,7 +106,7 @@ export function stateOf(container: Docker.ContainerInspectInfo | undefined): San
 
 export function modeOf(container: Docker.ContainerInspectInfo): PrivilegeMode {
   const mode = container.Config.Labels?.[sandboxLabels.privilege];
-  return mode === 'capabilities' ? 'capabilities' : 'privileged';
+  return mode === 'least-privilege' ? 'least-privilege' : 'privileged';
 }
 
 async function desiredLimits(
@@ -131,6 +133,7 @@ function whyStale(container: Docker.ContainerInspectInfo, imageId: string, limit
     );
   }
   if (container.Image !== imageId) return 'the sandbox image was updated';
+  if (container.Config.Labels?.[sandboxLabels.rightsVersion] !== sandboxRightsVersion) return 'the sandbox gets narrower rights';
   if (!sameLimits(limitsOf(container.HostConfig), limits)) return 'new resource limits';
   return undefined;
 }
@@ -147,14 +150,17 @@ async function ensureVolumes(engine: Engine, instance: Instance): Promise<void> 
 }
 
 /**
- * Creates and starts the container with --privileged, and where the engine refuses that,
- * with the capability set instead. Which one worked is kept in a label for `course status`.
+ * Creates and starts the container with the least rights that run Docker, and only where the
+ * engine refuses those, with --privileged. Which one worked is kept in a label for `course
+ * status`; a fresh random engine id goes to the nested engine, so the runner can tell it
+ * from any other engine a socket might lead to.
  */
 async function createAndStart(engine: Engine, instance: Instance, limits: SandboxLimits): Promise<PrivilegeMode> {
   const failures: string[] = [];
   const socketGid = process.getgid?.() ?? 0;
+  const engineId = randomBytes(16).toString('hex');
   for (const mode of privilegeModes) {
-    const container = await engine.docker.createContainer(sandboxContainerOptions(instance, sandboxImage, limits, mode, socketGid));
+    const container = await engine.docker.createContainer(sandboxContainerOptions(instance, sandboxImage, limits, mode, socketGid, engineId));
     try {
       await container.start();
       return mode;
@@ -165,7 +171,7 @@ async function createAndStart(engine: Engine, instance: Instance, limits: Sandbo
   }
   throw environmentError(
     `The engine refused to start the sandbox container:\n    ${failures.join('\n    ')}`,
-    'The sandbox runs its own Docker engine and needs --privileged or broad capabilities. Use a Docker engine that allows them (rootless engines and some hosted ones do not).',
+    'The sandbox runs its own Docker engine and needs SYS_ADMIN and NET_ADMIN, or --privileged. Use a Docker engine that allows them (rootless engines and some hosted ones do not).',
   );
 }
 

@@ -1,5 +1,6 @@
 import { nestedBaseImages } from '../base-images/recipes.js';
-import { connectSocket, isNotFound, type Engine } from '../engine.js';
+import { isNotFound, type Engine } from '../engine.js';
+import { connectNestedEngine } from './nested-engine.js';
 import type { Instance, SandboxLimits } from '../settings.js';
 import { limitsOf, type PrivilegeMode } from './host-config.js';
 import { inspectContainer, modeOf, stateOf, type SandboxState } from './sandbox.js';
@@ -27,7 +28,7 @@ export interface SandboxStatus {
 export async function readSandboxStatus(engine: Engine, instance: Instance): Promise<SandboxStatus> {
   const container = await inspectContainer(engine, instance);
   const state = stateOf(container);
-  const nested = state === 'running' ? await tryConnect(instance.socketPath) : undefined;
+  const nested = state === 'running' ? await tryConnect(engine, instance) : undefined;
   const baseImages = await Promise.all(
     nestedBaseImages.map(async (recipe) => ({
       name: recipe.nestedName!,
@@ -53,11 +54,12 @@ export async function readSandboxStatus(engine: Engine, instance: Instance): Pro
   };
 }
 
-async function tryConnect(socketPath: string): Promise<Engine | undefined> {
+async function tryConnect(engine: Engine, instance: Instance): Promise<Engine | undefined> {
   try {
-    return await connectSocket(socketPath, '');
+    return await connectNestedEngine(instance, engine);
   } catch {
-    // A sandbox that is still starting, or whose dockerd died: reported as not answering.
+    // A sandbox that is still starting, whose dockerd died, or whose socket leads elsewhere:
+    // reported as not answering.
     return undefined;
   }
 }

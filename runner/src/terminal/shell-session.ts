@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import * as pty from 'node-pty';
+import { learnerShellCommand, noDetachKeys } from '../sandbox/learner-shell.js';
 import type { Instance } from '../settings.js';
 import { ReplayBuffer } from './replay-buffer.js';
 
@@ -50,6 +51,7 @@ export class ShellSession {
       [
         'exec',
         '-it',
+        ...noDetachKeys,
         '-e',
         'TERM=xterm-256color',
         '-e',
@@ -57,8 +59,7 @@ export class ShellSession {
         '-w',
         '/root',
         instance.containerName,
-        'bash',
-        '-l',
+        ...learnerShellCommand(),
       ],
       // encoding null: output arrives as bytes, so a UTF-8 character split across two
       // reads is passed on whole and the replay buffer counts bytes, not characters.

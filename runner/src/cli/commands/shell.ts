@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { connectEngine } from '../../engine.js';
 import { environmentError } from '../../errors.js';
+import { learnerShellCommand, noDetachKeys } from '../../sandbox/learner-shell.js';
 import { inspectContainer } from '../../sandbox/sandbox.js';
 import { resolveInstance } from '../../settings.js';
 import type { Command } from '../command.js';
@@ -23,7 +24,7 @@ export const shellCommand: Command = {
     // signals), and it honours DOCKER_HOST as we do. Without a terminal, stdin is still piped,
     // so `echo 'docker ps' | course shell` works.
     const flags = stdin.isTTY ? ['-it', '-e', `TERM=${process.env.TERM ?? 'xterm-256color'}`] : ['-i'];
-    const child = spawn('docker', ['exec', ...flags, '-w', '/root', instance.containerName, 'bash', '-l'], { stdio: 'inherit' });
+    const child = spawn('docker', ['exec', ...flags, ...noDetachKeys, '-w', '/root', instance.containerName, ...learnerShellCommand()], { stdio: 'inherit' });
     return await new Promise<number>((resolve, reject) => {
       child.on('error', (error: NodeJS.ErrnoException) =>
         reject(

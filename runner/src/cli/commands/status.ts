@@ -5,8 +5,8 @@ import { formatBytes, resolveInstance } from '../../settings.js';
 import type { Command } from '../command.js';
 
 const privilegeModeText = {
-  privileged: 'privileged (--privileged)',
-  capabilities: 'capabilities (--privileged is refused by this engine; all capabilities but SYS_RESOURCE, unconfined seccomp and AppArmor)',
+  'least-privilege': 'least privilege (Docker\'s default capabilities plus SYS_ADMIN and NET_ADMIN; /proc/sys read-only but for networking)',
+  privileged: 'privileged (--privileged: this engine refused the narrower set)',
 };
 
 export const statusCommand: Command = {
