@@ -49,6 +49,6 @@ describe('baseImageRecipes', () => {
 
   it('gives the sandbox the images learners know, by their usual names', () => {
     const nested = baseImageRecipes.flatMap((recipe) => (recipe.nestedName ? [recipe.nestedName] : []));
-    expect(nested).toEqual(['debian:trixie-slim', 'golang:1.24', 'busybox:latest']);
+    expect(nested).toEqual(['debian:trixie-slim', 'golang:1.24', 'busybox:latest', 'registry:2']);
   });
 });

@@ -32,6 +32,7 @@ export const baseImageRecipes: readonly BaseImageRecipe[] = [
   { name: debian, nestedName: debian, kind: 'rootfs', dir: path.join(imagesDir, 'debian') },
   { name: 'golang:1.24', nestedName: 'golang:1.24', kind: 'dockerfile', dir: path.join(imagesDir, 'golang'), parent: debian },
   { name: 'busybox:latest', nestedName: 'busybox:latest', kind: 'dockerfile', dir: path.join(imagesDir, 'busybox'), parent: debian },
+  { name: 'registry:2', nestedName: 'registry:2', kind: 'dockerfile', dir: path.join(imagesDir, 'registry'), parent: debian },
   { name: 'sandbox:latest', kind: 'dockerfile', dir: path.join(imagesDir, 'sandbox'), parent: debian },
 ];
 
