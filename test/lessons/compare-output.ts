@@ -57,8 +57,13 @@ const timePatterns: Array<[RegExp, string]> = [
   [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:::[a-z0-9]+)?/g, '<ref>'],
   [/\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?/g, '<date>'],
   [/\b\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? [+-]\d{4}(?: [A-Z]+)?/g, '<date>'],
+  [/\b\d{4}-\d\d-\d\d \d\d:\d\d\b/g, '<date>'],
   [/\b(?:\d+|an?|About an?|Less than an?) (?:second|minute|hour|day|week|month|year)s? ago\b/g, '<ago>'],
   [/\bUp (?:\d+|About an?|Less than an?) (?:second|minute|hour|day|week)s?\b/g, 'Up <for>'],
+  // BuildKit's plain log stamps a step's output with the seconds since it started.
+  [/^(#\d+) \d+\.\d+ /, '$1 <t> '],
+  // Ports the engine picks for -P or -p without a host port come from the ephemeral range.
+  [/(0\.0\.0\.0|\[::\]|localhost|127\.0\.0\.1):(?:3[2-9]\d{3}|[45]\d{4}|60\d{3})\b/g, '$1:<port>'],
   // BuildKit prints "76B done" or "76B 0.0s done" for the same transfer, as the timing falls.
   [/ \d+\.\d+s done\b/g, ' done'],
   [/\b\d+m\d+(?:\.\d+)?s\b/g, '<s>'],
@@ -81,10 +86,11 @@ interface LinePattern {
   holes: Array<{ kind: 'id'; shown: string } | { kind: 'size'; shown: string } | { kind: 'number'; shown: string }>;
 }
 
-function patternOf(shownLine: string, hasApproxSizes: boolean): LinePattern {
+function patternOf(shownLine: string, hasApproxSizes: boolean, hasLooseSizes: boolean): LinePattern {
   const holes: LinePattern['holes'] = [];
+  const numbers = hasLooseSizes ? [/\b\d{3,}\b/.source] : hasApproxSizes ? [bareNumber.source] : [];
   const tokens = new RegExp(
-    [hexToken.source, sizeToken.source, ...(hasApproxSizes ? [bareNumber.source] : [])].map((source) => `(${source})`).join('|'),
+    [hexToken.source, sizeToken.source, ...numbers].map((source) => `(${source})`).join('|'),
     'g',
   );
   let source = '';
@@ -97,14 +103,17 @@ function patternOf(shownLine: string, hasApproxSizes: boolean): LinePattern {
       source += `([0-9a-f]{${token.length}})`;
     } else if (match[2] !== undefined) {
       holes.push({ kind: 'size', shown: token });
-      source += hasApproxSizes ? `(${sizeToken.source})` : `(${escapeRegex(token)})`;
+      source += hasApproxSizes || hasLooseSizes ? `(${sizeToken.source})` : `(${escapeRegex(token)})`;
     } else {
       holes.push({ kind: 'number', shown: token });
       source += `(\\d+)`;
     }
     last = match.index + token.length;
   }
-  source += escapeRegex(shownLine.slice(last));
+  const rest = shownLine.slice(last);
+  // A line the lesson cuts short ends with "…": the real line only has to start the same way.
+  if (rest.endsWith('…') && shownLine !== '…') return { regex: new RegExp(`^${source}${escapeRegex(rest.slice(0, -1))}`), holes };
+  source += escapeRegex(rest);
   return { regex: new RegExp(`^${source}$`), holes };
 }
 
@@ -114,7 +123,7 @@ function escapeRegex(text: string): string {
 
 /** Does one real line match one shown line? Returns the ID bindings it needs, or undefined. */
 function matchLine(shown: string, real: string, options: OutputExpectation, ids: IdBindings, pending: Map<string, string>): Map<string, string> | undefined {
-  const pattern = patternOf(shown, options.hasApproxSizes || Boolean(options.hasLooseSizes));
+  const pattern = patternOf(shown, options.hasApproxSizes, Boolean(options.hasLooseSizes));
   const match = pattern.regex.exec(real);
   if (!match) return undefined;
   const needed = new Map<string, string>();
@@ -127,8 +136,9 @@ function matchLine(shown: string, real: string, options: OutputExpectation, ids:
     } else if (hole.kind === 'size') {
       const [shownBytes, realBytes] = [bytesOf(hole.shown), bytesOf(realToken)];
       if (options.hasLooseSizes ? Math.abs(realBytes - shownBytes) > 0.25 * shownBytes : !isCloseEnough(shownBytes, realBytes)) return undefined;
-    } else if (!isCloseEnough(Number(hole.shown), Number(realToken))) {
-      return undefined;
+    } else {
+      const [shownNumber, realNumber] = [Number(hole.shown), Number(realToken)];
+      if (options.hasLooseSizes ? Math.abs(realNumber - shownNumber) > 0.25 * shownNumber : !isCloseEnough(shownNumber, realNumber)) return undefined;
     }
   }
   return needed;

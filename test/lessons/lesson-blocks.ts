@@ -13,8 +13,9 @@
  *     approx    sizes (and plain numbers) of a megabyte or more may differ by up to 10 %: they
  *               follow Debian's packages; smaller ones stay exact;
  *     unordered the lines may come in any order (docker diff; images made in one second);
- *     loose-sizes every size may differ by 25 %: sizes that include protocol overhead, such as
- *               BuildKit's "transferring context", which counts file metadata too.
+ *     loose-sizes every size, and every number of 3 digits or more, may differ by 25 %: sizes
+ *               that include file times or protocol overhead (BuildKit's "transferring
+ *               context", a compressed layer's size in a manifest).
  *   A line that is only `…` inside an output stands for any number of lines.
  * - Meta words on a shell fence: `fails` (a non-zero exit is what the lesson shows),
  *   `timeout=N` (seconds; 300 by default).

@@ -43,6 +43,11 @@ describe('compareOutput', () => {
     expect(compareOutput(exact('a\nb'), 'a', new IdBindings())).toMatchObject({ matches: false, reason: expect.stringContaining('(no more lines)') });
   });
 
+  it('lets a shown line that ends with an ellipsis stand for the start of the real one', () => {
+    expect(compareOutput(exact('✓ holds the summary [same-summary] — …'), '✓ holds the summary [same-summary] — "5000000", from layer 4', new IdBindings()).matches).toBe(true);
+    expect(compareOutput(exact('✓ holds the summary [same-summary] — …'), '✗ holds the summary [same-summary] — "5000000"', new IdBindings()).matches).toBe(false);
+  });
+
   it('matches unordered lines as a set, each real line once', () => {
     const unordered = (text: string) => ({ text, isTrimmed: false, hasApproxSizes: false, isUnordered: true });
     expect(compareOutput(unordered('C /etc\nD /etc/motd'), 'D /etc/motd\nC /etc', new IdBindings()).matches).toBe(true);
