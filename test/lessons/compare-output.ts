@@ -67,6 +67,9 @@ const timePatterns: Array<[RegExp, string]> = [
   // BuildKit prints "76B done" or "76B 0.0s done" for the same transfer, as the timing falls.
   [/ \d+\.\d+s done\b/g, ' done'],
   [/\b\d+m\d+(?:\.\d+)?s\b/g, '<s>'],
+  // The grader's own timings: "after 48 ms", "(0.7 s)".
+  [/\b\d+(?:\.\d+)? ?ms\b/g, '<ms>'],
+  [/\b\d+\.\d+ s\b/g, '<s>'],
   [/\b\d+(?:\.\d+)?s\b/g, '<s>'],
 ];
 
