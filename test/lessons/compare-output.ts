@@ -166,15 +166,21 @@ export function bytesOf(size: string): number {
 }
 
 function linesOf(text: string): string[] {
-  // BuildKit's plain log may print a progress line and then the same line completed
-  // ("#1 transferring dockerfile:" then "#1 transferring dockerfile: 76B done"): keep the last.
+  // BuildKit's plain log may print a progress line and then the same line again, further on
+  // ("#1 transferring dockerfile: 29B 0.1s" then "#1 transferring dockerfile: 76B done"):
+  // a reader takes the last one.
   const lines = text
     .split('\n')
     .map(normaliseLine)
-    .filter((line, index, all) => !(line.endsWith(':') && all[index + 1]?.startsWith(`${line} `)));
+    .filter((line, index, all) => !isSupersededProgress(line, all[index + 1]));
   while (lines.length && lines[lines.length - 1] === '') lines.pop();
   while (lines.length && lines[0] === '') lines.shift();
   return lines;
+}
+
+function isSupersededProgress(line: string, next: string | undefined): boolean {
+  const progress = /^(#\d+ [^:]+:)/.exec(line);
+  return progress !== null && next !== undefined && next.startsWith(progress[1]!);
 }
 
 /** A shown line that is only an ellipsis stands for any number of real lines. */

@@ -14,6 +14,7 @@ describe('compareOutput', () => {
   it('reads BuildKit progress lines the way a reader does', () => {
     const shown = exact('#1 transferring dockerfile: 76B 0.0s done\n#6 [2/2] COPY app.txt /app/');
     expect(compareOutput(shown, '#1 transferring dockerfile:\n#1 transferring dockerfile: 76B done\n#6 [2/2] COPY app.txt /app/', new IdBindings()).matches).toBe(true);
+    expect(compareOutput(shown, '#1 transferring dockerfile: 29B 0.1s\n#1 transferring dockerfile: 76B 0.1s done\n#6 [2/2] COPY app.txt /app/', new IdBindings()).matches).toBe(true);
     expect(compareOutput(shown, '#1 transferring dockerfile: 77B done\n#6 [2/2] COPY app.txt /app/', new IdBindings()).matches).toBe(false);
   });
 
