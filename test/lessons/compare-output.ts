@@ -67,6 +67,10 @@ const timePatterns: Array<[RegExp, string]> = [
   // BuildKit prints "76B done" or "76B 0.0s done" for the same transfer, as the timing falls.
   [/ \d+\.\d+s done\b/g, ' done'],
   [/\b\d+m\d+(?:\.\d+)?s\b/g, '<s>'],
+  // ls -l dates; overlay2's short link names (random); load addresses (ASLR).
+  [/\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d (?:\d\d:\d\d|\d{4})\b/g, '<date>'],
+  [/\/l\/[A-Z0-9]{26}\b/g, '/l/<link>'],
+  [/\(0x[0-9a-f]{8,16}\)/g, '(0x<address>)'],
   // The grader's own timings: "after 48 ms", "(0.7 s)".
   [/\b\d+(?:\.\d+)? ?ms\b/g, '<ms>'],
   [/\b\d+\.\d+ s\b/g, '<s>'],
@@ -80,7 +84,8 @@ export function normaliseLine(line: string): string {
 }
 
 const hexToken = /\b[0-9a-f]{12,64}\b/;
-const sizeToken = /\b\d+(?:\.\d+)?\s?(?:B|kB|KB|KiB|MB|MiB|GB|GiB)\b/;
+// Docker's sizes (78MB, 2.03 MB), and du -h's and ls -h's (40K, 1.7M, 2.3G).
+const sizeToken = /\b\d+(?:\.\d+)?\s?(?:B|kB|KB|KiB|MB|MiB|GB|GiB|K|M|G)\b/;
 const bareNumber = /\b\d{4,}\b/;
 
 interface LinePattern {
@@ -157,7 +162,7 @@ function isCloseEnough(shown: number, real: number): boolean {
   return Math.abs(real - shown) <= 0.1 * shown;
 }
 
-const unitBytes: Record<string, number> = { B: 1, kB: 1e3, KB: 1e3, KiB: 1024, MB: 1e6, MiB: 1024 ** 2, GB: 1e9, GiB: 1024 ** 3 };
+const unitBytes: Record<string, number> = { B: 1, kB: 1e3, KB: 1e3, KiB: 1024, MB: 1e6, MiB: 1024 ** 2, GB: 1e9, GiB: 1024 ** 3, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
 
 export function bytesOf(size: string): number {
   const match = /^(\d+(?:\.\d+)?)\s?(\w+)$/.exec(size);
@@ -193,42 +198,47 @@ const gap = '…';
 export function compareOutput(expected: OutputExpectation, realText: string, ids: IdBindings): Comparison {
   const shown = linesOf(expected.text);
   const real = linesOf(stripTerminalNoise(realText));
-  const pending = new Map<string, string>();
-  if (expected.isUnordered) return compareUnordered(expected, shown, real, ids, pending);
-  let position = 0;
-  let mayFloat = expected.isTrimmed;
-  for (let index = 0; index < shown.length; index++) {
-    const line = shown[index]!;
-    if (line === gap) {
-      mayFloat = true;
-      continue;
+  if (expected.isUnordered) return compareUnordered(expected, shown, real, ids, new Map());
+  // Depth-first, so a shown line after a gap that matches too early can try a later real line.
+  let deepest = { index: 0, position: 0, mayFloat: false };
+  // Where the rest cannot match (whatever IDs were bound on the way): keeps the search linear-ish.
+  const dead = new Set<string>();
+  const search = (index: number, position: number, mayFloat: boolean, pending: Map<string, string>): Map<string, string> | undefined => {
+    const key = `${index}:${position}:${mayFloat}`;
+    if (dead.has(key)) return undefined;
+    const result = searchFrom(index, position, mayFloat, pending);
+    if (!result) dead.add(key);
+    return result;
+  };
+  const searchFrom = (index: number, position: number, mayFloat: boolean, pending: Map<string, string>): Map<string, string> | undefined => {
+    if (index > deepest.index || (index === deepest.index && position > deepest.position)) deepest = { index, position, mayFloat };
+    if (index === shown.length) {
+      const endsOpen = expected.isTrimmed || shown[shown.length - 1] === gap;
+      return endsOpen || position === real.length ? pending : undefined;
     }
-    let found = -1;
+    const line = shown[index]!;
+    if (line === gap) return search(index + 1, position, true, pending);
     const last = mayFloat ? real.length - 1 : position;
     for (let candidate = position; candidate <= last && candidate < real.length; candidate++) {
       const bindings = matchLine(line, real[candidate]!, expected, ids, pending);
-      if (bindings) {
-        for (const [key, value] of bindings) pending.set(key, value);
-        found = candidate;
-        break;
-      }
+      if (!bindings) continue;
+      const found = search(index + 1, candidate + 1, expected.isTrimmed, new Map([...pending, ...bindings]));
+      if (found) return found;
     }
-    if (found < 0) {
-      const near = real[position];
-      return {
-        matches: false,
-        reason: `shown line ${index + 1} is not in the output${mayFloat ? ' (in order)' : ''}:\n    shown: ${line}\n    real:  ${near ?? '(no more lines)'}`,
-      };
-    }
-    position = found + 1;
-    mayFloat = expected.isTrimmed;
+    return undefined;
+  };
+  const bound = search(0, 0, expected.isTrimmed, new Map());
+  if (bound) {
+    ids.commit(bound);
+    return { matches: true };
   }
-  const endsWithGap = shown[shown.length - 1] === gap;
-  if (!expected.isTrimmed && !endsWithGap && position < real.length) {
-    return { matches: false, reason: `the output has more lines than the lesson shows, from:\n    real:  ${real[position]}\n  (mark the block "trimmed", or end it with a "…" line, if that is on purpose)` };
+  if (deepest.index === shown.length) {
+    return { matches: false, reason: `the output has more lines than the lesson shows, from:\n    real:  ${real[deepest.position]}\n  (mark the block "trimmed", or end it with a "…" line, if that is on purpose)` };
   }
-  ids.commit(pending);
-  return { matches: true };
+  return {
+    matches: false,
+    reason: `shown line ${deepest.index + 1} is not in the output${deepest.mayFloat ? ' (in order)' : ''}:\n    shown: ${shown[deepest.index]}\n    real:  ${real[deepest.position] ?? '(no more lines)'}`,
+  };
 }
 
 function compareUnordered(expected: OutputExpectation, shown: string[], real: string[], ids: IdBindings, pending: Map<string, string>): Comparison {

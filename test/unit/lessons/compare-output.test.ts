@@ -49,6 +49,12 @@ describe('compareOutput', () => {
     expect(compareOutput(exact('✓ holds the summary [same-summary] — …'), '✗ holds the summary [same-summary] — "5000000"', new IdBindings()).matches).toBe(false);
   });
 
+  it('after a gap, tries a later real line when the first that matches leads nowhere', () => {
+    const shown = exact('history:\n…\n{\n"by": "RUN mine"\n}');
+    expect(compareOutput(shown, 'history:\n{\n"by": "COPY base"\n}\n{\n"by": "RUN mine"\n}', new IdBindings()).matches).toBe(true);
+    expect(compareOutput(shown, 'history:\n{\n"by": "COPY base"\n}', new IdBindings()).matches).toBe(false);
+  });
+
   it('matches unordered lines as a set, each real line once', () => {
     const unordered = (text: string) => ({ text, isTrimmed: false, hasApproxSizes: false, isUnordered: true });
     expect(compareOutput(unordered('C /etc\nD /etc/motd'), 'D /etc/motd\nC /etc', new IdBindings()).matches).toBe(true);

@@ -14,6 +14,7 @@ import { maxLayers } from './max-layers.js';
 import { maxSize } from './max-size.js';
 import { noSecret } from './no-secret.js';
 import { pathNeverInLayers } from './path-never-in-layers.js';
+import { pipeFailuresFailTheBuild } from './pipe-failures-fail-the-build.js';
 import { portExposed } from './port-exposed.js';
 import { runOutput } from './run-output.js';
 import { runsAsNonRoot } from './runs-as-non-root.js';
@@ -39,6 +40,7 @@ export const checkKinds = {
   'no-secret': noSecret,
   'run-output': runOutput,
   'path-never-in-layers': pathNeverInLayers,
+  'pipe-failures-fail-the-build': pipeFailuresFailTheBuild,
   'shared-libraries-resolve': sharedLibrariesResolve,
   'step-stays-cached': stepStaysCached,
   'file-recovered-from-layer': fileRecoveredFromLayer,
