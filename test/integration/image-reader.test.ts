@@ -1,14 +1,15 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import path from 'node:path';
 import sax from 'sax';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import tar from 'tar-stream';
 import { connectEngine, type Engine } from '../../runner/src/engine.js';
 import { gatherImageFacts } from '../../runner/src/grader/facts/gather.js';
+import { readImageArchive, type ImageArchive } from '../../runner/src/grader/facts/image-archive.js';
+import { feed } from '../../runner/src/grader/facts/layer-tar.js';
+import { mergeLayers } from '../../runner/src/grader/facts/merged-view.js';
 import { gradeExercise } from '../../runner/src/grader/grade.js';
 import { renderJson } from '../../runner/src/grader/report/json.js';
 import { renderJunit } from '../../runner/src/grader/report/junit.js';
 import { renderText } from '../../runner/src/grader/report/text.js';
-import type { ImageFacts } from '../../runner/src/grader/types.js';
 import { connectNestedEngine } from '../../runner/src/sandbox/nested-engine.js';
 import { buildInSandbox, execIn } from '../support/build-image.js';
 import { removeTestObjects } from '../support/cleanup.js';
@@ -48,33 +49,27 @@ const linkDockerfile = ['FROM busybox:latest', 'COPY a.txt /srv/a.txt', 'RUN --n
 
 let host: Engine;
 let nested: Engine;
-let containerdStore: Engine | undefined;
-const storeSocketInSandbox = `/run/layerlab/ctrd-${runId}.sock`;
+const storeSocket = `/run/ll-ctrd-${runId}.sock`;
 const storeRoot = `/var/lib/ll-ctrd-${runId}`;
+const storeDocker = `DOCKER_HOST=unix://${storeSocket} docker`;
 
 /**
  * A second engine inside the test sandbox, with the containerd snapshotter on. Its root is a
  * tmpfs (overlayfs cannot sit on the sandbox's own overlay root); it has no bridge, so its
- * builds use RUN --network=none; its socket is in the folder the host sees.
+ * builds use RUN --network=none. Its socket stays inside the sandbox: what it saves is
+ * copied out with the host engine's archive API and read as `docker save` output.
  */
-async function startContainerdStoreEngine(): Promise<Engine> {
+async function startContainerdStoreEngine(): Promise<void> {
   const script = [
     'set -e',
     `mkdir -p ${storeRoot} /etc/ll-ctrd-${runId}`,
     `mount -t tmpfs -o size=1g tmpfs ${storeRoot}`,
     `echo '{"features":{"containerd-snapshotter":true}}' > /etc/ll-ctrd-${runId}/daemon.json`,
-    `setsid dockerd --config-file /etc/ll-ctrd-${runId}/daemon.json --data-root ${storeRoot} --exec-root /run/ll-ctrd-${runId} --pidfile /run/ll-ctrd-${runId}.pid -H unix://${storeSocketInSandbox} --bridge none --iptables=false --ip6tables=false >/tmp/ll-ctrd-${runId}.log 2>&1 < /dev/null &`,
+    `setsid dockerd --config-file /etc/ll-ctrd-${runId}/daemon.json --data-root ${storeRoot} --exec-root /run/ll-ctrd-${runId} --pidfile /run/ll-ctrd-${runId}.pid -H unix://${storeSocket} --bridge none --iptables=false --ip6tables=false >/tmp/ll-ctrd-${runId}.log 2>&1 < /dev/null &`,
+    `for i in $(seq 1 240); do ${storeDocker} info >/dev/null 2>&1 && exit 0; sleep 0.5; done`,
+    `cat /tmp/ll-ctrd-${runId}.log; exit 1`,
   ].join('\n');
   await execIn(host, instance, ['sh', '-c', script]);
-  const address = `unix://${path.join(path.dirname(instance.socketPath), path.basename(storeSocketInSandbox))}`;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await connectEngine(address);
-    } catch (error) {
-      if (attempt > 120) throw error;
-      await sleep(500);
-    }
-  }
 }
 
 async function buildOnContainerdStore(name: string, extraArgs: string[]): Promise<void> {
@@ -84,10 +79,26 @@ async function buildOnContainerdStore(name: string, extraArgs: string[]): Promis
     `mkdir -p ${dir} && cd ${dir}`,
     `printf 'hi\\n' > a.txt`,
     `cat > Dockerfile <<'EOF'\n${linkDockerfile}\nEOF`,
-    `DOCKER_HOST=unix://${storeSocketInSandbox} docker buildx build -q ${extraArgs.join(' ')} .`,
+    `${storeDocker} buildx build -q ${extraArgs.join(' ')} .`,
+    `${storeDocker} save -o /tmp/ll-ctrd-${runId}-${name}.tar ${tag(name)}`,
     `rm -rf ${dir}`,
   ].join('\n');
   await execIn(host, instance, ['sh', '-c', script]);
+}
+
+/** The saved archive, streamed out of the sandbox (docker cp's API wraps it in a tar of its own). */
+async function readSavedArchive(name: string): Promise<ImageArchive> {
+  const wrapped = (await host.docker.getContainer(instance.containerName).getArchive({ path: `/tmp/ll-ctrd-${runId}-${name}.tar` })) as unknown as AsyncIterable<Buffer>;
+  const outer = tar.extract();
+  const feeding = feed(wrapped, outer);
+  let archive: ImageArchive | undefined;
+  for await (const entry of outer) {
+    if (archive) entry.resume();
+    else archive = await readImageArchive(entry as AsyncIterable<Buffer>, { keepContentOf: new Set(['srv/b.txt']) });
+  }
+  await feeding;
+  if (!archive) throw new Error(`nothing was copied out for ${name}`);
+  return archive;
 }
 
 beforeAll(async () => {
@@ -95,8 +106,8 @@ beforeAll(async () => {
   nested = await connectNestedEngine(instance);
   await buildInSandbox(host, instance, { context: new Map([['Dockerfile', Buffer.from(hostileDockerfile)]]), tag: tag('hostile'), labels });
   await buildInSandbox(host, instance, { context: new Map([['Dockerfile', Buffer.from(linkDockerfile)], ['a.txt', Buffer.from('hi\n')]]), tag: tag('link'), labels });
-  containerdStore = await startContainerdStoreEngine();
-  await execIn(host, instance, ['sh', '-c', `docker save busybox:latest | DOCKER_HOST=unix://${storeSocketInSandbox} docker load`]);
+  await startContainerdStoreEngine();
+  await execIn(host, instance, ['sh', '-c', `docker save busybox:latest | ${storeDocker} load`]);
   await buildOnContainerdStore('gzip', ['-t', tag('gzip')]);
   await buildOnContainerdStore('zstd', ['--output', `type=image,name=${tag('zstd')},compression=zstd,force-compression=true`]);
 });
@@ -106,7 +117,7 @@ afterAll(async () => {
     `if [ -f /run/ll-ctrd-${runId}.pid ]; then kill $(cat /run/ll-ctrd-${runId}.pid) || true; fi`,
     `for i in $(seq 1 60); do [ -f /run/ll-ctrd-${runId}.pid ] || break; sleep 0.5; done`,
     `umount -l ${storeRoot} 2>/dev/null || true`,
-    `rm -rf ${storeRoot} /etc/ll-ctrd-${runId} /run/ll-ctrd-${runId} /tmp/ll-ctrd-${runId}.log ${storeSocketInSandbox}`,
+    `rm -rf ${storeRoot} /etc/ll-ctrd-${runId} /run/ll-ctrd-${runId} /tmp/ll-ctrd-${runId}* ${storeSocket}`,
   ].join('\n');
   await execIn(host, instance, ['sh', '-c', stop]).catch(() => {});
   await removeTestObjects(nested.docker, runId);
@@ -156,36 +167,36 @@ describe('a hard link whose original a later layer deletes (classic store: the l
 });
 
 describe('the containerd image store', () => {
-  const read = async (name: string): Promise<ImageFacts> => {
-    const facts = await gatherImageFacts(containerdStore!, tag(name), { probes: { fileContents: ['/srv/b.txt'] } });
-    if (!facts) throw new Error(`no image ${tag(name)} on the containerd-store engine`);
-    return facts;
+  const read = async (name: string) => {
+    const archive = await readSavedArchive(name);
+    return { archive, files: mergeLayers(archive.layers.map((layer) => layer.contents)).files };
   };
 
   it('is really in use by the second engine', async () => {
-    const info = await containerdStore!.docker.info();
-    expect(JSON.stringify(info.DriverStatus)).toContain('io.containerd.snapshotter.v1');
+    const status = await execIn(host, instance, ['sh', '-c', `${storeDocker} info --format '{{json .DriverStatus}}'`]);
+    expect(status).toContain('io.containerd.snapshotter.v1');
   });
 
   it('saves compressed layers behind an index inside an index, and every one is read', async () => {
-    const facts = await read('gzip');
-    expect(facts.archiveLayout).toBe('oci');
-    expect(facts.layers).toHaveLength(4);
-    expect(facts.layers.map((layer) => layer.unreadable)).toEqual([undefined, undefined, undefined, undefined]);
-    expect(facts.layers.slice(1).map((layer) => layer.compression)).toEqual(['gzip', 'gzip', 'gzip']);
-    expect(facts.layers[0]!.entryCount).toBeGreaterThan(200); // busybox and its applets' links
+    const { archive } = await read('gzip');
+    expect(archive.layout).toBe('oci');
+    expect(archive.layers).toHaveLength(4);
+    expect(archive.layers.map((layer) => layer.unreadable)).toEqual([undefined, undefined, undefined, undefined]);
+    expect(archive.layers.slice(1).map((layer) => layer.compression)).toEqual(['gzip', 'gzip', 'gzip']);
+    expect(archive.layers[0]!.contents!.entryCount).toBeGreaterThan(200); // busybox and its applets' links
+    expect(archive.config.rootfs?.diff_ids).toHaveLength(4);
   });
 
   it('keeps the linked file when its original is deleted (containerd\'s differ writes it as a plain file)', async () => {
-    const facts = await read('gzip');
-    expect(facts.files.has('srv/a.txt')).toBe(false);
-    expect(facts.files.get('srv/b.txt')).toMatchObject({ type: 'file', sizeBytes: 3, content: Buffer.from('hi\n') });
+    const { files } = await read('gzip');
+    expect(files.has('srv/a.txt')).toBe(false);
+    expect(files.get('srv/b.txt')).toMatchObject({ type: 'file', sizeBytes: 3, content: Buffer.from('hi\n') });
   });
 
   it('reads zstd layers', async () => {
-    const facts = await read('zstd');
-    expect(facts.layers.slice(1).map((layer) => layer.compression)).toEqual(['zstd', 'zstd', 'zstd']);
-    expect(facts.layers.map((layer) => layer.unreadable)).toEqual([undefined, undefined, undefined, undefined]);
-    expect(facts.files.get('srv/b.txt')).toMatchObject({ type: 'file', content: Buffer.from('hi\n') });
+    const { archive, files } = await read('zstd');
+    expect(archive.layers.slice(1).map((layer) => layer.compression)).toEqual(['zstd', 'zstd', 'zstd']);
+    expect(archive.layers.map((layer) => layer.unreadable)).toEqual([undefined, undefined, undefined, undefined]);
+    expect(files.get('srv/b.txt')).toMatchObject({ type: 'file', content: Buffer.from('hi\n') });
   });
 });
