@@ -75,13 +75,26 @@ function readerFingerprint(): string {
 
 let fingerprint: string | undefined;
 
+const noCache: LayerFactsCache = {
+  get: async () => undefined,
+  put: async () => {},
+  getImage: async () => undefined,
+  putImage: async () => {},
+};
+
 /**
  * Opens (lazily: nothing happens on disk until the first put) the cache in `folder`, e.g.
  * `<data dir>/cache/layer-facts`. Entries live in a subfolder named for the format and the
  * reader's fingerprint; other subfolders are from older readers and are removed on write.
  */
 export function openLayerFactsCache(folder: string, options: { maxBytes?: number } = {}): LayerFactsCache {
-  fingerprint ??= readerFingerprint();
+  try {
+    fingerprint ??= readerFingerprint();
+  } catch {
+    // The reader's files cannot be read (a bundled build?): facts of unknown vintage are
+    // never trusted, so there is no cache.
+    return noCache;
+  }
   const version = `v${formatVersion}-${fingerprint}`;
   const entriesFolder = path.join(folder, version);
   const maxBytes = options.maxBytes ?? defaultLayerCacheBytes;
