@@ -67,14 +67,42 @@ describe('the text report', () => {
     expect(text).toContain('2 of 3 checks did not pass.');
   });
 
-  it('has no colour codes when NO_COLOR is set', () => {
-    const previous = process.env.NO_COLOR;
-    process.env.NO_COLOR = '1';
+  /** Runs `body` with NO_COLOR and FORCE_COLOR as given (undefined: unset), restoring them after. */
+  function withColourEnv(env: { NO_COLOR?: string; FORCE_COLOR?: string }, body: () => void): void {
+    const previous = { NO_COLOR: process.env.NO_COLOR, FORCE_COLOR: process.env.FORCE_COLOR };
+    const apply = (values: typeof env) => {
+      for (const name of ['NO_COLOR', 'FORCE_COLOR'] as const) {
+        if (values[name] === undefined) delete process.env[name];
+        else process.env[name] = values[name];
+      }
+    };
+    apply(env);
     try {
-      expect(renderText(run, paintFor({ isTTY: true } as NodeJS.WriteStream))).not.toContain('\x1b[');
+      body();
     } finally {
-      if (previous === undefined) delete process.env.NO_COLOR;
-      else process.env.NO_COLOR = previous;
+      apply(previous);
     }
+  }
+  const terminal = { isTTY: true } as NodeJS.WriteStream;
+  const pipe = { isTTY: false } as NodeJS.WriteStream;
+
+  it('colours each verdict on a terminal: red for a failure, yellow for advice and skips, green for a pass', () => {
+    withColourEnv({}, () => {
+      const text = renderText(run, paintFor(terminal));
+      expect(text).toContain('\x1b[31m✗\x1b[39m The image is at most 20 MB');
+      expect(text).toContain('\x1b[32m✓\x1b[39m It answers');
+      expect(text).toContain('\x1b[33m-\x1b[39m Few layers');
+      expect(text).toContain('\x1b[33m!\x1b[39m Not root');
+      expect(text).toContain('\x1b[31m2 of 3 checks did not pass.\x1b[39m');
+      // Colour never changes the words: stripped, it is the plain report.
+      expect(text.replace(/\x1b\[\d+m/g, '')).toBe(renderText(run));
+    });
+  });
+
+  it('colours when FORCE_COLOR is set even into a pipe, and never when NO_COLOR is set', () => {
+    withColourEnv({}, () => expect(renderText(run, paintFor(pipe))).not.toContain('\x1b['));
+    withColourEnv({ FORCE_COLOR: '1' }, () => expect(renderText(run, paintFor(pipe))).toContain('\x1b[31m✗'));
+    withColourEnv({ NO_COLOR: '1' }, () => expect(renderText(run, paintFor(terminal))).not.toContain('\x1b['));
+    withColourEnv({ NO_COLOR: '1', FORCE_COLOR: '1' }, () => expect(renderText(run, paintFor(terminal))).not.toContain('\x1b['));
   });
 });
