@@ -1,9 +1,7 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectEngine } from '../../runner/src/engine.js';
@@ -11,6 +9,8 @@ import { gradeAndRecord } from '../../runner/src/grade-and-record.js';
 import { startCourseServer, type CourseServer } from '../../runner/src/server/index.js';
 import type { Instance } from '../../runner/src/settings.js';
 import { closeCodes } from '../../runner/src/terminal/protocol.js';
+import { buildSiteIntoTempFolder } from '../support/built-site.js';
+import { listeningAddresses } from '../support/listening-sockets.js';
 import { instanceFor } from '../support/sandbox-env.js';
 import { TerminalClient } from '../support/terminal-client.js';
 
@@ -24,10 +24,8 @@ let baseUrl: string;
 
 beforeAll(async () => {
   instance = instanceFor(inject('sandboxEnv'));
-  siteDir = await mkdtemp(path.join(os.tmpdir(), 'll-site-'));
-  await mkdir(path.join(siteDir, 'lessons', 'lesson-7'), { recursive: true });
-  await writeFile(path.join(siteDir, 'index.html'), '<!doctype html><title>map</title><h1>Course map</h1>');
-  await writeFile(path.join(siteDir, 'lessons', 'lesson-7', 'index.html'), '<!doctype html><h1>Lesson 7</h1>');
+  // The real site, as `course start` serves it.
+  siteDir = await buildSiteIntoTempFolder();
   server = await startCourseServer({
     instance,
     engine: await connectEngine(),
@@ -41,7 +39,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
-  await rm(siteDir, { recursive: true, force: true });
+  if (siteDir) await rm(siteDir, { recursive: true, force: true });
 });
 
 async function processesOfSession(sessionId: string): Promise<string[]> {
@@ -55,9 +53,19 @@ async function processesOfSession(sessionId: string): Promise<string[]> {
   return stdout.split('\n').filter(Boolean);
 }
 
+/** Runs a short script in the sandbox and returns what it prints, trimmed. */
+async function inSandbox(script: string): Promise<string> {
+  const { stdout } = await execFileAsync('docker', ['exec', instance.containerName, 'sh', '-c', script]);
+  return stdout.trim();
+}
+
+const pollInterval = () => new Promise((resolve) => setTimeout(resolve, 100));
+
 describe('the course server', () => {
-  it('listens on 127.0.0.1 only', () => {
-    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=/);
+  it('listens on 127.0.0.1 only', async () => {
+    // The kernel's socket table, not the URL the server prints: one listener, on loopback.
+    expect(await listeningAddresses(server.port)).toEqual(['127.0.0.1']);
+    expect(server.url).toBe(`http://127.0.0.1:${server.port}/?token=${token}`);
   });
 
   it('answers pages and API calls without the token with 401, and says where the link is', async () => {
@@ -79,7 +87,26 @@ describe('the course server', () => {
     expect(cookie).toContain('SameSite=Strict');
     const page = await fetch(`${baseUrl}/lessons/lesson-7/`, { headers: { Cookie: cookie.split(';')[0]! } });
     expect(page.status).toBe(200);
-    expect(await page.text()).toContain('Lesson 7');
+    expect(await page.text()).toContain('Multi-stage builds');
+  });
+
+  it('serves the built site: each page, and every script and stylesheet it loads, with its type', async () => {
+    const headers = { Authorization: `Bearer ${token}` };
+    const map = await fetch(`${baseUrl}/`, { headers });
+    expect(map.status).toBe(200);
+    expect(map.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(await map.text()).toContain('<title>Course map');
+    const lesson = await (await fetch(`${baseUrl}/lessons/lesson-7/`, { headers })).text();
+    const assets = [...lesson.matchAll(/(?:src|href)="(\/_astro\/[^"]+\.(js|css))"/g)];
+    expect(assets.map(([, , type]) => type)).toEqual(expect.arrayContaining(['js', 'css']));
+    for (const [, asset, type] of assets) {
+      const response = await fetch(`${baseUrl}${asset}`, { headers });
+      expect(response.status, asset).toBe(200);
+      expect(response.headers.get('content-type'), asset).toBe(type === 'js' ? 'text/javascript; charset=utf-8' : 'text/css; charset=utf-8');
+      expect((await response.arrayBuffer()).byteLength, asset).toBeGreaterThan(0);
+    }
+    const catalog = await fetch(`${baseUrl}/course.json`, { headers });
+    expect(((await catalog.json()) as { lessons: Array<{ id: string }> }).lessons.map((entry) => entry.id)).toContain('lesson-7');
   });
 
   it('refuses another Host name (DNS rebinding) with 403', async () => {
@@ -172,8 +199,20 @@ describe('the terminal bridge', () => {
     const first = await TerminalClient.open(baseUrl, token);
     const attached = await first.attach();
     await first.waitForText('sandbox');
-    first.type('for i in 1 2 3 4 5 6 7 8; do sleep 0.25; done; echo "finished $((3*3))"\r');
+    // 128 lines of 64 KiB to the terminal (far more than the pipes between shell and runner
+    // hold), each counted in a file. The page pauses the output and then goes away: a shell
+    // still held back once detached stops counting.
+    const counter = `/tmp/detached-${attached.sessionId}`;
+    first.send({ type: 'pause' });
+    first.type(`for i in $(seq 128); do head -c 65535 /dev/zero | tr '\\0' .; echo; echo $i > ${counter}; done; echo "finished $((3*3))"\r`);
     await first.close();
+
+    let count = '';
+    while (count !== '128') {
+      await pollInterval();
+      count = await inSandbox(`cat ${counter} 2>/dev/null || true`);
+    }
+    await inSandbox(`rm -f ${counter}`);
 
     const back = await TerminalClient.open(baseUrl, token);
     await back.attach({ sessionId: attached.sessionId });
@@ -196,17 +235,29 @@ describe('the terminal bridge', () => {
     const client = await TerminalClient.open(baseUrl, token);
     const attached = await client.attach();
     await client.waitForText('sandbox');
-    const floodBytes = 8 * 1024 * 1024;
+    const floodBytes = 12 * 1024 * 1024;
     client.send({ type: 'pause' });
-    client.type(`head -c ${floodBytes} /dev/zero | tr '\\0' y; echo; echo flood-$((40+2))-done\r`);
-    // Wait until the flood is running in the sandbox, blocked on its terminal.
-    let pids: string[] = [];
-    while (pids.length < 3) pids = await processesOfSession(attached.sessionId);
-    expect(client.outputBytes).toBeLessThan(floodBytes);
+    // tee counts in a file what got past the terminal: it writes the terminal first, then the file.
+    const passed = `/tmp/flood-${attached.sessionId}`;
+    client.type(`head -c ${floodBytes} /dev/zero | tr '\\0' y | tee ${passed}; echo; echo flood-$((40+2))-done\r`);
+    // Wait until the flood has stopped moving: the same count on five polls in a row.
+    const sizes: number[] = [];
+    while (sizes.length < 5 || new Set(sizes.slice(-5)).size > 1) {
+      await pollInterval();
+      sizes.push(Number(await inSandbox(`stat -c %s ${passed} 2>/dev/null || echo 0`)));
+    }
+    const held = sizes.at(-1)!;
+    // Held back by the pipes' buffers, far short of the flood, and the page got none of it.
+    expect(held).toBeGreaterThan(0);
+    expect(held).toBeLessThan(floodBytes / 2);
+    expect(client.outputBytes).toBeLessThan(held);
+    // Still running, blocked on its terminal: the shell and the pipeline's three programs.
+    expect((await processesOfSession(attached.sessionId)).length).toBeGreaterThanOrEqual(4);
     expect(client.text()).not.toContain('flood-42-done');
     client.send({ type: 'resume' });
     await client.waitForText('flood-42-done');
     expect(client.outputBytes).toBeGreaterThan(floodBytes);
+    expect(Number(await inSandbox(`stat -c %s ${passed}; rm -f ${passed}`))).toBe(floodBytes);
     await client.close();
   });
 

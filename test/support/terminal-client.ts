@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import { WebSocket } from 'ws';
 import type { ClientMessage, ServerMessage } from '../../runner/src/terminal/protocol.js';
 import { terminalSocketPath } from '../../runner/src/terminal/protocol.js';
@@ -10,6 +11,9 @@ export class TerminalClient {
   readonly output: Buffer[] = [];
   readonly control: ServerMessage[] = [];
   outputBytes = 0;
+  /** The output decoded as it arrives (a character split across chunks waits for its end). */
+  #text = '';
+  readonly #decoder = new StringDecoder('utf8');
   #waiters: Array<() => void> = [];
   closeCode: number | undefined;
 
@@ -19,6 +23,7 @@ export class TerminalClient {
         const chunk = data as Buffer;
         this.output.push(chunk);
         this.outputBytes += chunk.length;
+        this.#text += this.#decoder.write(chunk);
       } else {
         this.control.push(JSON.parse(data.toString()) as ServerMessage);
       }
@@ -63,7 +68,7 @@ export class TerminalClient {
   }
 
   text(): string {
-    return Buffer.concat(this.output).toString('utf8');
+    return this.#text;
   }
 
   /** Resolves when `condition` holds, checked after every message; the test's timeout bounds it. */
@@ -74,8 +79,14 @@ export class TerminalClient {
     }
   }
 
+  /** Searches only what arrived since the last look: a flood of output stays cheap to wait on. */
   async waitForText(text: string): Promise<void> {
-    await this.waitFor(() => this.text().includes(text));
+    let from = 0;
+    await this.waitFor(() => {
+      if (this.#text.indexOf(text, from) !== -1) return true;
+      from = Math.max(0, this.#text.length - text.length + 1);
+      return false;
+    });
   }
 
   async close(): Promise<void> {
