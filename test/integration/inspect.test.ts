@@ -92,7 +92,7 @@ describe('course inspect on images built for real in the sandbox', () => {
   it('prints hostile file names escaped, so they can neither clear the terminal nor forge a line', async () => {
     const result = await runCourse(['inspect', tag('hostile-names')], sandboxEnv);
     expect(result.exitCode).toBe(0);
-    expect(result.stdout).toContain('/tmp/evil\\x1b[2Jname\\n  #9 forged layer');
+    expect(result.stdout).toContain('/tmp/evil\\e[2Jname\\n  #9 forged layer');
     expect(result.stdout).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
     expect(result.stdout.split('\n').some((line) => line.startsWith('  #9 forged'))).toBe(false);
   });

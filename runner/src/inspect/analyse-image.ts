@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { addToParents, parentOf } from '../grader/facts/merged-view.js';
 import { diveEfficiency, type EfficiencyLayer } from './dive-efficiency.js';
 import {
   inspectSchemaVersion,
@@ -147,24 +148,4 @@ export function analyseImage(image: SourceImage): InspectReport {
 /** Biggest first; equal sizes by path, so the order never depends on the tar's. */
 function biggestFirst<T extends { path: string; sizeBytes: number }>(list: T[]): T[] {
   return list.sort((a, b) => b.sizeBytes - a.sizeBytes || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-function parentOf(filePath: string): string {
-  const parent = path.posix.dirname(filePath);
-  return parent === '.' ? '' : parent;
-}
-
-function addToParents(children: Map<string, Set<string>>, filePath: string): void {
-  let current = filePath;
-  while (current) {
-    const parent = parentOf(current);
-    let names = children.get(parent);
-    if (!names) {
-      names = new Set();
-      children.set(parent, names);
-    }
-    if (names.has(path.posix.basename(current))) return;
-    names.add(path.posix.basename(current));
-    current = parent;
-  }
 }

@@ -1,4 +1,6 @@
 import type { Paint } from '../cli/style.js';
+import { formatSize } from '../contract/size.js';
+import { escapeLine as escapeUntrusted } from '../grader/report/untrusted.js';
 import type { CacheReport } from './cache-report.js';
 import type { OverlayReport, UpperEntry } from './overlay-report.js';
 import type { ChangedPath, InspectLayer, InspectReport, RemovedPath } from './report.js';
@@ -7,29 +9,6 @@ const plain: Paint = { bold: (t) => t, dim: (t) => t, green: (t) => t, red: (t) 
 
 /** Paths listed per kind and layer in text; JSON has them all. */
 const pathsShown = 5;
-
-/**
- * Names and instructions come from the image: a file name can hold escape sequences that
- * would rewrite the learner's terminal, or a newline that forges a line of the report.
- * Control characters (C0, DEL, C1) and bidirectional overrides become visible escapes.
- */
-export function escapeUntrusted(text: string): string {
-  return text.replace(/[\\\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu, (character) => {
-    if (character === '\\') return '\\\\';
-    const code = character.codePointAt(0)!;
-    if (character === '\n') return '\\n';
-    if (character === '\t') return '\\t';
-    if (character === '\r') return '\\r';
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
-  });
-}
-
-/** Decimal units, as `docker image ls` prints them. */
-export function formatSize(bytes: number): string {
-  const [value, unit] = bytes >= 1e9 ? [bytes / 1e9, 'GB'] : bytes >= 1e6 ? [bytes / 1e6, 'MB'] : bytes >= 1e3 ? [bytes / 1e3, 'kB'] : [bytes, 'B'];
-  const digits = unit === 'B' || value >= 100 || Number.isInteger(value) ? 0 : 1;
-  return `${value.toFixed(digits)} ${unit}`;
-}
 
 const percent = (fraction: number) => `${(fraction * 100).toFixed(2)} %`;
 const plural = (count: number, one: string, many = `${one}s`) => `${count.toLocaleString('en')} ${count === 1 ? one : many}`;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { analyseImage, type SourceLayer } from '../../../runner/src/inspect/analyse-image.js';
-import { escapeUntrusted, renderInspectText } from '../../../runner/src/inspect/render-text.js';
+import { renderInspectText } from '../../../runner/src/inspect/render-text.js';
 
 type Entry = SourceLayer['entries'][number];
 const file = (path: string, sizeBytes: number): Entry => ({ path, type: 'file', sizeBytes });
@@ -71,11 +71,10 @@ describe('analyseImage', () => {
 
 describe('inspect text', () => {
   it('escapes control characters and bidirectional overrides in names and instructions', () => {
-    expect(escapeUntrusted('a\x1b[31mred\nfake line\u202eexe.txt\\')).toBe('a\\x1b[31mred\\nfake line\\u{202e}exe.txt\\\\');
     const report = analyse([layer('RUN touch "\x1b]0;pwned\x07"', [file('evil\x1b[2Jname\n#1 forged', 3)])]);
     const text = renderInspectText(report);
     expect(text).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
-    expect(text).toContain('evil\\x1b[2Jname\\n#1 forged');
-    expect(text).toContain('RUN touch "\\x1b]0;pwned\\x07"');
+    expect(text).toContain('evil\\e[2Jname\\n#1 forged');
+    expect(text).toContain('RUN touch "\\e]0;pwned\\a"');
   });
 });

@@ -117,12 +117,13 @@ export function mergeLayers(layers: ReadonlyArray<LayerContents | undefined>): M
   return { files, buildTools };
 }
 
-function parentOf(filePath: string): string {
+export function parentOf(filePath: string): string {
   const parent = path.posix.dirname(filePath);
   return parent === '.' ? '' : parent;
 }
 
-function addToParents(children: Map<string, Set<string>>, filePath: string): void {
+/** Records `filePath` under each of its parent folders (children index, by parent path). */
+export function addToParents(children: Map<string, Set<string>>, filePath: string): void {
   let current = filePath;
   while (current) {
     const parent = parentOf(current);
