@@ -6,6 +6,7 @@ import { lessonStatus, lessonStatusLabels, readProgress } from '../progress-stor
 import { inspectContainer } from '../sandbox/sandbox.js';
 import type { Instance } from '../settings.js';
 import type { CheckRun, CheckStreamEvent, LessonProgress, ProgressResponse, StatusResponse } from '../contract/index.js';
+import { createInspectApi } from './inspect-api.js';
 import { sendJson } from './responses.js';
 
 export type { CheckStreamEvent } from '../contract/check.js';
@@ -30,6 +31,7 @@ export interface ApiOptions {
 /** The small JSON API under /api/ (the terminal socket is separate: terminal-upgrade.ts). */
 export function createApiHandler(options: ApiOptions): (request: http.IncomingMessage, response: http.ServerResponse, url: URL) => Promise<void> {
   let checkQueue: Promise<unknown> = Promise.resolve();
+  const handleInspect = createInspectApi(options);
   let isCheckRunning = false;
 
   async function streamCheck(response: http.ServerResponse, exercise: string): Promise<void> {
@@ -96,6 +98,7 @@ export function createApiHandler(options: ApiOptions): (request: http.IncomingMe
       if (!options.isOwnOrigin(request)) return sendJson(response, 403, { error: { message: 'Checks run only from the course pages.', nextStep: 'Use the Check button on the lesson page.' } });
       return await streamCheck(response, checkMatch[1]!);
     }
+    if (await handleInspect(request, response, url)) return;
     return sendJson(response, 404, { error: { message: `There is no API at ${url.pathname}.`, nextStep: 'Reload the page; if it persists, rebuild with `npm run build`.' } });
   };
 }
