@@ -8,3 +8,4 @@ export * from './lesson-status.js';
 export * from './size.js';
 export * from './terminal.js';
 export * from './class.js';
+export * from './inspect.js';

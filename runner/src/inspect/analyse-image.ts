@@ -9,7 +9,7 @@ import {
   type InspectReport,
   type LedgerBase,
   type RemovedPath,
-} from './report.js';
+} from '../contract/inspect.js';
 
 /** One layer as the image reader hands it over (the grader's LayerFacts fits). */
 export interface SourceLayer extends EfficiencyLayer {

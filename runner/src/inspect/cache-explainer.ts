@@ -7,7 +7,7 @@ import { stepPosition } from '../grader/facts/build-trace.js';
 import { buildOnce, packContext, readFolder, type ContextFile } from '../grader/facts/rebuild-probe.js';
 import { compilePathPattern } from '../grader/path-pattern.js';
 import type { BuildStepFacts } from '../grader/types.js';
-import { cacheLessonLinks, cacheReportSchemaVersion, type CacheMissCause, type CacheReport, type ExplainedStep } from './cache-report.js';
+import { cacheLessonLinks, cacheReportSchemaVersion, type CacheMissCause, type CacheReport, type ExplainedStep } from '../contract/inspect.js';
 import { parseDockerfile, type DockerfileStage, type DockerfileStep } from './dockerfile-steps.js';
 
 /** What one build depended on, kept to compare the next build of the same folder and tag with. */

@@ -7,7 +7,7 @@ import { gatherImageFacts } from '../grader/facts/gather.js';
 import { layerOrigins } from '../grader/facts/history.js';
 import { ArchiveReadError, readImageArchive } from '../grader/facts/image-archive.js';
 import type { SourceImage, SourceLayer } from './analyse-image.js';
-import type { LedgerBase } from './report.js';
+import type { LedgerBase } from '../contract/inspect.js';
 
 const inspectTimeoutMs = 30_000;
 

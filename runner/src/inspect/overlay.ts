@@ -7,7 +7,7 @@ import { environmentError, usageError } from '../errors.js';
 import { layerOrigins } from '../grader/facts/history.js';
 import type { ImageConfigJson } from '../grader/facts/image-archive.js';
 import type { Instance } from '../settings.js';
-import { overlaySchemaVersion, type OverlayLower, type OverlayReport, type UpperEntry } from './overlay-report.js';
+import { overlaySchemaVersion, type OverlayLower, type OverlayReport, type UpperEntry } from '../contract/inspect.js';
 
 /** A container's upper folder with more entries than this is cut short (and says so). */
 export const maxUpperEntries = 20_000;

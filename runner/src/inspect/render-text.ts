@@ -1,9 +1,7 @@
 import type { Paint } from '../cli/style.js';
 import { formatSize } from '../contract/size.js';
 import { escapeLine as escapeUntrusted } from '../grader/report/untrusted.js';
-import type { CacheReport } from './cache-report.js';
-import type { OverlayReport, UpperEntry } from './overlay-report.js';
-import type { ChangedPath, InspectLayer, InspectReport, RemovedPath } from './report.js';
+import type { CacheReport, ChangedPath, InspectLayer, InspectReport, OverlayReport, RemovedPath, UpperEntry } from '../contract/inspect.js';
 
 const plain: Paint = { bold: (t) => t, dim: (t) => t, green: (t) => t, red: (t) => t, yellow: (t) => t, cyan: (t) => t };
 

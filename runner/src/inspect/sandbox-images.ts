@@ -1,6 +1,6 @@
 import type { Engine } from '../engine.js';
 import { withTimeout } from '../engine.js';
-import type { SandboxContainerSummary, SandboxImageSummary } from './explorer-contract.js';
+import type { SandboxContainerSummary, SandboxImageSummary } from '../contract/inspect.js';
 
 const listTimeoutMs = 30_000;
 

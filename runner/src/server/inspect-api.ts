@@ -2,7 +2,7 @@ import type http from 'node:http';
 import type { Engine } from '../engine.js';
 import { messageOf, UserError } from '../errors.js';
 import { analyseImage } from '../inspect/analyse-image.js';
-import type { InspectReport } from '../inspect/report.js';
+import type { InspectReport } from '../contract/inspect.js';
 import { readImageFromEngine } from '../inspect/image-source.js';
 import { exploreContainer } from '../inspect/overlay.js';
 import { listSandboxContainers, listSandboxImages } from '../inspect/sandbox-images.js';

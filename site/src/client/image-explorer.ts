@@ -1,5 +1,4 @@
-import type { ChangedPath, InspectLayer, InspectReport, RemovedPath } from '../../../runner/src/inspect/report';
-import type { SandboxImageSummary } from '../../../runner/src/inspect/explorer-contract';
+import type { ChangedPath, InspectLayer, InspectReport, RemovedPath, SandboxImageSummary } from '../../../runner/src/contract/inspect';
 import { formatSize } from '../../../runner/src/contract/size';
 import { findRunner } from './runner';
 
