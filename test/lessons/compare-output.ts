@@ -67,7 +67,8 @@ const timePatterns: Array<[RegExp, string]> = [
   // BuildKit prints "76B done" or "76B 0.0s done" for the same transfer, as the timing falls.
   [/ \d+\.\d+s done\b/g, ' done'],
   [/\b\d+m\d+(?:\.\d+)?s\b/g, '<s>'],
-  // ls -l dates; overlay2's short link names (random); load addresses (ASLR).
+  // HTTP dates; ls -l dates; overlay2's short link names (random); load addresses (ASLR).
+  [/\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT\b/g, '<date>'],
   [/\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d (?:\d\d:\d\d|\d{4})\b/g, '<date>'],
   [/\/l\/[A-Z0-9]{26}\b/g, '/l/<link>'],
   [/\(0x[0-9a-f]{8,16}\)/g, '(0x<address>)'],
