@@ -48,6 +48,8 @@ export interface OutputExpectation {
   isUnordered?: boolean;
   /** Every size may differ by a quarter: transfer sizes that include protocol overhead. */
   hasLooseSizes?: boolean;
+  /** The block's IDs are names picked at random (overlay2 folders): any ID matches, none is bound. */
+  hasAnyIds?: boolean;
 }
 
 export type Comparison = { matches: true } | { matches: false; reason: string };
@@ -70,7 +72,7 @@ const timePatterns: Array<[RegExp, string]> = [
   // HTTP dates; ls -l dates; overlay2's short link names (random); load addresses (ASLR).
   [/\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT\b/g, '<date>'],
   [/\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d (?:\d\d:\d\d|\d{4})\b/g, '<date>'],
-  [/\/l\/[A-Z0-9]{26}\b/g, '/l/<link>'],
+  [/\b[A-Z0-9]{26}\b/g, '<link>'],
   [/\(0x[0-9a-f]{8,16}\)/g, '(0x<address>)'],
   // The grader's own timings: "after 48 ms", "(0.7 s)".
   [/\b\d+(?:\.\d+)? ?ms\b/g, '<ms>'],
@@ -139,6 +141,7 @@ function matchLine(shown: string, real: string, options: OutputExpectation, ids:
   for (const [index, hole] of pattern.holes.entries()) {
     const realToken = match[index + 1]!;
     if (hole.kind === 'id') {
+      if (options.hasAnyIds) continue;
       const both = new Map([...pending, ...needed]);
       if (!ids.canBind(hole.shown, realToken, both)) return undefined;
       needed.set(idKey(hole.shown), idKey(realToken));

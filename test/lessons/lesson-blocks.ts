@@ -15,7 +15,9 @@
  *     unordered the lines may come in any order (docker diff; images made in one second);
  *     loose-sizes every size, and every number of 3 digits or more, may differ by 25 %: sizes
  *               that include file times or protocol overhead (BuildKit's "transferring
- *               context", a compressed layer's size in a manifest).
+ *               context", a compressed layer's size in a manifest);
+ *     any-ids   the block's IDs are names picked at random (a listing of overlay2 folders):
+ *               any ID matches, and none is held to the rest of the lesson.
  *   A line that is only `…` inside an output stands for any number of lines.
  * - Meta words on a shell fence: `fails` (a non-zero exit is what the lesson shows),
  *   `timeout=N` (seconds; 300 by default).
@@ -41,6 +43,7 @@ export interface ExpectedOutput {
   hasApproxSizes: boolean;
   isUnordered: boolean;
   hasLooseSizes: boolean;
+  hasAnyIds: boolean;
 }
 
 export interface SkippedStep {
@@ -55,7 +58,7 @@ export type LessonStep = ShellStep | SkippedStep;
 const shellLanguages = new Set(['sh', 'bash', 'shell']);
 const outputLanguages = new Set(['text', 'console-output', 'output']);
 const knownShellMeta = /^(fails|timeout=\d+)$/;
-const knownOutputMeta = /^(trimmed|approx|unordered|loose-sizes)$/;
+const knownOutputMeta = /^(trimmed|approx|unordered|loose-sizes|any-ids)$/;
 export const defaultTimeoutSeconds = 300;
 
 export class LessonFormatError extends Error {}
@@ -97,7 +100,7 @@ export function parseLesson(source: string, fileName = 'lesson'): LessonStep[] {
     }
     if (outputLanguages.has(fence.language) && previousShell && fence.notInSandbox === undefined) {
       for (const word of fence.meta) {
-        if (!knownOutputMeta.test(word)) throw new LessonFormatError(`${fileName}:${fence.line}: unknown word "${word}" on an output fence; allowed: trimmed, approx, unordered, loose-sizes.`);
+        if (!knownOutputMeta.test(word)) throw new LessonFormatError(`${fileName}:${fence.line}: unknown word "${word}" on an output fence; allowed: trimmed, approx, unordered, loose-sizes, any-ids.`);
       }
       previousShell.output = {
         line: fence.line,
@@ -106,6 +109,7 @@ export function parseLesson(source: string, fileName = 'lesson'): LessonStep[] {
         hasApproxSizes: fence.meta.includes('approx'),
         isUnordered: fence.meta.includes('unordered'),
         hasLooseSizes: fence.meta.includes('loose-sizes'),
+        hasAnyIds: fence.meta.includes('any-ids'),
       };
     }
     previousShell = undefined;
