@@ -69,8 +69,9 @@ const timePatterns: Array<[RegExp, string]> = [
   // BuildKit prints "76B done" or "76B 0.0s done" for the same transfer, as the timing falls.
   [/ \d+\.\d+s done\b/g, ' done'],
   [/\b\d+m\d+(?:\.\d+)?s\b/g, '<s>'],
-  // date's own format ("Mon Nov 30 12:04:46 UTC 2026"); HTTP dates; ls -l dates;
-  [/\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\d:\d\d:\d\d [A-Z]{3,4} \d{4}\b/g, '<date>'], overlay2's short link names (random); load addresses (ASLR).
+  // date's own format ("Mon Nov 30 12:04:46 UTC 2026"); HTTP dates; ls -l dates; overlay2's
+  // short link names (random); load addresses (ASLR).
+  [/\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d\d:\d\d:\d\d [A-Z]{3,4} \d{4}\b/g, '<date>'],
   [/\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT\b/g, '<date>'],
   [/\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d (?:\d\d:\d\d|\d{4})\b/g, '<date>'],
   [/\b[A-Z0-9]{26}\b/g, '<link>'],
