@@ -6,6 +6,7 @@ import { messageOf, usageError } from '../errors.js';
 import { gatherImageFacts } from '../grader/facts/gather.js';
 import { layerOrigins } from '../grader/facts/history.js';
 import { ArchiveReadError, readImageArchive } from '../grader/facts/image-archive.js';
+import type { LayerFactsCache } from '../grader/facts/layer-cache.js';
 import type { SourceImage, SourceLayer } from './analyse-image.js';
 import type { LedgerBase } from '../contract/inspect.js';
 
@@ -15,8 +16,8 @@ const inspectTimeoutMs = 30_000;
  * An image on an engine, read through the grader's reader (its archive, streamed once).
  * Throws a usage error naming the engine when there is no such image.
  */
-export async function readImageFromEngine(engine: Engine, ref: string, signal?: AbortSignal): Promise<SourceImage> {
-  const facts = await gatherImageFacts(engine, ref, signal ? { signal } : {});
+export async function readImageFromEngine(engine: Engine, ref: string, options: { signal?: AbortSignal; layerCache?: LayerFactsCache } = {}): Promise<SourceImage> {
+  const facts = await gatherImageFacts(engine, ref, { ...(options.signal ? { signal: options.signal } : {}), ...(options.layerCache ? { layerCache: options.layerCache } : {}) });
   if (!facts) {
     throw usageError(
       `There is no image "${ref}" on the engine at ${engine.address}.`,

@@ -1,6 +1,8 @@
 import type http from 'node:http';
 import type { Engine } from '../engine.js';
 import { messageOf, UserError } from '../errors.js';
+import { layerFactsFolder } from '../grade-and-record.js';
+import { openLayerFactsCache } from '../grader/facts/layer-cache.js';
 import { analyseImage } from '../inspect/analyse-image.js';
 import type { InspectReport } from '../contract/inspect.js';
 import { readImageFromEngine } from '../inspect/image-source.js';
@@ -27,6 +29,7 @@ const keptReports = 6;
 export function createInspectApi(options: InspectApiOptions): (request: http.IncomingMessage, response: http.ServerResponse, url: URL) => Promise<boolean> {
   const reports = new Map<string, InspectReport>();
   const nested = () => connectNestedEngine(options.instance);
+  const layerCache = openLayerFactsCache(layerFactsFolder(options.instance.dataDir));
 
   const answer = async (response: http.ServerResponse, work: () => Promise<unknown>) => {
     try {
@@ -62,7 +65,7 @@ export function createInspectApi(options: InspectApiOptions): (request: http.Inc
           const id = (await engine.docker.getImage(ref).inspect().catch(() => undefined))?.Id;
           const kept = id ? reports.get(id) : undefined;
           if (kept) return { ...kept, ref };
-          const report = analyseImage(await readImageFromEngine(engine, ref));
+          const report = analyseImage(await readImageFromEngine(engine, ref, { layerCache }));
           if (report.id) {
             reports.set(report.id, report);
             for (const oldest of reports.keys()) if (reports.size > keptReports) reports.delete(oldest);

@@ -1,5 +1,7 @@
 import path from 'node:path';
-import { connectEngine, type Engine } from '../../engine.js';
+import { connectEngine } from '../../engine.js';
+import { layerFactsFolder } from '../../grade-and-record.js';
+import { openLayerFactsCache } from '../../grader/facts/layer-cache.js';
 import { ExitCode, usageError } from '../../errors.js';
 import { analyseImage } from '../../inspect/analyse-image.js';
 import { readImageFromArchive, readImageFromEngine } from '../../inspect/image-source.js';
@@ -80,8 +82,10 @@ export const inspectCommand: Command = {
     const source = await progress.step(archive ? `Reading ${archive}` : `Reading the image ${image}`, async () => {
       if (archive) return await readImageFromArchive(archive);
       const dockerHost = typeof values['docker-host'] === 'string' ? values['docker-host'] : process.env.DOCKER_HOST || undefined;
-      const engine: Engine = dockerHost ? await connectEngine(dockerHost) : await connectNestedEngine(resolveInstance());
-      return await readImageFromEngine(engine, image!, signal);
+      if (dockerHost) return await readImageFromEngine(await connectEngine(dockerHost), image!, { signal });
+      // The sandbox's layers are read once: their facts are kept by diffID, as `course check` keeps them.
+      const instance = resolveInstance();
+      return await readImageFromEngine(await connectNestedEngine(instance), image!, { signal, layerCache: openLayerFactsCache(layerFactsFolder(instance.dataDir)) });
     });
     const report = analyseImage(source);
     stdout.write(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderInspectText(report, paintFor(stdout)));
