@@ -1,3 +1,7 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hasStackTrace, runCourse } from '../support/run-course.js';
 
@@ -12,7 +16,12 @@ describe('`course` on bad input', () => {
   });
 
   it('exits 3 for `course up` too when no engine answers, before touching anything', async () => {
-    const { exitCode, stderr } = await runCourse(['up'], { DOCKER_HOST: 'tcp://127.0.0.1:1' });
+    // A port that was free a moment ago: nothing listens there.
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const { exitCode, stderr } = await runCourse(['up'], { DOCKER_HOST: `tcp://127.0.0.1:${port}` });
     expect(exitCode).toBe(3);
     expect(stderr).toContain('connection refused');
     expect(hasStackTrace(stderr)).toBe(false);
@@ -50,5 +59,33 @@ describe('`course` on bad input', () => {
     expect(stdout).toContain('70  internal error');
     const upHelp = await runCourse(['up', '--help']);
     expect(upHelp.stdout).toContain('--memory SIZE');
+  });
+
+  it('exits 70 on a bug, naming a crash report that holds the command and the stack, with no stack on screen', async () => {
+    // A bug injected before the CLI loads: writing the help text throws, as no user can cause.
+    const workDir = await mkdtemp(path.join(os.tmpdir(), 'll-crash-'));
+    try {
+      const fault = path.join(workDir, 'fault.mjs');
+      await writeFile(fault, "process.stdout.write = () => { throw new TypeError('injected fault 4711'); };\n");
+      const crash = await runCourse(['help', 'up'], { TMPDIR: workDir }, { nodeOptions: ['--import', fault] });
+      expect(crash.exitCode).toBe(70);
+      const lines = crash.stderr.trimEnd().split('\n');
+      expect(lines[0]).toBe('internal error: injected fault 4711');
+      const reportFile = /The details are in (\S+); please include that file/.exec(lines[1] ?? '')?.[1];
+      expect(reportFile, crash.stderr).toBeDefined();
+      expect(path.dirname(reportFile!)).toBe(workDir);
+      expect(hasStackTrace(crash.stderr)).toBe(false);
+      const report = await readFile(reportFile!, 'utf8');
+      expect(report.split('\n')[0]).toBe('course help up');
+      expect(report).toContain('TypeError: injected fault 4711');
+      expect(report).toMatch(/\n\s+at .+:\d+:\d+/);
+      expect((await readdir(workDir)).filter((name) => name.startsWith('layerlab-crash-'))).toHaveLength(1);
+
+      const debug = await runCourse(['help', 'up', '--debug'], { TMPDIR: workDir }, { nodeOptions: ['--import', fault] });
+      expect(debug.exitCode).toBe(70);
+      expect(hasStackTrace(debug.stderr)).toBe(true);
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
   });
 });

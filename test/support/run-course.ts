@@ -10,16 +10,24 @@ export interface CourseResult {
 
 const courseBin = path.join(projectRoot, 'runner', 'bin', 'course.js');
 
-/** Runs the built `course` command as a user would, with stdin closed (no terminal). */
-export async function runCourse(args: string[], env: Record<string, string | undefined> = {}): Promise<CourseResult> {
-  const child = spawn(process.execPath, [courseBin, ...args], {
+/**
+ * Runs the built `course` command as a user would: no terminal, stdin closed, or piped
+ * `input` (as in `echo … | course shell`).
+ */
+export async function runCourse(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  options: { input?: string; nodeOptions?: string[] } = {},
+): Promise<CourseResult> {
+  const child = spawn(process.execPath, [...(options.nodeOptions ?? []), courseBin, ...args], {
     env: { ...process.env, NO_COLOR: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (options.input !== undefined) child.stdin!.end(options.input);
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exitCode = await new Promise<number>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => resolve(code ?? -1));
