@@ -3,6 +3,9 @@
 // minutes. Incremental, so a rerun only retests mutants whose code or tests changed; scope a
 // run while working with `npm run test:mutation -- --mutate runner/src/grader/kinds/no-secret.ts`.
 // `npm run bench` reads the JSON report (mutation-score-kinds, mutation-score-facts).
+// For a figure, run once with `-- --force`: in incremental mode a static mutant (module-level
+// code such as a zod schema) that survived once is reused even after tests that kill it are
+// added (stryker-js #6119), so an incremental report can only understate the score.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
