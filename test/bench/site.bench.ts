@@ -3,6 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import http from 'node:http';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { chromium } from 'playwright-core';
 import { startCourse } from '../support/course-server-process.js';
 import { TerminalClient } from '../support/terminal-client.js';
 import type { BenchResult, BenchSuite } from './types.js';
@@ -13,8 +14,8 @@ const keystrokes = 400;
  * The web side: the JavaScript the lesson 7 page loads as the runner sends it over the wire
  * (every script, the terminal's chunk included, asked for as a browser does, with
  * Accept-Encoding; kB as sent, compressed or not), a keystroke's round trip (WebSocket →
- * node-pty → docker exec → the sandbox's shell and back, from a client on loopback), and the
- * runner's memory when idle.
+ * node-pty → docker exec → the sandbox's shell and back, from a client on loopback), the time from
+ * page load to the first shell prompt (Chromium), and the runner's memory when idle.
  */
 export const siteBench: BenchSuite = {
   name: 'site',
@@ -27,6 +28,8 @@ export const siteBench: BenchSuite = {
       const wire = await lessonPageJsWireBytes(course.origin, course.token, '/lessons/lesson-7/');
       results.push({ name: 'lesson-page-js-kb', value: round(wire.bytes / 1000), unit: 'kB' });
       log(`lesson 7 page: ${wire.scripts} scripts, ${(wire.bytes / 1000).toFixed(1)} kB over the wire (${(wire.decodedBytes / 1000).toFixed(1)} kB decoded)`);
+      const firstPromptMs = await measureFirstPrompt(course.url, course.origin, log);
+      results.push({ name: 'first-prompt-ms', value: round(firstPromptMs), unit: 'ms' });
 
       const client = await TerminalClient.open(course.origin, course.token);
       await client.attach({ cols: 120, rows: 40 });
@@ -149,4 +152,37 @@ function percentile(sorted: number[], share: number): number {
 
 function round(value: number): number {
   return Math.round(value * 100) / 100;
+}
+
+/**
+ * Lesson 7 in headless Chromium through the runner: the time from the start of navigation to
+ * the first shell prompt drawn in the terminal, the median of five fresh page loads (each
+ * with a new shell: the tab's session is cleared first).
+ */
+async function measureFirstPrompt(link: string, origin: string, log: (line: string) => void): Promise<number> {
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  try {
+    const page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+    await page.goto(link);
+    const prompts: number[] = [];
+    for (let load = 0; load < 5; load++) {
+      await page.evaluate(() => sessionStorage.clear());
+      await page.goto(`${origin}/lessons/lesson-7/`, { waitUntil: 'commit' });
+      const promptAt = await page.waitForFunction(
+        () => {
+          const view = (window as unknown as { layerlab?: { terminal: { readText(): string } } }).layerlab?.terminal;
+          return view && /[#$] ?$/.test(view.readText().trimEnd()) ? performance.now() : false;
+        },
+        null,
+        { polling: 'raf', timeout: 60_000 },
+      );
+      prompts.push((await promptAt.jsonValue()) as number);
+      await page.waitForLoadState('networkidle');
+    }
+    prompts.sort((a, b) => a - b);
+    log(`first prompt after ${prompts.map((ms) => ms.toFixed(0)).join(', ')} ms`);
+    return percentile(prompts, 0.5);
+  } finally {
+    await browser.close();
+  }
 }

@@ -6,6 +6,7 @@ import { ExitCode, UserError, usageError, type ExitCodeValue } from '../errors.j
 import type { Command, CommandContext, ParsedArgs } from './command.js';
 import { checkCommand } from './commands/check.js';
 import { classCommand } from './commands/class.js';
+import { compareCommand, resetExerciseCommand } from './commands/exercise-folder.js';
 import { inspectCommand } from './commands/inspect.js';
 import { joinCommand, leaveCommand } from './commands/join.js';
 import { listCommand } from './commands/list.js';
@@ -18,7 +19,7 @@ import { upCommand } from './commands/up.js';
 import { paintFor } from './style.js';
 import { terminalProgress } from './terminal-progress.js';
 
-export const commands: readonly Command[] = [startCommand, listCommand, upCommand, statusCommand, checkCommand, inspectCommand, shellCommand, stopCommand, resetCommand, joinCommand, classCommand, leaveCommand];
+export const commands: readonly Command[] = [startCommand, listCommand, upCommand, statusCommand, checkCommand, inspectCommand, shellCommand, resetExerciseCommand, compareCommand, stopCommand, resetCommand, joinCommand, classCommand, leaveCommand];
 
 /** What shells report for a process stopped by Ctrl-C (128 + SIGINT). */
 export const interruptedExitCode = 130;

@@ -9,3 +9,4 @@ export * from './size.js';
 export * from './terminal.js';
 export * from './class.js';
 export * from './inspect.js';
+export * from './exercise-folder.js';

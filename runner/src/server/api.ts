@@ -1,11 +1,12 @@
 import type http from 'node:http';
 import { readCourseCatalog } from '../course-catalog.js';
 import type { Engine } from '../engine.js';
-import { messageOf, UserError } from '../errors.js';
+import { ExitCode, messageOf, UserError } from '../errors.js';
+import { compareWithSolution, resetExercise } from '../exercise-folder.js';
 import { lessonStatus, lessonStatusLabels, readProgress } from '../progress-store.js';
 import { inspectContainer } from '../sandbox/sandbox.js';
 import type { Instance } from '../settings.js';
-import type { CheckRun, CheckStreamEvent, LessonProgress, ProgressResponse, StatusResponse } from '../contract/index.js';
+import type { ApiError, CheckRun, CheckStreamEvent, LessonProgress, ProgressResponse, StatusResponse } from '../contract/index.js';
 import { createInspectApi } from './inspect-api.js';
 import { sendJson } from './responses.js';
 
@@ -26,6 +27,8 @@ export interface ApiOptions {
   /** Whether a request comes from the course's own pages (checks act, so they must). */
   isOwnOrigin: (request: http.IncomingMessage) => boolean;
   log: (text: string) => void;
+  /** Where exercise starters and solutions are (default: exercises/ in this folder). */
+  exercisesRoot?: string;
 }
 
 /** The small JSON API under /api/ (the terminal socket is separate: terminal-upgrade.ts). */
@@ -71,6 +74,23 @@ export function createApiHandler(options: ApiOptions): (request: http.IncomingMe
     response.end();
   }
 
+  /** Reset puts the starter back (POST, from our own pages only); compare reads the learner's Dockerfile (GET). */
+  async function exerciseFolderAction(request: http.IncomingMessage, response: http.ServerResponse, exercise: string, action: 'reset' | 'compare'): Promise<void> {
+    const method = action === 'reset' ? 'POST' : 'GET';
+    if (request.method !== method) return sendJson(response, 405, { error: { message: `Use ${method} to ${action} an exercise.`, nextStep: '' } });
+    if (action === 'reset' && !options.isOwnOrigin(request)) {
+      return sendJson(response, 403, { error: { message: 'Exercises are reset only from the course pages.', nextStep: `Use the page's button, or run \`course reset-exercise ${exercise}\`.` } });
+    }
+    try {
+      const folderOptions = { engine: options.engine, instance: options.instance, ...(options.exercisesRoot ? { exercisesRoot: options.exercisesRoot } : {}) };
+      const body = action === 'reset' ? await resetExercise(exercise, folderOptions) : await compareWithSolution(exercise, folderOptions);
+      return sendJson(response, 200, body);
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      return sendJson(response, error.exitCode === ExitCode.usage ? 404 : 503, { error: { message: error.message, nextStep: error.nextStep } } satisfies ApiError);
+    }
+  }
+
   return async function handleApi(request, response, url) {
     response.setHeader('Cache-Control', 'no-store');
     if (request.method === 'GET' && url.pathname === '/api/status') {
@@ -99,6 +119,8 @@ export function createApiHandler(options: ApiOptions): (request: http.IncomingMe
       return await streamCheck(response, checkMatch[1]!);
     }
     if (await handleInspect(request, response, url)) return;
+    const folderMatch = /^\/api\/exercises\/([a-z0-9-]+)\/(reset|compare)$/.exec(url.pathname);
+    if (folderMatch) return await exerciseFolderAction(request, response, folderMatch[1]!, folderMatch[2] as 'reset' | 'compare');
     return sendJson(response, 404, { error: { message: `There is no API at ${url.pathname}.`, nextStep: 'Reload the page; if it persists, rebuild with `npm run build`.' } });
   };
 }

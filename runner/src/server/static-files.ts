@@ -4,6 +4,12 @@ import type http from 'node:http';
 import path from 'node:path';
 import { sendText } from './responses.js';
 
+/** Encodings made at build time (site/integrations/precompress.mjs), best first, with their file suffix. */
+const encodings = [
+  { encoding: 'br', suffix: '.br' },
+  { encoding: 'gzip', suffix: '.gz' },
+] as const;
+
 const contentTypes: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -51,15 +57,49 @@ export async function serveStatic(siteDir: string, request: http.IncomingMessage
   }
   const type = contentTypes[path.extname(file)] ?? 'application/octet-stream';
   // Astro puts a content hash in every file name under _astro/, so those never change.
-  const isHashed = pathname.startsWith('/_astro/');
+  const isHashed = status === 200 && pathname.startsWith('/_astro/');
+  const copy = await precompressedCopy(file, request.headers['accept-encoding']);
+  const hasCopies = copy !== undefined || (await hasPrecompressedCopies(file));
   response.writeHead(status, {
     'Content-Type': type,
-    'Content-Length': info.size,
+    'Content-Length': copy?.size ?? info.size,
     'Cache-Control': isHashed ? 'private, max-age=31536000, immutable' : 'no-cache',
+    // Caches must keep the encodings apart when there is more than one.
+    ...(hasCopies ? { Vary: 'Accept-Encoding' } : {}),
+    ...(copy ? { 'Content-Encoding': copy.encoding } : {}),
   });
   if (request.method === 'HEAD') return void response.end();
-  const stream = createReadStream(file);
+  const stream = createReadStream(copy?.file ?? file);
   // A file removed or unreadable mid-way (a rebuild of the site) ends this answer, not the server.
   stream.on('error', () => response.destroy());
   stream.pipe(response);
+}
+
+/** The encodings a client accepts (q=0 refuses one), from its Accept-Encoding header. */
+export function acceptedEncodings(header: string | string[] | undefined): Set<string> {
+  const accepted = new Set<string>();
+  for (const part of (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',')) {
+    const [name, ...parameters] = part.trim().toLowerCase().split(';');
+    if (!name) continue;
+    const quality = parameters.map((parameter) => /^\s*q=([\d.]+)\s*$/.exec(parameter)?.[1]).find((value) => value !== undefined);
+    if (quality !== undefined && Number(quality) === 0) continue;
+    accepted.add(name);
+  }
+  return accepted;
+}
+
+/** The best precompressed copy of `file` the client accepts, if the build made one. */
+async function precompressedCopy(file: string, header: string | string[] | undefined): Promise<{ file: string; encoding: string; size: number } | undefined> {
+  const accepted = acceptedEncodings(header);
+  for (const { encoding, suffix } of encodings) {
+    if (!accepted.has(encoding) && !accepted.has('*')) continue;
+    const info = await stat(`${file}${suffix}`).catch(() => undefined);
+    if (info?.isFile()) return { file: `${file}${suffix}`, encoding, size: info.size };
+  }
+  return undefined;
+}
+
+async function hasPrecompressedCopies(file: string): Promise<boolean> {
+  for (const { suffix } of encodings) if ((await stat(`${file}${suffix}`).catch(() => undefined))?.isFile()) return true;
+  return false;
 }

@@ -37,9 +37,16 @@ export interface TerminalView {
   typeCommand(command: string): void;
   /** Everything in the terminal's buffer, one line per row (for tests and screen readers). */
   readText(): string;
+  /** What Ctrl+M does in the terminal: Tab moves focus, or goes to the shell. */
+  toggleTabMovesFocus(): void;
+  /** Fits and redraws, for a terminal that was out of sight (the phone's lesson tab). */
+  redraw(): void;
 }
 
-export function openTerminalView(host: HTMLElement, onState: (state: ConnectionState) => void): TerminalView {
+/**
+ * @param onTabMode  called when Ctrl+M turns "Tab moves focus" on or off, to announce it.
+ */
+export function openTerminalView(host: HTMLElement, onState: (state: ConnectionState) => void, onTabMode: (tabMovesFocus: boolean) => void = () => {}): TerminalView {
   const darkQuery = matchMedia('(prefers-color-scheme: dark)');
   const terminal = new Terminal({
     fontFamily: getComputedStyle(document.documentElement).getPropertyValue('--font-mono').trim() || 'monospace',
@@ -50,6 +57,9 @@ export function openTerminalView(host: HTMLElement, onState: (state: ConnectionS
     allowProposedApi: false,
     // Announces new output to screen readers through xterm's accessibility tree.
     screenReaderMode: false,
+    // Colours the shell picks (the prompt's magenta label, ls colours) stay readable: xterm
+    // adjusts a foreground until it has 4.5:1 against its background.
+    minimumContrastRatio: 4.5,
     theme: themes[darkQuery.matches ? 'dark' : 'light'],
   });
   darkQuery.addEventListener('change', (event) => {
@@ -66,15 +76,34 @@ export function openTerminalView(host: HTMLElement, onState: (state: ConnectionS
   terminal.onBinary((data) => connection.sendInput(data));
   terminal.onResize(({ cols, rows }) => connection.resize(cols, rows));
 
-  // Ctrl+Shift+C copies the selection and Ctrl+Shift+V pastes, as in desktop terminals;
-  // plain Ctrl+C stays the shell's interrupt. Returning false leaves the key to the browser,
-  // whose own paste event xterm then handles (bracketed paste included).
+  // Keys the page takes before the shell sees them:
+  // - Ctrl+M toggles "Tab moves focus" (as in VS Code's terminal), so a keyboard user can
+  //   always leave: while it is on, Tab and Shift+Tab move focus instead of completing.
+  // - Ctrl+Shift+C / Ctrl+Shift+V copy and paste, as in desktop terminals.
+  // - Plain Ctrl+V pastes, as learners expect from other web terminals (the shell's
+  //   quoted-insert is not worth the surprise); Ctrl+C copies only while text is selected,
+  //   and otherwise stays the shell's interrupt.
+  // Returning false leaves the key to the browser: its focus move, or its paste event, which
+  // xterm then handles (bracketed paste included).
+  let tabMovesFocus = false;
+  const toggleTabMovesFocus = () => {
+    tabMovesFocus = !tabMovesFocus;
+    onTabMode(tabMovesFocus);
+  };
   terminal.attachCustomKeyEventHandler((event) => {
-    if (event.type !== 'keydown' || !event.ctrlKey || !event.shiftKey) return true;
+    if (event.type !== 'keydown') return true;
     const key = event.key.toLowerCase();
-    if (key === 'c') {
+    if (event.ctrlKey && !event.altKey && !event.metaKey && !event.shiftKey && key === 'm') {
+      toggleTabMovesFocus();
+      event.preventDefault();
+      return false;
+    }
+    if (key === 'tab' && tabMovesFocus && !event.ctrlKey && !event.altKey && !event.metaKey) return false;
+    if (!event.ctrlKey || event.altKey || event.metaKey) return true;
+    if (key === 'c' && (event.shiftKey || terminal.hasSelection())) {
       const selection = terminal.getSelection();
       if (selection) void navigator.clipboard.writeText(selection).catch(() => document.execCommand('copy'));
+      if (!event.shiftKey) terminal.clearSelection();
       event.preventDefault();
       return false;
     }
@@ -96,6 +125,11 @@ export function openTerminalView(host: HTMLElement, onState: (state: ConnectionS
   return {
     terminal,
     connection,
+    toggleTabMovesFocus,
+    redraw() {
+      if (host.clientWidth > 0 && host.clientHeight > 0) fit.fit();
+      terminal.refresh(0, terminal.rows - 1);
+    },
     typeCommand(command) {
       const lines = command.replace(/\r\n?/g, '\n').replace(/\n+$/, '').split('\n');
       connection.sendInput(`${lines.join('\r')}\r`);
