@@ -1,4 +1,4 @@
-import { checkPath, formatSize, lessonStatusLabels, type CheckResult, type CheckRun, type CheckStreamEvent, type EvidenceGroup, type LayerSummary } from '../../../runner/src/contract';
+import { checkPath, formatSize, lessonStatusLabels, type CheckResult, type CheckRun, type CheckStreamEvent, type EvidenceGroup, type InspectReport, type LayerSummary } from '../../../runner/src/contract';
 import { setStatusPill } from './progress';
 import { findRunner } from './runner';
 
@@ -186,6 +186,27 @@ function showResults(container: HTMLElement, run: CheckRun): void {
   adviceSection.hidden = advisory.length === 0;
   adviceSection.querySelector<HTMLElement>('[data-advice-list]')!.replaceChildren(...advisory.map(renderCheck));
   showLayers(container.querySelector<HTMLElement>('[data-layer-chart]')!, run);
+  void showLedger(container.querySelector<HTMLElement>('[data-layer-ledger]')!, run);
+}
+
+/** The size ledger of the image explorer, in one line under the layer picture, with a link to the explorer. */
+async function showLedger(line: HTMLElement, run: CheckRun): Promise<void> {
+  line.hidden = true;
+  const ref = run.imageId ?? run.image;
+  if (!ref) return;
+  try {
+    const response = await fetch(`/api/inspect/image?ref=${encodeURIComponent(ref)}`, { cache: 'no-store', headers: { Accept: 'application/json' } });
+    if (!response.ok) return;
+    const { ledger } = (await response.json()) as InspectReport;
+    const base = ledger.base.how === 'image' ? 'from the base image' : 'in the first layer';
+    line.replaceChildren(
+      `${formatSize(ledger.baseBytes)} ${base} · ${formatSize(ledger.ownBytes)} from your steps · ${formatSize(ledger.hiddenBytes)} hidden by later layers · dive: ${formatSize(ledger.wastedBytes)} wasted, efficiency ${(ledger.efficiency * 100).toFixed(2)} % · `,
+      element('a', { href: `/inspect/?image=${encodeURIComponent(run.image)}` }, 'See inside'),
+    );
+    line.hidden = false;
+  } catch {
+    // The ledger is extra: without it the picture above still says what the check found.
+  }
 }
 
 function renderCheck(check: CheckResult): HTMLLIElement {
