@@ -1,3 +1,4 @@
+import { classBench } from './class.bench.js';
 import { graderBench } from './grader.bench.js';
 import { graderStarterBench } from './grader-starter.bench.js';
 import { mutationBench } from './mutation.bench.js';
@@ -6,4 +7,4 @@ import { siteBench } from './site.bench.js';
 import type { BenchSuite } from './types.js';
 
 /** Every benchmark suite, in the order `npm run bench` runs them (the quick refusals first). */
-export const benchSuites: readonly BenchSuite[] = [mutationBench, sandboxBench, graderBench, graderStarterBench, siteBench];
+export const benchSuites: readonly BenchSuite[] = [mutationBench, sandboxBench, graderBench, graderStarterBench, siteBench, classBench];

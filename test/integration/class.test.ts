@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { classPaths, exportColumns } from '../../runner/src/class/contract.js';
+import { referenceImages } from '../../runner/src/class/exercise-descriptions.js';
 import { parseJoinLink } from '../../runner/src/class/join-link.js';
 import { connectEngine, type Engine } from '../../runner/src/engine.js';
 import { connectNestedEngine } from '../../runner/src/sandbox/nested-engine.js';
@@ -94,6 +95,10 @@ beforeAll(async () => {
   await buildInSandbox(host, instance, { context: await contextOf(exerciseDir('lesson-1', 'solution')), tag: passImage, labels });
   await buildInSandbox(host, instance, { context: await contextOf(exerciseDir('lesson-1', 'starter')), tag: failImage, labels });
   passSizeBytes = (await nested.docker.getImage(passImage).inspect()).Size;
+  // The dashboard marks this as the reference solution: it must be what the solution builds to
+  // (within the drift of Debian's packages under the base image).
+  expect(referenceImages['lesson-1']!.layers).toBe((await nested.docker.getImage(passImage).inspect()).RootFS.Layers?.length);
+  expect(Math.abs(referenceImages['lesson-1']!.sizeBytes - passSizeBytes) / passSizeBytes).toBeLessThan(0.1);
   failSizeBytes = (await nested.docker.getImage(failImage).inspect()).Size;
 });
 

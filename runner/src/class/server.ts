@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import http from 'node:http';
@@ -6,6 +5,8 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { environmentError } from '../errors.js';
+import { readCookie, sameSecret } from '../server/auth.js';
+import { sendJson, setCommonHeaders } from '../server/responses.js';
 import type { ServerCertificate } from './certificate.js';
 import { classEventTypes, classPaths, maxSubmissionBytes, type ClassChangedEvent, type ClassErrorBody } from './contract.js';
 import { renderCsv, renderExportJson } from './export.js';
@@ -113,7 +114,7 @@ export async function startClassServer(options: ClassServerOptions): Promise<Cla
   };
 
   async function route(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
-    setCommonHeaders(response);
+    setClassHeaders(response);
     const url = new URL(request.url ?? '/', `${scheme}://${request.headers.host ?? 'class'}`);
     const { pathname } = url;
     const method = request.method ?? 'GET';
@@ -332,16 +333,10 @@ async function readJsonBody(request: http.IncomingMessage): Promise<unknown> {
   }
 }
 
-function setCommonHeaders(response: http.ServerResponse): void {
-  response.setHeader('X-Content-Type-Options', 'nosniff');
-  response.setHeader('Referrer-Policy', 'no-referrer');
-  response.setHeader('X-Frame-Options', 'DENY');
+function setClassHeaders(response: http.ServerResponse): void {
+  setCommonHeaders(response);
+  // The dashboard shows what learners sent; should any of it ever reach markup, it cannot run.
   response.setHeader('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
-}
-
-function sendJson(response: http.ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
-  response.end(JSON.stringify(body));
 }
 
 function sendError(response: http.ServerResponse, status: number, message: string, nextStep: string): void {
@@ -366,18 +361,4 @@ function sendLoginPage(response: http.ServerResponse): void {
 <h1>Open the instructor link</h1>
 <p>This class dashboard answers only the instructor link that <code>course class serve</code> printed (it ends in <code>?token=…</code>).</p>
 <p>Learners: you do not need this page. Run <code>course join JOIN_LINK --name "Your Name"</code>.</p></html>`);
-}
-
-function readCookie(header: string | undefined, name: string): string | undefined {
-  for (const part of header?.split(';') ?? []) {
-    const [key, ...value] = part.trim().split('=');
-    if (key === name) return value.join('=');
-  }
-  return undefined;
-}
-
-function sameSecret(offered: string, expected: string): boolean {
-  const a = Buffer.from(offered);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -63,7 +63,7 @@ export function refuseUnauthorized(response: http.ServerResponse, url: URL): voi
 <p>No runner? Start one with <code>course start</code>.</p></html>`);
 }
 
-function readCookie(header: string | undefined, name: string): string | undefined {
+export function readCookie(header: string | undefined, name: string): string | undefined {
   for (const part of header?.split(';') ?? []) {
     const [key, ...value] = part.trim().split('=');
     if (key === name) return value.join('=');
@@ -71,7 +71,7 @@ function readCookie(header: string | undefined, name: string): string | undefine
   return undefined;
 }
 
-function sameSecret(offered: string, expected: string): boolean {
+export function sameSecret(offered: string, expected: string): boolean {
   const a = Buffer.from(offered);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readCourseCatalog, resolveSiteDir } from '../../course-catalog.js';
 import { connectEngine } from '../../engine.js';
+import { deliverQueue } from '../../class/membership.js';
 import { ExitCode, usageError } from '../../errors.js';
 import { bringUpSandbox } from '../../sandbox/sandbox.js';
 import { startCourseServer } from '../../server/index.js';
@@ -57,6 +58,9 @@ export const startCommand: Command = {
       await server.close();
       return ExitCode.ok;
     }
+    // Results that waited for the learner's class (it was unreachable) get another chance now,
+    // in the background; a problem is reported by `course class status`, never here.
+    void deliverQueue(instance.dataDir).catch(() => undefined);
     stdout.write(
       [
         '',
