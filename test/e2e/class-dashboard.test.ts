@@ -129,6 +129,7 @@ describe('the class dashboard', () => {
     await expect.poll(() => page.locator('[data-history-heading]').textContent()).toBe('History of Ada Lovelace (2 attempts)');
     if (process.env.LAYERLAB_SCREENSHOT_DIR) {
       await mkdir(process.env.LAYERLAB_SCREENSHOT_DIR, { recursive: true });
+      await page.evaluate(() => window.scrollTo(0, 0));
       await page.screenshot({ path: path.join(process.env.LAYERLAB_SCREENSHOT_DIR, 'class-dashboard.png'), fullPage: true });
     }
     expect(pageErrors).toEqual([]);

@@ -11,7 +11,7 @@ import type { ServerCertificate } from './certificate.js';
 import { classEventTypes, classPaths, maxSubmissionBytes, type ClassChangedEvent, type ClassErrorBody } from './contract.js';
 import { renderCsv, renderExportJson } from './export.js';
 import { formatJoinLink } from './join-link.js';
-import type { ClassStore, ExerciseDescription, StoredLearner } from './store.js';
+import type { ClassStore, ExerciseDescription, StoredLearner, SubmissionOutcome } from './store.js';
 import { describeZodError, joinRequestSchema, reportRequestSchema, submissionSchema, type Submission } from './submission.js';
 
 export interface ClassServerOptions {
@@ -192,7 +192,7 @@ export async function startClassServer(options: ClassServerOptions): Promise<Cla
     }
     const body = submissionSchema.safeParse(await readJsonBody(request));
     if (!body.success) throw new HttpError(422, `The result is not valid: ${describeZodError(body.error)}.`, 'Update Layerlab on this machine; a runner of another version may send results this class cannot read.');
-    storeResult(response, caller.learner, body.data);
+    await storeResult(response, caller.learner, body.data);
   }
 
   async function report(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
@@ -204,14 +204,36 @@ export async function startClassServer(options: ClassServerOptions): Promise<Cla
     if (learner === 'joined-with-key') {
       throw new HttpError(409, `"${body.data.name}" joined this class with \`course join\`; a CI job cannot report in their name.`, 'Use another --learner name for CI results (for example "Ada Lovelace (CI)").');
     }
-    storeResult(response, learner, body.data.submission);
+    await storeResult(response, learner, body.data.submission);
   }
 
-  function storeResult(response: http.ServerResponse, learner: StoredLearner, submission: Submission): void {
+  /** Results waiting for the next group commit, with who waits for each. */
+  let pendingWrites: Array<{ learnerId: number; submission: Submission; settle: (outcome: SubmissionOutcome | Error) => void }> = [];
+
+  const writePending = () => {
+    const batch = pendingWrites;
+    pendingWrites = [];
+    try {
+      const outcomes = store.recordSubmissions(batch);
+      batch.forEach((item, index) => item.settle(outcomes[index]!));
+    } catch (error) {
+      for (const item of batch) item.settle(error as Error);
+    }
+  };
+
+  /** Everything that arrives in one turn of the event loop is written in one transaction. */
+  const record = (learnerId: number, submission: Submission) =>
+    new Promise<SubmissionOutcome>((resolve, reject) => {
+      pendingWrites.push({ learnerId, submission, settle: (outcome) => (outcome instanceof Error ? reject(outcome) : resolve(outcome)) });
+      if (pendingWrites.length === 1) setImmediate(writePending);
+    });
+
+  async function storeResult(response: http.ServerResponse, learner: StoredLearner, submission: Submission): Promise<void> {
     if (Date.parse(submission.checkedAt) > Date.now() + 10 * 60_000) {
       throw new HttpError(422, `The result says it was checked at ${submission.checkedAt}, later than now on the class server.`, 'Set this machine\'s clock right, then run the check again.');
     }
-    const outcome = store.recordSubmission(learner.id, submission);
+    // Acknowledged only once the transaction holding it is committed.
+    const outcome = await record(learner.id, submission);
     if (outcome.outcome === 'id-taken') throw new HttpError(409, `Submission ${submission.submissionId} belongs to another learner.`, 'Nothing was stored; run the check again to send a new result.');
     if (outcome.outcome === 'stored') announceChange();
     sendJson(response, outcome.outcome === 'stored' ? 201 : 200, { submissionId: submission.submissionId, stored: outcome.outcome === 'stored' });

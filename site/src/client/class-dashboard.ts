@@ -132,7 +132,7 @@ function rosterCell(cell: DashboardCell | undefined, exercise: string): HTMLElem
       class: cell.passed ? 'cell-pass' : 'cell-fail',
       'data-exercise': exercise,
       'data-status': cell.passed ? 'passed' : 'failing',
-      title: `Last attempt ${new Date(cell.lastAttemptAt).toLocaleString()}${cell.bestSizeBytes !== null ? `; best image ${formatBytes(cell.bestSizeBytes)}` : ''}${cell.bestLayers !== null ? `, ${cell.bestLayers} layers` : ''}`,
+      title: `Last attempt ${dateTime.format(Date.parse(cell.lastAttemptAt))}${cell.bestSizeBytes !== null ? `; best image ${formatBytes(cell.bestSizeBytes)}` : ''}${cell.bestLayers !== null ? `, ${cell.bestLayers} layers` : ''}`,
     },
     cell.passed ? '✓ passed' : '✗ not yet',
     element('span', { class: 'cell-detail' }, details.join(', ')),
@@ -174,6 +174,9 @@ function exerciseCard(exercise: DashboardExercise, learners: readonly DashboardL
   }
   return card;
 }
+
+/** One formatter for every date on the page: creating one per cell is what makes 2,000 cells slow. */
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' });
 
 const svgNamespace = 'http://www.w3.org/2000/svg';
 
@@ -246,7 +249,7 @@ function renderHistory(root: HTMLElement, history: LearnerHistory): void {
       return element(
         'tr',
         { 'data-submission': attempt.submissionId },
-        element('td', { title: `received ${new Date(attempt.receivedAt).toLocaleString()}` }, new Date(attempt.checkedAt).toLocaleString()),
+        element('td', { title: `received ${dateTime.format(Date.parse(attempt.receivedAt))}` }, dateTime.format(Date.parse(attempt.checkedAt))),
         element('td', {}, attempt.exercise),
         element('td', { class: attempt.passed ? 'pass' : 'fail' }, attempt.passed ? 'passed' : 'failed'),
         element('td', {}, attempt.image),
