@@ -80,7 +80,9 @@ afterAll(async () => {
 });
 
 async function get(pathname: string): Promise<Response> {
-  const response = await fetch(`http://127.0.0.1:${server.port}${pathname}`, { headers: { Cookie: cookie } });
+  // Pages open with the page cookie; the API wants the token itself.
+  const headers: Record<string, string> = pathname.startsWith('/api/') ? { Authorization: `Bearer ${token}` } : { Cookie: cookie };
+  const response = await fetch(`http://127.0.0.1:${server.port}${pathname}`, { headers });
   expect(response.status).toBe(200);
   return response;
 }

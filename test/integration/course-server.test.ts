@@ -78,16 +78,20 @@ describe('the course server', () => {
     expect((await fetch(`${baseUrl}/api/progress?token=wrong-${token}`)).status).toBe(401);
   });
 
-  it('trades the token in the address for a cookie and serves pages with it', async () => {
+  it('trades the token in the address for a page cookie that is not the token, and moves the token into the fragment', async () => {
     const first = await fetch(`${baseUrl}/lessons/lesson-7/?token=${token}`, { redirect: 'manual' });
     expect(first.status).toBe(303);
-    expect(first.headers.get('location')).toBe('/lessons/lesson-7/');
+    expect(first.headers.get('location')).toBe(`/lessons/lesson-7/#layerlab-token=${token}`);
     const cookie = first.headers.get('set-cookie')!;
     expect(cookie).toContain('HttpOnly');
     expect(cookie).toContain('SameSite=Strict');
+    expect(cookie).not.toContain(token);
     const page = await fetch(`${baseUrl}/lessons/lesson-7/`, { headers: { Cookie: cookie.split(';')[0]! } });
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('Multi-stage builds');
+    // The page cookie reads pages and nothing else: cookies reach every port of 127.0.0.1.
+    expect((await fetch(`${baseUrl}/api/progress`, { headers: { Cookie: cookie.split(';')[0]! } })).status).toBe(401);
+    expect((await fetch(`${baseUrl}/api/progress`, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
   });
 
   it('serves the built site: each page, and every script and stylesheet it loads, with its type', async () => {
@@ -140,7 +144,7 @@ describe('the course server', () => {
 
 describe('the terminal bridge', () => {
   it('runs what is typed in a login shell in the sandbox, at the browser\'s size', async () => {
-    const client = await TerminalClient.open(baseUrl, token, { cookie: true });
+    const client = await TerminalClient.open(baseUrl, token);
     const attached = await client.attach({ cols: 91, rows: 27 });
     expect(attached.isNew).toBe(true);
     await client.waitForText('sandbox');

@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { chromium } from 'playwright-core';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectEngine, connectSocket } from '../../runner/src/engine.js';
@@ -100,5 +103,43 @@ describe('redirecting the runner to another engine', () => {
     const other = await connectSocket('/var/run/docker.sock', '');
     await expect(ensureEngineId(other, expected)).rejects.toThrow(/not this sandbox's own engine/);
     await ensureEngineId(await connectNestedEngine(instance, hostEngine), expected);
+  });
+});
+
+describe('the token and other local web servers', () => {
+  it('a second server on another loopback port never receives a usable token, while the course page works', async () => {
+    // Another local web app the learner opens in the same browser: it records what it receives.
+    const received: string[] = [];
+    const other = http.createServer((request, response) => {
+      received.push(request.headers.cookie ?? '', request.url ?? '');
+      response.writeHead(200, { 'Content-Type': 'text/html' });
+      response.end('<!doctype html><title>other app</title><p>other</p>');
+    });
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const otherOrigin = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(course.url);
+      // The page reached the API with its token: the runner badge says the sandbox runs.
+      await page.waitForSelector('[data-runner-status][data-state="ready"]', { timeout: 30_000 });
+      expect(page.url()).not.toContain(course.token);
+      await page.goto(`${otherOrigin}/`);
+      expect(await page.evaluate(() => JSON.stringify({ ...localStorage }))).not.toContain(course.token);
+      expect(received.join('\n')).not.toContain(course.token);
+
+      // Whatever it received (the page cookie) opens neither the API nor the terminal.
+      const cookies = received.filter((value) => value.includes('='));
+      expect(cookies.length).toBeGreaterThan(0);
+      for (const cookie of cookies) {
+        for (const path of ['/api/status', '/api/progress']) {
+          expect((await fetch(`${course.origin}${path}`, { headers: { Cookie: cookie } })).status).toBe(401);
+        }
+        await expect(TerminalClient.open(course.origin, 'unused', { cookie })).rejects.toThrow('HTTP 401');
+      }
+    } finally {
+      await browser.close();
+      other.close();
+    }
   });
 });

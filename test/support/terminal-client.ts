@@ -35,11 +35,12 @@ export class TerminalClient {
     });
   }
 
-  static async open(baseUrl: string, token: string, options: { origin?: string; cookie?: boolean } = {}): Promise<TerminalClient> {
+  /** `cookie` sends the given Cookie header instead of the token (which must then be refused). */
+  static async open(baseUrl: string, token: string, options: { origin?: string; cookie?: string } = {}): Promise<TerminalClient> {
     const url = new URL(terminalSocketPath, baseUrl);
     url.protocol = 'ws:';
     const origin = options.origin ?? new URL(baseUrl).origin;
-    const headers: Record<string, string> = options.cookie ? { Cookie: `layerlab_token_${url.port}=${token}` } : {};
+    const headers: Record<string, string> = options.cookie ? { Cookie: options.cookie } : {};
     if (!options.cookie) url.searchParams.set('token', token);
     const socket = new WebSocket(url, { origin, headers });
     await new Promise<void>((resolve, reject) => {

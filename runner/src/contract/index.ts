@@ -10,3 +10,4 @@ export * from './terminal.js';
 export * from './class.js';
 export * from './inspect.js';
 export * from './exercise-folder.js';
+export * from './auth.js';

@@ -1,14 +1,23 @@
-import { timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
+import { tokenFragmentName, tokenQueryName } from '../contract/auth.js';
 import { sendJson } from './responses.js';
 
 /**
  * Who may talk to the course server: requests addressed to this server by name (no DNS
  * rebinding), carrying the token, and for anything that acts (a Check, the terminal) sent
  * by this server's own pages (Origin).
+ *
+ * The token never goes into a cookie: browsers send 127.0.0.1's cookies to every port, so any
+ * other local web app the learner opens would receive it. The API and the terminal accept it
+ * only as `Authorization: Bearer` or `?token=` (the page keeps it in origin-scoped storage:
+ * contract/auth.ts). Pages, which are the public course text, are also served to a cookie that
+ * holds a second, unrelated secret: another server that receives that cookie can read
+ * lessons with it and nothing else.
  */
 export class Gatekeeper {
   #port = 0;
+  readonly #pageSecret = randomBytes(24).toString('base64url');
 
   constructor(readonly token: string) {}
 
@@ -18,29 +27,39 @@ export class Gatekeeper {
   }
 
   get cookieName(): string {
-    return `layerlab_token_${this.#port}`;
+    return `layerlab_pages_${this.#port}`;
   }
 
   isAllowedHost(request: http.IncomingMessage): boolean {
     return this.#allowedHosts().includes(request.headers.host ?? '');
   }
 
+  /** For the API and the terminal: the token itself, never a cookie. */
   isAuthorized(request: http.IncomingMessage, url: URL): boolean {
-    const offered = [
-      url.searchParams.get('token'),
-      readCookie(request.headers.cookie, this.cookieName),
-      request.headers.authorization?.replace(/^Bearer\s+/i, ''),
-    ];
+    const offered = [url.searchParams.get(tokenQueryName), request.headers.authorization?.replace(/^Bearer\s+/i, '')];
     return offered.some((candidate) => candidate !== null && candidate !== undefined && sameSecret(candidate, this.token));
+  }
+
+  /** For the pages: the token, or the page cookie given in exchange for it. */
+  mayReadPages(request: http.IncomingMessage, url: URL): boolean {
+    const cookie = readCookie(request.headers.cookie, this.cookieName);
+    return this.isAuthorized(request, url) || (cookie !== undefined && sameSecret(cookie, this.#pageSecret));
   }
 
   isOwnOrigin(request: http.IncomingMessage): boolean {
     return request.headers.origin !== undefined && this.#allowedHosts().some((host) => request.headers.origin === `http://${host}`);
   }
 
-  /** The cookie that replaces the token in the address bar. */
+  /** The page cookie given for the token in the address bar. */
   sessionCookie(): string {
-    return `${this.cookieName}=${this.token}; Path=/; HttpOnly; SameSite=Strict`;
+    return `${this.cookieName}=${this.#pageSecret}; Path=/; HttpOnly; SameSite=Strict`;
+  }
+
+  /** Where the page goes after the trade: the same address, the token moved into the fragment for the page's script. */
+  addressAfterTrade(url: URL): string {
+    const clean = new URL(url);
+    clean.searchParams.delete(tokenQueryName);
+    return `${clean.pathname}${clean.search}#${tokenFragmentName}=${encodeURIComponent(this.token)}`;
   }
 
   #allowedHosts(): string[] {

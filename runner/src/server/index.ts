@@ -73,13 +73,14 @@ export async function startCourseServer(options: CourseServerOptions): Promise<C
       return sendText(response, 403, 'This server answers only as 127.0.0.1 or localhost.');
     }
     const url = new URL(request.url ?? '/', `http://${request.headers.host}`);
-    if (!gatekeeper.isAuthorized(request, url)) return refuseUnauthorized(response, url);
+    const isApi = url.pathname.startsWith('/api/');
+    if (!(isApi ? gatekeeper.isAuthorized(request, url) : gatekeeper.mayReadPages(request, url))) return refuseUnauthorized(response, url);
 
-    if (url.searchParams.has('token') && request.method === 'GET' && !url.pathname.startsWith('/api/')) {
-      // Trade the token in the address bar for a cookie, then show the address without it.
-      url.searchParams.delete('token');
+    if (url.searchParams.has('token') && request.method === 'GET' && !isApi) {
+      // Trade the token in the address bar for a page cookie; the page's script takes the
+      // token from the fragment into storage that only this origin can read.
       response.setHeader('Set-Cookie', gatekeeper.sessionCookie());
-      response.writeHead(303, { Location: `${url.pathname}${url.search}` });
+      response.writeHead(303, { Location: gatekeeper.addressAfterTrade(url) });
       return void response.end();
     }
 

@@ -1,6 +1,7 @@
 import { checkPath, formatSize, lessonStatusLabels, type CheckResult, type CheckRun, type CheckStreamEvent, type EvidenceGroup, type InspectReport, type LayerSummary } from '../../../runner/src/contract';
 import { setStatusPill } from './progress';
 import { findRunner } from './runner';
+import { authHeaders } from './runner-token';
 
 const layerColors = ['#7c3aed', '#2563eb', '#0f766e', '#a16207', '#be185d', '#4d7c0f', '#0369a1', '#6d28d9'];
 /** Items of a long finding shown before "Show all". */
@@ -124,7 +125,7 @@ function formatSeconds(ms: number): string {
 }
 
 async function runCheck(exercise: string, onEvent: (event: CheckStreamEvent) => void): Promise<void> {
-  const response = await fetch(checkPath(exercise), { method: 'POST', cache: 'no-store' });
+  const response = await fetch(checkPath(exercise), { method: 'POST', cache: 'no-store', headers: authHeaders() });
   if (!response.ok || !response.body) {
     const problem = `the runner answered ${response.status}`;
     try {

@@ -1,12 +1,13 @@
 import { unknownStatusLabel, type LessonProgress, type ProgressResponse } from '../../../runner/src/contract/lesson-status';
 import { findRunner } from './runner';
+import { authHeaders } from './runner-token';
 
 export type PillState = 'complete' | 'incomplete' | 'unknown';
 
 export async function fetchProgress(): Promise<Record<string, LessonProgress> | undefined> {
   const runner = await findRunner();
   if (!runner.isPresent) return undefined;
-  const response = await fetch('/api/progress', { cache: 'no-store' });
+  const response = await fetch('/api/progress', { cache: 'no-store', headers: authHeaders() });
   if (!response.ok) return undefined;
   const body = (await response.json()) as ProgressResponse;
   return body.lessons;

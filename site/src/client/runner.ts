@@ -8,13 +8,14 @@ export interface RunnerStatus {
 }
 
 import type { StatusResponse } from '../../../runner/src/contract/lesson-status';
+import { authHeaders } from './runner-token';
 
 let cached: Promise<RunnerStatus> | undefined;
 
 export function findRunner(): Promise<RunnerStatus> {
   cached ??= (async () => {
     try {
-      const response = await fetch('/api/status', { cache: 'no-store', headers: { Accept: 'application/json' } });
+      const response = await fetch('/api/status', { cache: 'no-store', headers: { Accept: 'application/json', ...authHeaders() } });
       if (!response.ok) return { isPresent: false, isSandboxRunning: false };
       const body = (await response.json()) as Partial<StatusResponse>;
       return { isPresent: body.runner === 'layerlab', isSandboxRunning: body.sandboxRunning === true };

@@ -1,4 +1,5 @@
 import { closeCodes, terminalSocketPath, type ClientMessage, type ServerMessage } from '../../../runner/src/contract/terminal';
+import { withToken } from './runner-token';
 
 /**
  * The browser end of the terminal socket (runner/src/contract/terminal.ts describes the
@@ -57,7 +58,7 @@ export class TerminalConnection {
     this.#onState(this.#attempt ? { kind: 'reconnecting', attempt: this.#attempt } : { kind: 'connecting' });
     const url = new URL(terminalSocketPath, location.href);
     url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const socket = new WebSocket(url);
+    const socket = new WebSocket(withToken(url));
     socket.binaryType = 'arraybuffer';
     this.#socket = socket;
 
