@@ -1,6 +1,7 @@
 import type { ChangedPath, InspectLayer, InspectReport, RemovedPath, SandboxImageSummary } from '../../../runner/src/contract/inspect';
 import { formatSize } from '../../../runner/src/contract/size';
 import { findRunner } from './runner';
+import { authHeaders } from './runner-token';
 
 /** How often the page asks whether the images changed (a build in the terminal). */
 const refreshMs = 4000;
@@ -32,7 +33,7 @@ function element<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Reco
 }
 
 async function getJson<T>(url: string): Promise<T> {
-  const response = await fetch(url, { cache: 'no-store', headers: { Accept: 'application/json' } });
+  const response = await fetch(url, { cache: 'no-store', headers: { Accept: 'application/json', ...authHeaders() } });
   const body = (await response.json()) as T & { error?: { message: string; nextStep?: string } };
   if (!response.ok) throw new Error(body.error ? `${body.error.message} ${body.error.nextStep ?? ''}`.trim() : `The runner answered ${response.status}.`);
   return body;
