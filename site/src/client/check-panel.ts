@@ -196,7 +196,7 @@ async function showLedger(line: HTMLElement, run: CheckRun): Promise<void> {
   const ref = run.imageId ?? run.image;
   if (!ref) return;
   try {
-    const response = await fetch(`/api/inspect/image?ref=${encodeURIComponent(ref)}`, { cache: 'no-store', headers: { Accept: 'application/json' } });
+    const response = await fetch(`/api/inspect/image?ref=${encodeURIComponent(ref)}`, { cache: 'no-store', headers: { Accept: 'application/json', ...authHeaders() } });
     if (!response.ok) return;
     const { ledger } = (await response.json()) as InspectReport;
     const base = ledger.base.how === 'image' ? 'from the base image' : 'in the first layer';

@@ -6,6 +6,7 @@ import {
   type ExerciseResetResult,
 } from '../../../runner/src/contract';
 import { findRunner } from './runner';
+import { authHeaders } from './runner-token';
 import { watchOverflow } from './wide-content';
 
 /**
@@ -72,7 +73,7 @@ export async function setUpExerciseTools(root: HTMLElement, exercise: string): P
 
 async function callApi<T>(path: string, method: 'GET' | 'POST'): Promise<T | ApiError> {
   try {
-    const response = await fetch(path, { method, cache: 'no-store' });
+    const response = await fetch(path, { method, cache: 'no-store', headers: authHeaders() });
     const body = (await response.json()) as T | ApiError;
     if (!response.ok && !(body as ApiError).error) return { error: { message: `The runner answered ${response.status}.`, nextStep: 'Try again.' } };
     return body;
