@@ -62,8 +62,10 @@ const timePatterns: Array<[RegExp, string]> = [
   [/\b\d{4}-\d\d-\d\d \d\d:\d\d\b/g, '<date>'],
   [/\b(?:\d+|an?|About an?|Less than an?) (?:second|minute|hour|day|week|month|year)s? ago\b/g, '<ago>'],
   [/\bUp (?:\d+|About an?|Less than an?) (?:second|minute|hour|day|week)s?\b/g, 'Up <for>'],
-  // BuildKit's plain log stamps a step's output with the seconds since it started.
-  [/^(#\d+) \d+\.\d+ /, '$1 <t> '],
+  // BuildKit numbers the steps of its plain log in the order they start, which changes from
+  // run to run, and stamps a step's output with the seconds since it started.
+  [/^#\d+ /, '#N '],
+  [/^#N \d+\.\d+ /, '#N <t> '],
   // Ports the engine picks for -P or -p without a host port come from the ephemeral range.
   [/(0\.0\.0\.0|\[::\]|localhost|127\.0\.0\.1):(?:3[2-9]\d{3}|[45]\d{4}|60\d{3})\b/g, '$1:<port>'],
   // BuildKit prints "76B done" or "76B 0.0s done" for the same transfer, as the timing falls.
@@ -190,7 +192,7 @@ function linesOf(text: string): string[] {
 }
 
 function isSupersededProgress(line: string, next: string | undefined): boolean {
-  const progress = /^(#\d+ [^:]+:)/.exec(line);
+  const progress = /^(#(?:\d+|N) [^:]+:)/.exec(line);
   return progress !== null && next !== undefined && next.startsWith(progress[1]!);
 }
 
