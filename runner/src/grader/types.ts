@@ -28,8 +28,13 @@ export interface ImageFacts {
   archiveLayout: ArchiveLayout;
   /** Every row of the config's history, bottom to top, the rows that made no layer included. */
   history: HistoryRowFacts[];
+  /** /etc/ld.so.cache, read when a check asked for it (see facts/shared-libraries.ts). */
+  loaderCache?: LoaderCacheFacts;
   probes: ProbeResults;
 }
+
+/** The dynamic loader's cache: soname → paths, in the cache's order. */
+export type LoaderCacheFacts = { state: 'absent' } | { state: 'unreadable'; why: string } | { state: 'read'; libraries: ReadonlyMap<string, string[]> };
 
 /** One row of the image config's history: one Dockerfile instruction, as the builder wrote it. */
 export interface HistoryRowFacts {
@@ -116,10 +121,25 @@ export interface FileFacts {
 /** What a file's bytes say it is. Only executables are looked into. */
 export type FileIdentity =
   | { kind: 'build-tool'; family: BuildToolFamily; tool: string; evidence: string }
-  | { kind: 'go-program'; mainPath: string; interpreter?: string }
+  | { kind: 'go-program'; mainPath: string; interpreter?: string; linking?: ElfLinking }
   | { kind: 'busybox' }
-  | { kind: 'elf'; interpreter?: string }
+  | { kind: 'elf'; interpreter?: string; linking?: ElfLinking }
   | { kind: 'script'; interpreter: string };
+
+/** How a program is linked, as its dynamic section says (facts/elf.ts reads it). */
+export type ElfLinking =
+  /** No dynamic section: everything is in the file; it needs no loader and no library. */
+  | { kind: 'static' }
+  | {
+      kind: 'dynamic';
+      /** DT_NEEDED, in order: the libraries the program asks for by soname. */
+      needed: string[];
+      /** DT_RPATH and DT_RUNPATH, split on ":"; `$ORIGIN` is left for the judge to expand. */
+      rpath: string[];
+      runpath: string[];
+    }
+  /** The bytes did not say (cut short, or laid out where a streaming read cannot follow). */
+  | { kind: 'unknown'; why: string };
 
 /** The build tools lesson 7 asks about, by family. */
 export const buildToolFamilies = ['go', 'c-compiler', 'make', 'git'] as const;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildToolByName, ExecutableIdentifier, parseElfHead, parseGoBuildInfo } from '../../../runner/src/grader/facts/file-identity.js';
+import { readElfHeader } from '../../../runner/src/grader/facts/elf.js';
+import { buildToolByName, ExecutableIdentifier, parseGoBuildInfo } from '../../../runner/src/grader/facts/file-identity.js';
 import { elfHead, goBinary, goBuildInfo, nativeBinary } from './builders.js';
 
 function identify(path: string, bytes: Buffer, mode = 0o755, pieceSize = 4093) {
@@ -22,11 +23,11 @@ describe('identifying executables by their bytes', () => {
 
   it('keeps the loader a cgo-built Go program asks for', () => {
     const bytes = Buffer.concat([elfHead({ goNote: true, interpreter: '/lib64/ld-linux-x86-64.so.2' }), Buffer.alloc(5000), goBuildInfo('example.com/hello'), Buffer.alloc(2000)]);
-    expect(identify('hello', bytes)).toEqual({ kind: 'go-program', mainPath: 'example.com/hello', interpreter: '/lib64/ld-linux-x86-64.so.2' });
+    expect(identify('hello', bytes)).toEqual({ kind: 'go-program', mainPath: 'example.com/hello', interpreter: '/lib64/ld-linux-x86-64.so.2', linking: { kind: 'static' } });
   });
 
   it('treats the learner\'s own Go program as a program, even when it is called go', () => {
-    expect(identify('usr/local/bin/go', goBinary('example.com/layerlab/hello'))).toEqual({ kind: 'go-program', mainPath: 'example.com/layerlab/hello' });
+    expect(identify('usr/local/bin/go', goBinary('example.com/layerlab/hello'))).toEqual({ kind: 'go-program', mainPath: 'example.com/layerlab/hello', linking: { kind: 'static' } });
   });
 
   it('skips a false build-info magic (cmd/link holds the magic string itself) and finds the real one after it', () => {
@@ -49,7 +50,7 @@ describe('identifying executables by their bytes', () => {
   it('falls back to the name only when the bytes say nothing', () => {
     expect(identify('usr/bin/gcc', nativeBinary(['nothing to see']))).toMatchObject({ family: 'c-compiler', evidence: 'an executable named gcc' });
     expect(identify('usr/bin/c99-gcc', Buffer.from('#!/bin/sh\nexec gcc -std=c99 "$@"\n'))).toMatchObject({ family: 'c-compiler' });
-    expect(identify('usr/bin/gcc-ar', nativeBinary(['nothing']))).toEqual({ kind: 'elf' });
+    expect(identify('usr/bin/gcc-ar', nativeBinary(['nothing']))).toEqual({ kind: 'elf', linking: { kind: 'static' } });
   });
 
   it('ignores files that are neither ELF nor executable, even with a tool\'s name', () => {
@@ -58,9 +59,9 @@ describe('identifying executables by their bytes', () => {
   });
 
   it('reads the program interpreter of a dynamically linked executable', () => {
-    expect(identify('server', nativeBinary([], { interpreter: '/lib64/ld-linux-x86-64.so.2' }))).toEqual({ kind: 'elf', interpreter: '/lib64/ld-linux-x86-64.so.2' });
-    expect(parseElfHead(elfHead({ type: 3, interpreter: '/lib/ld-musl-x86_64.so.1' }))).toMatchObject({ isExecutable: true, interpreter: '/lib/ld-musl-x86_64.so.1' });
-    expect(parseElfHead(Buffer.from('not an elf at all, just text that is long enough to look at'))).toBeUndefined();
+    expect(identify('server', nativeBinary([], { interpreter: '/lib64/ld-linux-x86-64.so.2' }))).toEqual({ kind: 'elf', interpreter: '/lib64/ld-linux-x86-64.so.2', linking: { kind: 'static' } });
+    expect(readElfHeader(elfHead({ type: 3, interpreter: '/lib/ld-musl-x86_64.so.1' }))).toMatchObject({ isExecutable: true, interpreter: '/lib/ld-musl-x86_64.so.1' });
+    expect(readElfHeader(Buffer.from('not an elf at all, just text that is long enough to look at'))).toBeUndefined();
   });
 
   it('identifies a file shorter than the head it would like to read', () => {

@@ -38,7 +38,7 @@ describe('reading a docker save archive', () => {
     expect(result.layout).toBe('docker-legacy');
     expect(result.config.history).toHaveLength(3);
     expect(result.layers.map((layer) => layer.contents?.entries.map((entry) => entry.path))).toEqual([['bin', 'bin/sh'], ['hello']]);
-    expect(result.layers[1]!.contents!.entries[0]!.identity).toEqual({ kind: 'go-program', mainPath: 'example.com/hello' });
+    expect(result.layers[1]!.contents!.entries[0]!.identity).toEqual({ kind: 'go-program', mainPath: 'example.com/hello', linking: { kind: 'static' } });
   });
 
   it('reads the OCI layout, with gzip and empty layers, whatever order the blobs come in', async () => {

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseElfDynamic, parseLdSoCache } from '../../../runner/src/grader/facts/shared-libraries.js';
+import { ElfLinkingReader, readElfHeader, readElfLinking } from '../../../runner/src/grader/facts/elf.js';
+import { ExecutableIdentifier } from '../../../runner/src/grader/facts/file-identity.js';
+import { parseLdSoCache, readLoaderCache } from '../../../runner/src/grader/facts/shared-libraries.js';
 import { sharedLibrariesResolve } from '../../../runner/src/grader/kinds/shared-libraries-resolve.js';
-import type { FileFacts } from '../../../runner/src/grader/types.js';
-import { facts, layer } from './builders.js';
+import type { FileFacts, ImageFacts } from '../../../runner/src/grader/types.js';
+import { facts as factsOf, layer } from './builders.js';
 
 /**
  * Real bytes from the sandbox: greet as exercises/lesson-8/solution builds it (gcc 14,
@@ -70,6 +72,20 @@ function dynamicElf(options: { interpreter?: string; needed?: string[]; rpath?: 
 }
 
 const file = (filePath: string, extra: Partial<FileFacts> = {}): FileFacts => ({ path: filePath, type: 'file', sizeBytes: extra.content?.length ?? 1000, mode: 0o755, layer: 0, ...extra });
+
+/** A program as the archive reader records it: its bytes streamed past the one ELF reader, in pieces. */
+function program(filePath: string, bytes: Buffer, pieceSize = 4093): FileFacts {
+  const identifier = new ExecutableIdentifier(filePath, 0o755);
+  for (let offset = 0; offset < bytes.length; offset += pieceSize) identifier.push(bytes.subarray(offset, offset + pieceSize));
+  const identity = identifier.finish();
+  return file(filePath, { sizeBytes: bytes.length, ...(identity ? { identity } : {}) });
+}
+
+/** Facts as gathering makes them: the loader cache read from the merged view. */
+function facts(overrides: Partial<ImageFacts> = {}, files: FileFacts[] = []): ImageFacts {
+  const image = factsOf(overrides, files);
+  return { ...image, loaderCache: readLoaderCache(image.files) };
+}
 const link = (filePath: string, target: string): FileFacts => ({ path: filePath, type: 'symlink', sizeBytes: 0, mode: 0o777, linkTarget: target, layer: 0 });
 
 /** What debian:trixie-slim brings that matters here: merged /usr, the loader and libc. */
@@ -83,19 +99,38 @@ const debianBase: FileFacts[] = [
 
 const check = { executable: '/usr/local/bin/greet' };
 
-describe('parseElfDynamic', () => {
-  it('reads the loader and needed libraries of a real gcc-built program', () => {
-    expect(parseElfDynamic(greet)).toEqual({ interpreter: loader, needed: ['libgreet.so.1', 'libc.so.6'], rpath: [], runpath: [] });
+describe('the ELF reader', () => {
+  it('reads the loader and needed libraries of a real gcc-built program, whatever the pieces it streams in', () => {
+    for (const pieceSize of [1, 100, 4096, 1 << 20]) {
+      expect(program('usr/local/bin/greet', greet, pieceSize).identity).toEqual({
+        kind: 'elf',
+        interpreter: loader,
+        linking: { kind: 'dynamic', needed: ['libgreet.so.1', 'libc.so.6'], rpath: [], runpath: [] },
+      });
+    }
   });
 
   it('finds the string table through the PT_LOAD segment and splits search paths on ":"', () => {
     const bytes = dynamicElf({ interpreter: loader, needed: ['libgreet.so.1'], runpath: '$ORIGIN/../lib:/opt/lib' });
-    expect(parseElfDynamic(bytes)).toEqual({ interpreter: loader, needed: ['libgreet.so.1'], rpath: [], runpath: ['$ORIGIN/../lib', '/opt/lib'] });
+    expect(readElfLinking(bytes)).toMatchObject({ header: { interpreter: loader }, linking: { kind: 'dynamic', needed: ['libgreet.so.1'], rpath: [], runpath: ['$ORIGIN/../lib', '/opt/lib'] } });
   });
 
-  it('says a file that is not ELF, or is cut short, cannot be read', () => {
-    expect(parseElfDynamic(Buffer.from('#!/bin/sh\necho hello\n'))).toBeUndefined();
-    expect(parseElfDynamic(greet.subarray(0, 2000))).toBeUndefined();
+  it('reads a big program, its dynamic section far into the file, without keeping it', () => {
+    const padded = Buffer.concat([greet, Buffer.alloc(3_000_000, 0x90)]);
+    // Move the dynamic section past the padding: the reader must follow the program header there.
+    const header = readElfHeader(padded)!;
+    const dynamic = header.programHeaders.find((program) => program.type === 2)!;
+    const moved = Buffer.concat([padded, greet.subarray(dynamic.offset, dynamic.offset + dynamic.fileSize)]);
+    const phdr = 64 + header.programHeaders.indexOf(dynamic) * 56;
+    moved.writeBigUInt64LE(BigInt(padded.length), phdr + 8);
+    const reader = new ElfLinkingReader(readElfHeader(moved)!);
+    for (let offset = 0; offset < moved.length; offset += 65536) reader.push(moved.subarray(offset, offset + 65536));
+    expect(reader.finish()).toEqual({ kind: 'dynamic', needed: ['libgreet.so.1', 'libc.so.6'], rpath: [], runpath: [] });
+  });
+
+  it('says a file that is not ELF cannot be read, and one cut short is unknown', () => {
+    expect(readElfLinking(Buffer.from('#!/bin/sh\necho hello\n'))).toBeUndefined();
+    expect(readElfLinking(greet.subarray(0, 2000))?.linking).toMatchObject({ kind: 'unknown', why: 'the file ends before its dynamic section' });
   });
 });
 
@@ -112,7 +147,7 @@ describe('parseLdSoCache', () => {
 });
 
 describe('shared-libraries-resolve', () => {
-  const greetAt = file('usr/local/bin/greet', { content: greet });
+  const greetAt = program('usr/local/bin/greet', greet);
 
   it('passes when ldconfig put the library in the cache', () => {
     const outcome = sharedLibrariesResolve.evaluate(
@@ -143,8 +178,8 @@ describe('shared-libraries-resolve', () => {
   });
 
   it('expands $ORIGIN in DT_RUNPATH to the folder of the program', () => {
-    const program = file('app/bin/greet', { content: dynamicElf({ interpreter: loader, needed: ['libgreet.so.1', 'libc.so.6'], runpath: '$ORIGIN/../lib' }) });
-    const outcome = sharedLibrariesResolve.evaluate(facts({}, [...debianBase, program, file('app/lib/libgreet.so.1')]), { executable: '/app/bin/greet' });
+    const greetInApp = program('app/bin/greet', dynamicElf({ interpreter: loader, needed: ['libgreet.so.1', 'libc.so.6'], runpath: '$ORIGIN/../lib' }));
+    const outcome = sharedLibrariesResolve.evaluate(facts({}, [...debianBase, greetInApp, file('app/lib/libgreet.so.1')]), { executable: '/app/bin/greet' });
     expect(outcome).toMatchObject({ status: 'pass' });
     expect(outcome.actual).toContain('libgreet.so.1 → /app/lib/libgreet.so.1 (DT_RUNPATH)');
   });
@@ -170,23 +205,29 @@ describe('shared-libraries-resolve', () => {
     expect(sharedLibrariesResolve.evaluate(facts({}, files), check)).toMatchObject({ status: 'pass' });
   });
 
-  it('passes a statically linked program, which needs nothing', () => {
-    const program = file('usr/local/bin/greet', { content: dynamicElf({}) });
-    // No PT_DYNAMIC at all: strip it by giving a program with one PT_LOAD only.
-    program.content!.writeUInt16LE(1, 56);
-    expect(sharedLibrariesResolve.evaluate(facts({}, [program]), check)).toMatchObject({ status: 'pass', actual: 'linked statically: needs no loader or library' });
+  it('passes a statically linked program of any size, which needs nothing', () => {
+    const bytes = Buffer.concat([dynamicElf({}), Buffer.alloc(900_000, 0x90)]);
+    // No PT_DYNAMIC at all: strip it by giving a program with one PT_LOAD only, as gcc -static makes (ET_EXEC).
+    bytes.writeUInt16LE(1, 56);
+    bytes.writeUInt16LE(2, 16);
+    expect(sharedLibrariesResolve.evaluate(facts({}, [program('usr/local/bin/greet', bytes)]), check)).toMatchObject({ status: 'pass', actual: 'linked statically: needs no loader or library' });
   });
 
   it('fails when the program is missing and names a file of that name elsewhere', () => {
-    const outcome = sharedLibrariesResolve.evaluate(facts({}, [...debianBase, file('src/greet', { content: greet })]), check);
+    const outcome = sharedLibrariesResolve.evaluate(facts({}, [...debianBase, program('src/greet', greet)]), check);
     expect(outcome).toMatchObject({ status: 'fail', actual: 'no /usr/local/bin/greet' });
     expect(outcome.message).toBe('/usr/local/bin/greet is not in the image. The image has /src/greet.');
   });
 
-  it('skips, rather than fails, when the program could not be read', () => {
-    const outcome = sharedLibrariesResolve.evaluate(facts({}, [...debianBase, file('usr/local/bin/greet', { sizeBytes: 900_000 })]), check);
+  it('cannot decide, and does not pass, when the program is cut short', () => {
+    const outcome = sharedLibrariesResolve.evaluate(facts({}, [...debianBase, program('usr/local/bin/greet', greet.subarray(0, 5000))]), check);
     expect(outcome.status).toBe('skip');
-    expect(outcome.message).toContain('only programs up to');
+    expect(outcome.message).toBe('Could not tell which libraries /usr/local/bin/greet needs: the file ends before its dynamic section.');
+  });
+
+  it('fails a script or a file that is not a program', () => {
+    const script = program('usr/local/bin/greet', Buffer.from('#!/bin/sh\necho hello, world\n'));
+    expect(sharedLibrariesResolve.evaluate(facts({}, [...debianBase, script]), check).message).toBe('/usr/local/bin/greet is a script for /bin/sh, so it names no loader or libraries of its own.');
   });
 
   it('skips a missing library when a layer could not be read', () => {
@@ -198,8 +239,8 @@ describe('shared-libraries-resolve', () => {
     expect(outcome.message).toContain('could not be read: truncated tar');
   });
 
-  it('asks for the program and the loader cache to be kept', () => {
-    expect(sharedLibrariesResolve.probes!(check)).toEqual({ fileContents: ['/usr/local/bin/greet', '/etc/ld.so.cache'] });
+  it('asks for the loader cache to be kept; the program is read as it streams past, whatever its size', () => {
+    expect(sharedLibrariesResolve.probes!(check)).toEqual({ fileContents: ['/etc/ld.so.cache'] });
   });
 
   it('rejects a relative or wildcard path', () => {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { BuildToolFamily, FileIdentity } from '../types.js';
+import { ElfLinkingReader, readElfHeader, type ElfHeader } from './elf.js';
 
 /**
  * Tells what an executable is from its bytes, so a build tool is found wherever it sits and
@@ -57,41 +58,9 @@ export function buildToolByName(filePath: string): { family: BuildToolFamily; to
   return undefined;
 }
 
-interface ElfHead {
-  isExecutable: boolean;
-  isGo: boolean;
-  interpreter?: string;
-}
-
-/** Reads the ELF header and program headers found in the first bytes of a file. */
-export function parseElfHead(head: Buffer): ElfHead | undefined {
-  if (head.length < 52 || head.readUInt32BE(0) !== 0x7f454c46) return undefined;
-  const is64 = head[4] === 2;
-  const isLittle = head[5] === 1;
-  const u16 = (at: number) => (isLittle ? head.readUInt16LE(at) : head.readUInt16BE(at));
-  const u32 = (at: number) => (isLittle ? head.readUInt32LE(at) : head.readUInt32BE(at));
-  const word = (at: number) => (is64 ? Number(isLittle ? head.readBigUInt64LE(at) : head.readBigUInt64BE(at)) : u32(at));
-  if (is64 && head.length < 64) return undefined;
-  const type = u16(16);
-  const programHeaderOffset = word(is64 ? 32 : 28);
-  const programHeaderSize = u16(is64 ? 54 : 42);
-  const programHeaderCount = u16(is64 ? 56 : 44);
-  let interpreter: string | undefined;
-  for (let index = 0; index < programHeaderCount; index++) {
-    const at = programHeaderOffset + index * programHeaderSize;
-    if (programHeaderSize < (is64 ? 56 : 32) || at + programHeaderSize > head.length) break;
-    const programType = u32(at);
-    if (programType !== 3) continue; // PT_INTERP
-    const offset = word(is64 ? at + 8 : at + 4);
-    const size = word(is64 ? at + 32 : at + 16);
-    if (offset + size <= head.length && size > 1 && size < 256) {
-      interpreter = head.subarray(offset, offset + size - 1).toString('latin1');
-    }
-  }
-  // cmd/link writes a "Go" note (type 4, the build id) into the first page of every Go binary.
-  const isGo = head.indexOf(goBuildIdNote) !== -1;
-  // ET_EXEC, or ET_DYN with an interpreter (a PIE executable rather than a library).
-  return { isExecutable: type === 2 || interpreter !== undefined, isGo, interpreter };
+/** cmd/link writes a "Go" note (type 4, the build id) into the first page of every Go binary. */
+function isGoBinary(head: Buffer): boolean {
+  return head.indexOf(goBuildIdNote) !== -1;
 }
 
 /** Reads a uvarint as encoding/binary writes it; undefined when it runs past the buffer. */
@@ -140,7 +109,10 @@ export class ExecutableIdentifier {
   readonly #mode: number;
   #head: Buffer[] = [];
   #headLength = 0;
-  #elf: ElfHead | undefined;
+  #elf: ElfHeader | undefined;
+  #isGo = false;
+  /** How the program is linked, read as its bytes go by (facts/elf.ts). */
+  #linking: ElfLinkingReader | undefined;
   #isScript = false;
   #isDecided = false;
   #isScanning = false;
@@ -163,6 +135,7 @@ export class ExecutableIdentifier {
       this.#decide();
       return;
     }
+    this.#linking?.push(chunk);
     if (this.#isScanning) this.#scan(chunk, false);
   }
 
@@ -183,14 +156,17 @@ export class ExecutableIdentifier {
       this.#carry = Buffer.from(head.subarray(0, 256));
       return;
     }
-    this.#elf = parseElfHead(head);
+    this.#elf = readElfHeader(head);
     const isExecutable = (this.#mode & 0o111) !== 0 || this.#elf?.isExecutable === true;
     if (!this.#elf || !isExecutable) {
       this.#elf = undefined;
       return;
     }
+    this.#isGo = isGoBinary(head);
+    this.#linking = new ElfLinkingReader(this.#elf);
+    this.#linking.push(all);
     this.#isScanning = true;
-    this.#signatures = this.#elf.isGo ? [] : nativeSignatures;
+    this.#signatures = this.#isGo ? [] : nativeSignatures;
     this.#scan(all, false);
   }
 
@@ -258,11 +234,13 @@ export class ExecutableIdentifier {
         evidence: `Go build info names ${this.#goMainPath} (${this.#goVersion})`,
       };
     }
+    const linking = this.#linking?.finish();
+    const loader = { ...(this.#elf.interpreter ? { interpreter: this.#elf.interpreter } : {}), ...(linking ? { linking } : {}) };
     if (this.#goMainPath) {
       // A cgo build is linked dynamically: its loader matters when it lands on scratch.
-      return { kind: 'go-program', mainPath: this.#goMainPath, ...(this.#elf.interpreter ? { interpreter: this.#elf.interpreter } : {}) };
+      return { kind: 'go-program', mainPath: this.#goMainPath, ...loader };
     }
-    return this.#nativeIdentity() ?? this.#byName() ?? { kind: 'elf', ...(this.#elf.interpreter ? { interpreter: this.#elf.interpreter } : {}) };
+    return this.#nativeIdentity() ?? this.#byName() ?? { kind: 'elf', ...loader };
   }
 
   #nativeIdentity(): FileIdentity | undefined {

@@ -12,6 +12,7 @@ import { mergeLayers } from './merged-view.js';
 import { probeRebuild } from './rebuild-probe.js';
 import { referenceFileFacts } from './reference-files.js';
 import { probeRun, runProbeKey } from './run-probe.js';
+import { readLoaderCache } from './shared-libraries.js';
 
 export interface GatherOptions {
   /** Probes the checks asked for; none by default. */
@@ -302,6 +303,7 @@ export function buildFacts(ref: string, inspect: Docker.ImageInspectInfo, archiv
     buildTools: merged.buildTools,
     files: merged.files,
     archiveLayout: archive.layout,
+    loaderCache: readLoaderCache(merged.files),
     history: (archive.config.history ?? []).map((row) => ({
       createdBy: row.created_by ?? '',
       isEmptyLayer: row.empty_layer === true,

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { formatSize, layerAt } from '../describe.js';
+import { layerAt } from '../describe.js';
 import { resolvePath } from '../facts/merged-view.js';
-import { parseElfDynamic, parseLdSoCache } from '../facts/shared-libraries.js';
-import { maxKeptFileBytes, type CheckKind, type FileFacts, type ImageFacts } from '../types.js';
+import { loaderCachePath } from '../facts/shared-libraries.js';
+import type { CheckKind, FileFacts, ImageFacts, LoaderCacheFacts } from '../types.js';
 
 const params = z
   .object({
@@ -12,7 +12,7 @@ const params = z
   })
   .strict();
 
-const cachePath = '/etc/ld.so.cache';
+const cachePath = loaderCachePath;
 
 /**
  * glibc's built-in search path on Debian for x86-64 (`LD_DEBUG=libs` prints it as the
@@ -21,7 +21,7 @@ const cachePath = '/etc/ld.so.cache';
  */
 const systemDirectories = ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib', '/usr/lib'];
 
-type Cache = { state: 'absent' } | { state: 'unreadable'; why: string } | { state: 'read'; libraries: Map<string, string[]> };
+type Cache = LoaderCacheFacts;
 
 interface Found {
   soname: string;
@@ -32,15 +32,15 @@ interface Found {
 /**
  * The program's loader and every shared library it names (DT_NEEDED) can be found in the
  * image, searched for as glibc's loader does: DT_RPATH, LD_LIBRARY_PATH from the image's
- * environment, DT_RUNPATH, /etc/ld.so.cache, then the built-in folders. Only the program's
- * own needs are followed, not those of its libraries (whose bytes are too big to keep); a
- * check that runs the program covers the rest. Reads the program and the cache from bytes
- * the archive reader kept, so the program must be a file of at most 64 KiB.
+ * environment, DT_RUNPATH, /etc/ld.so.cache, then the built-in folders. A statically linked
+ * program needs neither. Only the program's own needs are followed, not those of its
+ * libraries; a check that runs the program covers the rest. Judges facts gathered while the
+ * layers were read: how the program is linked (facts/elf.ts, any size) and the loader cache.
  */
 export const sharedLibrariesResolve: CheckKind<typeof params> = {
   summary: "The program's loader and shared libraries are where the loader looks",
   params,
-  probes: ({ executable }) => ({ fileContents: [executable, cachePath] }),
+  probes: () => ({ fileContents: [cachePath] }),
   evaluate(facts, { executable }) {
     const expected = `the loader and every library ${executable} needs, found as the loader searches`;
     const unreadableLayers = facts.layers.filter((layer) => layer.unreadable);
@@ -52,17 +52,21 @@ export const sharedLibrariesResolve: CheckKind<typeof params> = {
       const what = program?.type === 'directory' ? 'is a folder, not a program' : 'is not in the image';
       return { status: 'fail', expected, actual: `no ${executable}`, message: `${executable} ${what}.${there}` };
     }
-    if (!program.content) {
-      const why =
-        program.sizeBytes > maxKeptFileBytes
-          ? `it is ${formatSize(program.sizeBytes)}, and only programs up to ${formatSize(maxKeptFileBytes)} are read`
-          : `it is reached through a link (to /${resolved}), and only the path itself is read`;
-      return { status: 'skip', expected, actual: 'not read', message: `Could not read ${executable}: ${why}.` };
+    const identity = program.identity;
+    const linking = identity?.kind === 'elf' || identity?.kind === 'go-program' ? identity.linking : undefined;
+    if (!linking) {
+      const what = identity?.kind === 'script' ? `a script for ${identity.interpreter}` : identity?.kind === 'busybox' ? 'busybox' : 'not a compiled (ELF) program';
+      return { status: 'fail', expected, actual: 'not a compiled program', message: `${executable} is ${what}, so it names no loader or libraries of its own.` };
     }
-    const elf = parseElfDynamic(program.content);
-    if (!elf) {
-      return { status: 'fail', expected, actual: 'not a compiled program', message: `${executable} is not a compiled (ELF) program, so it names no loader or libraries.` };
+    if (linking.kind === 'unknown') {
+      return { status: 'skip', expected, actual: 'unknown', message: `Could not tell which libraries ${executable} needs: ${linking.why}.` };
     }
+    const elf = {
+      interpreter: identity?.kind === 'elf' || identity?.kind === 'go-program' ? identity.interpreter : undefined,
+      needed: linking.kind === 'dynamic' ? linking.needed : [],
+      rpath: linking.kind === 'dynamic' ? linking.rpath : [],
+      runpath: linking.kind === 'dynamic' ? linking.runpath : [],
+    };
 
     const problems: string[] = [];
     let loaderFound: string | undefined;
@@ -76,7 +80,7 @@ export const sharedLibrariesResolve: CheckKind<typeof params> = {
       }
     }
 
-    const cache = readCache(facts);
+    const cache: Cache = facts.loaderCache ?? { state: 'unreadable', why: 'it was not read' };
     const origin = path.posix.dirname(`/${resolved}`);
     const expand = (directory: string) => directory.replace(/\$(\{ORIGIN\}|ORIGIN)/g, origin);
     const libraryPath = (facts.config.env.find((entry) => entry.startsWith('LD_LIBRARY_PATH='))?.slice('LD_LIBRARY_PATH='.length) ?? '')
@@ -120,15 +124,6 @@ export const sharedLibrariesResolve: CheckKind<typeof params> = {
     return { status: 'fail', expected, actual, message: problems.join('\n') };
   },
 };
-
-function readCache(facts: ImageFacts): Cache {
-  const resolved = resolvePath(facts.files, cachePath);
-  const file = resolved !== undefined ? facts.files.get(resolved) : undefined;
-  if (!file || file.type !== 'file') return { state: 'absent' };
-  if (!file.content) return { state: 'unreadable', why: file.sizeBytes > maxKeptFileBytes ? `it is bigger than ${formatSize(maxKeptFileBytes)}` : 'it is a link' };
-  const libraries = parseLdSoCache(file.content);
-  return libraries ? { state: 'read', libraries } : { state: 'unreadable', why: 'it is not in the format glibc 2.32 and later write' };
-}
 
 function findLibrary(facts: ImageFacts, soname: string, searchOrder: ReadonlyArray<{ via: string; directories: string[] }>, cache: Cache): Found | undefined {
   const inFolders = (via: string, directories: readonly string[]): Found | undefined => {
