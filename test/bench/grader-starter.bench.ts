@@ -34,7 +34,7 @@ export const graderStarterBench: BenchSuite = {
     const cacheFolder = layerFactsFolder(instance.dataDir);
     const check = async () => {
       const started = performance.now();
-      const { run } = await gradeAndRecord({ exercise: 'lesson-7', image: starter, instance, engine: nested });
+      const { run } = await gradeAndRecord({ exercise: 'lesson-7', image: starter, instance });
       const ms = performance.now() - started;
       refuseUnlessGraded(run, image.Id, image.RootFS.Layers?.length ?? 0);
       return ms;

@@ -3,7 +3,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { connectEngine } from '../../runner/src/engine.js';
-import { layerFactsFolder } from '../../runner/src/grade-and-record.js';
+import { findExercise } from '../../exercises/index.js';
+import { layerFactsFolder, sandboxAddress } from '../../runner/src/grade-and-record.js';
 import { gradeExercise } from '../../runner/src/grader/grade.js';
 import { projectRoot } from '../../runner/src/project-root.js';
 import { silentProgress } from '../../runner/src/progress.js';
@@ -43,7 +44,7 @@ export const graderBench: BenchSuite = {
     const durations: number[] = [];
     for (let run = 0; run < gradeRuns; run++) {
       const started = performance.now();
-      const checkRun = await gradeExercise('lesson-7', solution, nested, undefined, undefined, { labels });
+      const checkRun = await gradeExercise({ exercise: findExercise('lesson-7'), engine: nested, image: solution, publishedPortHost: await sandboxAddress(instance, engine), labels });
       durations.push(performance.now() - started);
       if (!checkRun.passed) throw new Error(`the lesson-7 solution did not pass: ${JSON.stringify(checkRun.checks)}`);
     }

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { exercises } from '../../exercises/index.js';
+import { exercises, findExercise } from '../../exercises/index.js';
 import { connectEngine, type Engine } from '../../runner/src/engine.js';
-import { gradeExercise } from '../../runner/src/grader/grade.js';
+import { gradeInSandbox } from '../../runner/src/grade-and-record.js';
 import type { CheckRun } from '../../runner/src/grader/types.js';
 import { connectNestedEngine } from '../../runner/src/sandbox/nested-engine.js';
 import { packFolder } from '../../runner/src/sandbox/workspace.js';
@@ -62,7 +62,7 @@ async function buildAsLearner(id: string, which: 'starter' | 'solution', image: 
 async function buildAndGrade(id: string, which: 'starter' | 'solution', image: string): Promise<CheckRun> {
   const dir = await buildAsLearner(id, which, image);
   try {
-    return await gradeExercise(id, undefined, nested, undefined, undefined, { labels, exerciseFolder: dir });
+    return await gradeInSandbox({ exercise: findExercise(id), instance, labels, exerciseFolder: { where: 'engine-host', path: dir } });
   } finally {
     await execInSandbox(host, instance, `rm -rf ${dir}`);
   }

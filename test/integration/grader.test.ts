@@ -6,6 +6,9 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectEngine, type Engine } from '../../runner/src/engine.js';
+import { findExercise } from '../../exercises/index.js';
+import { gradeInSandbox } from '../../runner/src/grade-and-record.js';
+import { publishedPortHostOf } from '../../runner/src/grader/facts/published-port-host.js';
 import { gradeExercise } from '../../runner/src/grader/grade.js';
 import { probeLabels } from '../../runner/src/grader/facts/probe-container.js';
 import type { CheckResult, CheckRun } from '../../runner/src/grader/types.js';
@@ -55,7 +58,12 @@ afterAll(async () => {
   await rm(workDir, { recursive: true, force: true });
 });
 
-const grade = (image: string, engine: Engine = nested) => gradeExercise('lesson-7', image, engine, undefined, undefined, { labels });
+const lesson7 = findExercise('lesson-7');
+/** Graded as the sandbox's Check button does, or on another engine as CI does with --docker-host. */
+const grade = (image: string, engine: Engine = nested) =>
+  engine === nested
+    ? gradeInSandbox({ exercise: lesson7, instance, image, labels })
+    : gradeExercise({ exercise: lesson7, engine, image, publishedPortHost: publishedPortHostOf(engine.address), labels });
 const check = (run: CheckRun, id: string): CheckResult => {
   const found = run.checks.find((candidate) => candidate.id === id);
   if (!found) throw new Error(`no check ${id} in ${run.checks.map((candidate) => candidate.id).join(', ')}`);

@@ -6,6 +6,8 @@ import { gatherImageFacts } from '../../runner/src/grader/facts/gather.js';
 import { readImageArchive, type ImageArchive } from '../../runner/src/grader/facts/image-archive.js';
 import { feed } from '../../runner/src/grader/facts/layer-tar.js';
 import { mergeLayers } from '../../runner/src/grader/facts/merged-view.js';
+import { findExercise } from '../../exercises/index.js';
+import { sandboxAddress } from '../../runner/src/grade-and-record.js';
 import { gradeExercise } from '../../runner/src/grader/grade.js';
 import { renderJson } from '../../runner/src/grader/report/json.js';
 import { renderJunit } from '../../runner/src/grader/report/junit.js';
@@ -125,7 +127,7 @@ afterAll(async () => {
 
 describe('an image whose names and instructions hold terminal escapes', () => {
   it('is reported with every control character visible: text, JUnit (well-formed XML 1.0) and JSON (exact)', async () => {
-    const run = await gradeExercise('lesson-7', tag('hostile'), nested, undefined, undefined, { labels });
+    const run = await gradeExercise({ exercise: findExercise('lesson-7'), engine: nested, image: tag('hostile'), publishedPortHost: await sandboxAddress(instance), labels });
     const tools = run.checks.find((check) => check.id === 'no-build-tools')!;
     expect(tools.status).toBe('fail');
     expect(tools.message).toContain(hostileName);

@@ -56,7 +56,7 @@ async function project(name: string, dockerfile: string): Promise<string> {
 }
 
 const rebuild = (folder: string): Promise<RebuildProbeResult> =>
-  probeRebuild(nested, { sourceFile: 'app.sh', withinMs: 300_000 }, { folder, helperImage: 'busybox:latest', labels });
+  probeRebuild(nested, { sourceFile: 'app.sh', withinMs: 300_000 }, { folder: { where: 'engine-host', path: folder }, helperImage: 'busybox:latest', labels });
 
 const cachedAfterChange = (result: RebuildProbeResult) => {
   if (result.outcome !== 'rebuilt') throw new Error(`expected a rebuild, got ${JSON.stringify(result)}`);

@@ -1,28 +1,36 @@
-import { findExercise } from '../../../exercises/index.js';
 import type { Exercise, LoadedCheck } from '../../../exercises/define.js';
 import type { Engine } from '../engine.js';
 import { environmentError, UserError } from '../errors.js';
 import { formatSize, plural } from './describe.js';
 import { gatherImageFacts } from './facts/gather.js';
-import { findPublishedPortHost } from './facts/published-port-host.js';
-import { sandboxExercisesDir } from '../sandbox/workspace.js';
 import { checkKinds } from './kinds/index.js';
 import type { LayerFactsCache } from './facts/layer-cache.js';
-import type { CheckKind, CheckOutcome, CheckResult, CheckRun, ImageFacts, ProbeNeeds } from './types.js';
+import type { CheckKind, CheckOutcome, CheckResult, CheckRun, ExerciseFolder, ImageFacts, ProbeNeeds } from './types.js';
 
 export interface GradeOptions {
+  /** The exercise, resolved by the caller (the grader knows no registry). */
+  exercise: Exercise;
   /**
-   * Where ports published on `engine` can be dialled from this process. Worked out from
-   * the engine's address when absent (see facts/published-port-host.ts).
+   * The engine holding the image: the sandbox's nested engine, or any other (every check,
+   * the container probes included, works against it).
+   */
+  engine: Engine;
+  /** The image to grade; the exercise's own tag (e.g. "lesson-7") when absent. */
+  image?: string;
+  /**
+   * Where ports published on `engine` can be dialled from this process. The caller knows:
+   * the sandbox's address for its nested engine, the host of a tcp:// engine, 127.0.0.1 for
+   * a local one. Needed only when a check answers HTTP (see gradeNeeds).
    */
   publishedPortHost?: string;
+  /** The exercise's project, for checks that rebuild it; without it they say how to give one. */
+  exerciseFolder?: ExerciseFolder;
   /** Labels for the containers the grader starts (the tests add `layerlab.test`). */
   labels?: Record<string, string>;
-  /**
-   * Where the exercise's folder is on the engine's host, for checks that rebuild it; the
-   * sandbox's ~/exercises/<id> when absent (the self-check points at its own copy).
-   */
-  exerciseFolder?: string;
+  /** Aborting it stops the run and removes any container it started, then rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** One line per phase ("Reading the layers of lesson-7"), for a spinner. */
+  onProgress?: (text: string) => void;
   /** Facts of layers graded before, by diffID (facts/layer-cache.ts); the caller says where it lives. */
   layerCache?: LayerFactsCache;
 }
@@ -30,51 +38,45 @@ export interface GradeOptions {
 /** The id of the check every run starts with; it is not one of the exercise's own. */
 export const imageExistsCheckId = 'image-exists';
 
+/** What a caller must provide for an exercise: where published ports are dialled, an exercise folder. */
+export function gradeNeeds(exercise: Exercise): { publishedPortHost: boolean; exerciseFolder: boolean } {
+  const probes = probesFor(exercise);
+  return { publishedPortHost: probes.http !== undefined, exerciseFolder: probes.rebuild !== undefined };
+}
+
 /**
- * Grades an exercise: the one entry point behind `course check` and the web page's Check
- * button, so both show the very same result.
+ * Grades an exercise: the one entry point behind `course check`, CI and the web page's
+ * Check button, so all show the very same result for the same image. Knows nothing of the
+ * sandbox or of the exercise registry: the caller resolves the exercise and says where
+ * things are.
  *
- * @param exerciseId  e.g. "lesson-7"; an unknown id throws a usage UserError listing the real ones.
- * @param image       the image to grade; the exercise's own tag (e.g. "lesson-7") when undefined.
- * @param engine      the engine holding the image; the sandbox's nested engine, or any other
- *                    (every check, the container probe included, works against it).
- * @param signal      aborting it stops the run and removes any container it started, then
- *                    rejects with the signal's reason.
- * @param onProgress  one line per phase ("Reading the layers of lesson-7"), for a spinner.
  * @returns a CheckRun; a missing image is a failed run, not an error. Throws UserError when
  *          the engine stops answering.
  */
-export async function gradeExercise(
-  exerciseId: string,
-  image: string | undefined,
-  engine: Engine,
-  signal?: AbortSignal,
-  onProgress?: (text: string) => void,
-  options: GradeOptions = {},
-): Promise<CheckRun> {
-  const exercise = findExercise(exerciseId);
-  const ref = image ?? exercise.image;
+export async function gradeExercise(options: GradeOptions): Promise<CheckRun> {
+  const { exercise, engine, signal, onProgress } = options;
+  const ref = options.image ?? exercise.image;
   const startedAt = new Date();
   const started = performance.now();
   const probes = probesFor(exercise);
-  const exerciseFolder = options.exerciseFolder ?? `${sandboxExercisesDir}/${exercise.id}`;
+  if (probes.http && !options.publishedPortHost) throw new Error(`gradeExercise: ${exercise.id} starts a service, so the caller must say where published ports are dialled`);
+  const exerciseFolder = options.exerciseFolder;
   let facts: ImageFacts | undefined;
   try {
-    const publishedPortHost = probes.http ? (options.publishedPortHost ?? (await findPublishedPortHost(engine))) : undefined;
     onProgress?.(`Looking for the image ${ref}`);
     facts = await gatherImageFacts(engine, ref, {
       probes,
-      ...(publishedPortHost ? { publishedPortHost } : {}),
+      ...(options.publishedPortHost ? { publishedPortHost: options.publishedPortHost } : {}),
       ...(signal ? { signal } : {}),
       ...(options.labels ? { labels: options.labels } : {}),
       ...(options.layerCache ? { layerCache: options.layerCache } : {}),
-      exerciseFolder,
+      ...(exerciseFolder ? { exerciseFolder } : {}),
       onPhase: (phase) =>
         onProgress?.(
           phase === 'reading-layers'
             ? `Reading the layers of ${ref}`
             : phase === 'rebuilding'
-              ? `Rebuilding ${exerciseFolder} twice, before and after a source-only change`
+              ? `Rebuilding ${exerciseFolder?.path ?? 'the project'} twice, before and after a source-only change`
               : `Starting a container from ${ref}`,
         ),
     });

@@ -201,6 +201,13 @@ export interface RebuildProbeRequest {
   withinMs: number;
 }
 
+/**
+ * Where an exercise's project is, for checks that rebuild it: a folder on the engine's host
+ * (the sandbox's ~/exercises/<id>, read through the engine), or a folder on this machine
+ * (a CI checkout, read directly and sent to the engine as the build context).
+ */
+export type ExerciseFolder = { where: 'engine-host' | 'here'; path: string };
+
 /** One step as BuildKit reports it, e.g. "[3/6] RUN go build -v example.com/textstats". */
 export interface BuildStepFacts {
   name: string;
@@ -210,6 +217,8 @@ export interface BuildStepFacts {
 export type RebuildProbeResult = RebuildProbeRequest & { folder: string } & (
     | { outcome: 'rebuilt'; asIs: BuildStepFacts[]; afterChange: BuildStepFacts[] }
     | { outcome: 'no-folder'; reason: string }
+    /** The caller gave no folder (a CI run without --exercise-folder). */
+    | { outcome: 'not-given' }
     | { outcome: 'no-source-file' }
     | { outcome: 'build-failed'; build: 'as-is' | 'after-change'; error: string }
     | { outcome: 'timed-out'; build: 'as-is' | 'after-change' }

@@ -53,7 +53,7 @@ const defaultBuildMs = 15 * 60 * 1000;
  * of newer buildx (`docker buildx history`) is not in this engine.
  */
 export async function explainBuild(engine: Engine, options: ExplainBuildOptions): Promise<CacheReport> {
-  const folderOptions = { folder: options.folder, helperImage: options.helperImage, ...(options.signal ? { signal: options.signal } : {}), ...(options.labels ? { labels: options.labels } : {}) };
+  const folderOptions = { folder: { where: 'engine-host' as const, path: options.folder }, helperImage: options.helperImage, ...(options.signal ? { signal: options.signal } : {}), ...(options.labels ? { labels: options.labels } : {}) };
   const context = await readFolder(engine, folderOptions);
   if ('reason' in context) throw usageError(`Cannot read the folder ${options.folder} in the sandbox: ${context.reason}.`, 'Give the folder that holds the Dockerfile, as the sandbox sees it (e.g. /root/exercises/lesson-5).');
   const dockerfile = context.files.find((file) => file.header.name === 'Dockerfile' && file.header.type === 'file');

@@ -9,11 +9,12 @@ import { reportRun, type DeliveryReport } from '../../class/membership.js';
 import { describeZodError, learnerNameSchema } from '../../class/submission.js';
 import { ExitCode, usageError, UserError } from '../../errors.js';
 import { gradeAndRecord } from '../../grade-and-record.js';
+import { publishedPortHostOf } from '../../grader/facts/published-port-host.js';
+import { gradeExercise } from '../../grader/grade.js';
 import { renderJson } from '../../grader/report/json.js';
 import { renderJunit } from '../../grader/report/junit.js';
 import { renderText } from '../../grader/report/text.js';
-import type { CheckRun } from '../../grader/types.js';
-import { connectNestedEngine } from '../../sandbox/nested-engine.js';
+import type { CheckRun, ExerciseFolder } from '../../grader/types.js';
 import { resolveInstance } from '../../settings.js';
 import type { Command } from '../command.js';
 import { paintFor } from '../style.js';
@@ -27,11 +28,14 @@ const interruptedExitCode = 130;
 export const checkCommand: Command = {
   name: 'check',
   summary: 'Check an exercise\'s image: size, layers, build tools, and that it runs',
-  usage: 'course check <exercise> [--image NAME] [--docker-host URL] [--format text|json|junit] [--output FILE] [--report-to JOIN_LINK --learner NAME]',
+  usage: 'course check <exercise> [--image NAME] [--docker-host URL] [--exercise-folder DIR] [--format text|json|junit] [--output FILE] [--report-to JOIN_LINK --learner NAME]',
   optionHelp: [
     '--image NAME       the image to check (default: the exercise\'s tag, e.g. lesson-7)',
     '--docker-host URL  check on this engine instead of the sandbox, e.g. a CI\'s own',
-    '                   (unix:///path/docker.sock or tcp://host:2375; DOCKER_HOST does the same)',
+    '                   (unix:///path/docker.sock or tcp://host:2375; DOCKER_HOST does the same);',
+    '                   your progress is not recorded',
+    '--exercise-folder DIR  the exercise\'s project on this machine, for checks that rebuild it',
+    '                   (lesson 5); default: ~/exercises/<exercise> in the sandbox',
     '--format FORMAT    text (default), json, or junit (for CI test reports)',
     '--output FILE      write the report to FILE; a summary still goes to the terminal',
     '--report-to LINK   also send the result to a class (its join link), for CI jobs;',
@@ -41,6 +45,7 @@ export const checkCommand: Command = {
   options: {
     image: { type: 'string' },
     'docker-host': { type: 'string' },
+    'exercise-folder': { type: 'string' },
     format: { type: 'string' },
     output: { type: 'string' },
     'report-to': { type: 'string' },
@@ -60,8 +65,10 @@ export const checkCommand: Command = {
     if (output) await ensureWritableFolder(output);
     const reportTo = parseReportTo(values['report-to'], values.learner);
     const dockerHost = typeof values['docker-host'] === 'string' ? values['docker-host'] : process.env.DOCKER_HOST || undefined;
-
-    const engine: Engine = dockerHost ? await connectEngine(dockerHost) : await connectNestedEngine(resolveInstance());
+    const exerciseFolder = typeof values['exercise-folder'] === 'string' ? await parseExerciseFolder(values['exercise-folder']) : undefined;
+    const instance = resolveInstance();
+    // Another engine (a CI's): graded the same way, and nothing is written to the learner's progress.
+    const engine: Engine | undefined = dockerHost ? await connectEngine(dockerHost) : undefined;
     const controller = new AbortController();
     const onSignal = (signal: NodeJS.Signals) => controller.abort(new Interrupted(signal));
     process.once('SIGINT', onSignal);
@@ -69,8 +76,19 @@ export const checkCommand: Command = {
     let run: CheckRun;
     let classDelivery: Promise<DeliveryReport> | undefined;
     try {
-      const graded = await progress.step(`Checking ${exercise.id} (image ${image ?? exercise.image})`, (detail) =>
-        gradeAndRecord({ exercise: exercise.id, image, engine, instance: resolveInstance(), signal: controller.signal, report: detail }),
+      const graded = await progress.step(`Checking ${exercise.id} (image ${image ?? exercise.image})`, (detail): Promise<{ run: CheckRun; classDelivery?: Promise<DeliveryReport> }> =>
+        engine
+          ? gradeExercise({
+              exercise,
+              engine,
+              ...(image ? { image } : {}),
+              publishedPortHost: publishedPortHostOf(engine.address),
+              ...(exerciseFolder ? { exerciseFolder } : {}),
+              labels: instance.labels,
+              signal: controller.signal,
+              onProgress: detail,
+            }).then((checked) => ({ run: checked }))
+          : gradeAndRecord({ exercise: exercise.id, ...(image ? { image } : {}), ...(exerciseFolder ? { exerciseFolder } : {}), instance, signal: controller.signal, report: detail }),
       );
       run = graded.run;
       classDelivery = graded.classDelivery;
@@ -93,7 +111,7 @@ export const checkCommand: Command = {
     } else {
       stdout.write(report);
     }
-    if (dockerHost && !run.imageId) {
+    if (engine && !run.imageId) {
       stderr.write(`Note: this checked the engine at ${engine.address}${values['docker-host'] ? '' : ' (from DOCKER_HOST)'}, not your sandbox.\n`);
     }
     // After the report: the class hears of the result, but the learner never waits on it first.
@@ -137,6 +155,16 @@ function parseFormat(value: string | boolean | undefined): Format {
   if (value === undefined) return 'text';
   if (typeof value === 'string' && (formats as readonly string[]).includes(value)) return value as Format;
   throw usageError(`--format ${String(value)} is not a report format.`, `Use one of: ${formats.join(', ')}.`);
+}
+
+/** A folder on this machine, checked before grading so a typo does not cost a whole check. */
+async function parseExerciseFolder(value: string): Promise<ExerciseFolder> {
+  const folder = path.resolve(value);
+  const info = await stat(folder).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    throw usageError(`--exercise-folder ${value}: ${info ? 'not a folder' : 'no such folder'}.`, "Give the folder that holds the exercise's Dockerfile, for example --exercise-folder exercises/lesson-5/solution.");
+  }
+  return { where: 'here', path: folder };
 }
 
 function parseImage(value: string): string {

@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import { isNotFound, withTimeout, type Engine } from '../../engine.js';
 import { environmentError } from '../../errors.js';
-import type { ImageFacts, LayerFacts, ProbeNeeds, ProbeResults, ReferenceFileFacts, ReferenceFileRequest, ReferenceImageFacts, RunProbeRequest } from '../types.js';
+import type { ExerciseFolder, ImageFacts, LayerFacts, ProbeNeeds, ProbeResults, ReferenceFileFacts, ReferenceFileRequest, ReferenceImageFacts, RunProbeRequest } from '../types.js';
 import { layerOrigins } from './history.js';
 import { probeHttp } from './http-probe.js';
 import { removeStaleProbes } from './probe-container.js';
@@ -24,8 +24,8 @@ export interface GatherOptions {
   onPhase?(phase: 'reading-layers' | 'running-container' | 'rebuilding'): void;
   /** Labels for containers the probes create (tests add theirs). */
   labels?: Record<string, string>;
-  /** The exercise's folder on the engine's host, for the rebuild probe (e.g. /root/exercises/lesson-5). */
-  exerciseFolder?: string;
+  /** The exercise's project, for the rebuild probe (e.g. /root/exercises/lesson-5 on the engine's host). */
+  exerciseFolder?: ExerciseFolder;
   /** Facts of layers read before, by diffID (see layer-cache.ts); every layer is read when absent. */
   layerCache?: LayerFactsCache;
 }
@@ -77,8 +77,9 @@ export async function gatherImageFacts(engine: Engine, ref: string, options: Gat
     const referenceFiles = await readReferenceFiles(engine, options.probes?.referenceFiles ?? [], signal, options.layerCache);
     const rebuildRequest = options.probes?.rebuild;
     let rebuild: Pick<ProbeResults, 'rebuild'> = {};
-    if (rebuildRequest) {
-      if (!options.exerciseFolder) throw new Error('gatherImageFacts: a rebuild probe needs exerciseFolder');
+    if (rebuildRequest && !options.exerciseFolder) {
+      rebuild = { rebuild: { ...rebuildRequest, folder: '', outcome: 'not-given' } };
+    } else if (rebuildRequest && options.exerciseFolder) {
       options.onPhase?.('rebuilding');
       rebuild = {
         rebuild: await probeRebuild(engine, rebuildRequest, {

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import tar from 'tar-stream';
 import { isNotFound, withTimeout, type Engine } from '../../engine.js';
-import type { BuildStepFacts, RebuildProbeRequest, RebuildProbeResult } from '../types.js';
+import type { BuildStepFacts, ExerciseFolder, RebuildProbeRequest, RebuildProbeResult } from '../types.js';
 import { BuildTrace } from './build-trace.js';
 import { engineMessage, probeLabels, removeQuietly } from './probe-container.js';
 import { normaliseEntryName } from './layer-tar.js';
@@ -17,8 +19,8 @@ const mountPoint = '/layerlab-context';
 export const rebuildTagRepository = 'layerlab-probe-rebuild';
 
 export interface RebuildProbeOptions {
-  /** The folder on the engine's host, e.g. /root/exercises/lesson-5 in the sandbox. */
-  folder: string;
+  /** The project: on the engine's host (e.g. /root/exercises/lesson-5 in the sandbox), or here (a CI checkout). */
+  folder: ExerciseFolder;
   /** Any image the engine has, to create the helper container from (never started). */
   helperImage: string;
   signal?: AbortSignal;
@@ -30,7 +32,7 @@ export interface RebuildProbeOptions {
 }
 
 export interface ContextFile {
-  header: tar.Header;
+  header: Partial<tar.Header> & Pick<tar.Header, 'name'>;
   content: Buffer;
 }
 
@@ -47,8 +49,8 @@ export interface ContextFile {
 export async function probeRebuild(engine: Engine, request: RebuildProbeRequest, options: RebuildProbeOptions): Promise<RebuildProbeResult> {
   const { signal, folder } = options;
   signal?.throwIfAborted();
-  const base = { ...request, folder };
-  const context = await readFolder(engine, options);
+  const base = { ...request, folder: folder.path };
+  const context = folder.where === 'here' ? await readLocalFolder(folder.path) : await readFolder(engine, options);
   if ('reason' in context) return { ...base, outcome: 'no-folder', reason: context.reason };
   const sourceName = normaliseEntryName(request.sourceFile).path;
   const source = context.files.find((file) => file.header.name === sourceName && file.header.type === 'file');
@@ -104,7 +106,7 @@ export async function readFolder(engine: Engine, options: RebuildProbeOptions): 
           Labels: { ...probeLabels, ...options.labels },
           NetworkDisabled: true,
           // A bind mount (not Binds) fails on a missing folder instead of creating it.
-          HostConfig: { NetworkMode: 'none', Mounts: [{ Type: 'bind', Source: options.folder, Target: mountPoint, ReadOnly: true }] },
+          HostConfig: { NetworkMode: 'none', Mounts: [{ Type: 'bind', Source: options.folder.path, Target: mountPoint, ReadOnly: true }] },
         }),
         engineCallTimeoutMs,
         `the engine did not create the container within ${engineCallTimeoutMs / 1000} s`,
@@ -120,6 +122,36 @@ export async function readFolder(engine: Engine, options: RebuildProbeOptions): 
   } finally {
     if (helper) await removeQuietly(helper);
   }
+}
+
+/**
+ * A folder on this machine (a CI checkout), read as the engine would send it: the same
+ * entries as `unpackContext` gives, the folder itself as "./". Symlinks are kept as links.
+ */
+async function readLocalFolder(folder: string): Promise<{ files: ContextFile[] } | { reason: string }> {
+  try {
+    if (!(await lstat(folder)).isDirectory()) return { reason: `${folder} is not a folder` };
+  } catch (error) {
+    return { reason: `${folder}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (error as Error).message}` };
+  }
+  const files: ContextFile[] = [{ header: { name: './', type: 'directory', mode: 0o755 }, content: Buffer.alloc(0) }];
+  let total = 0;
+  const entries = await readdir(folder, { recursive: true, withFileTypes: true });
+  for (const entry of entries.sort((a, b) => path.join(a.parentPath, a.name).localeCompare(path.join(b.parentPath, b.name)))) {
+    const full = path.join(entry.parentPath, entry.name);
+    const name = path.relative(folder, full).split(path.sep).join('/');
+    const info = await lstat(full);
+    const mode = info.mode & 0o7777;
+    if (entry.isDirectory()) files.push({ header: { name: `${name}/`, type: 'directory', mode }, content: Buffer.alloc(0) });
+    else if (entry.isSymbolicLink()) {
+      files.push({ header: { name, type: 'symlink', linkname: await readlink(full), mode }, content: Buffer.alloc(0) });
+    } else if (entry.isFile()) {
+      total += info.size;
+      if (total > maxContextBytes) return { reason: `${folder} holds more than ${maxContextBytes / 1e6} MB` };
+      files.push({ header: { name, type: 'file', mode }, content: await readFile(full) });
+    }
+  }
+  return { files };
 }
 
 /** The folder's files, named relative to the folder ("main.go", "third_party/x/x.go"). */

@@ -124,6 +124,13 @@ function notRebuilt(rebuild: Exclude<RebuildProbeResult, { outcome: 'rebuilt' }>
   const fail = (actual: string, message: string): CheckOutcome => ({ status: 'fail', expected, actual, message });
   const which = (build: 'as-is' | 'after-change') => (build === 'as-is' ? 'as it is' : `after a comment was appended to ${rebuild.sourceFile}`);
   switch (rebuild.outcome) {
+    case 'not-given':
+      return {
+        status: 'skip',
+        expected,
+        actual: 'not rebuilt',
+        message: `Not checked: this check rebuilds your project, and no folder was given. Run \`course check <lesson> --exercise-folder DIR\` with DIR the folder holding its Dockerfile.`,
+      };
     case 'no-folder':
       return fail('no folder to rebuild', `There is no folder ${rebuild.folder} to rebuild (${rebuild.reason}). This check rebuilds your project where the course put it, ~/exercises/<lesson> in the sandbox.`);
     case 'no-source-file':
