@@ -12,9 +12,9 @@ export default defineExercise({
   checks: [
     {
       id: 'entrypoint-exec-form',
-      title: 'ENTRYPOINT is in exec form',
+      title: 'ENTRYPOINT runs greet, in exec form',
       kind: 'exec-form',
-      params: { instruction: 'ENTRYPOINT' },
+      params: { instruction: 'ENTRYPOINT', program: 'greet' },
       hint: 'A plain string after ENTRYPOINT is handed to /bin/sh -c; a JSON array is run as it is. Look at the ENTRYPOINT columns of the CMD × ENTRYPOINT table in the lesson.',
     },
     {

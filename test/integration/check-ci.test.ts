@@ -86,5 +86,5 @@ describe('course check in CI', () => {
     expect(missing.exitCode).toBe(2);
     expect(missing.stderr).toContain('no such folder');
     expect(await exists(progressFile(dataDir))).toBe(false);
-  });
+  }, 900_000);
 });

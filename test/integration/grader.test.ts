@@ -72,7 +72,8 @@ const check = (run: CheckRun, id: string): CheckResult => {
 const statuses = (run: CheckRun) => Object.fromEntries(run.checks.map((result) => [result.id, result.status]));
 
 async function probeContainers(engine: Engine): Promise<number> {
-  const containers = await engine.docker.listContainers({ all: true, filters: { label: [`layerlab.role=${probeLabels['layerlab.role']}`] } });
+  // This run's only: other runs on the same engine may be probing at this very moment.
+  const containers = await engine.docker.listContainers({ all: true, filters: { label: [`layerlab.role=${probeLabels['layerlab.role']}`, `${testLabel}=${runId}`] } });
   return containers.length;
 }
 

@@ -74,6 +74,18 @@ describe('shares-base-layers', () => {
   });
 });
 
+describe('checks that cannot decide for an unreadable layer', () => {
+  const unread = (files: FileFacts[]) => facts({ layers: [layer(0), layer(1, { unreadable: 'its tar is truncated' })] }, files);
+  it('do not pass, and say which layer and why', () => {
+    expect(filesAbsent.evaluate(unread([]), { paths: ['/app/node_modules'] })).toMatchObject({ status: 'skip', message: expect.stringContaining('layer 2 could not be read (its tar is truncated)') });
+    expect(filesPresent.evaluate(unread([]), { paths: ['/app/README.md'] }).status).toBe('skip');
+    expect(fileContains.evaluate(unread([]), { path: '/etc/motd', text: 'hello' }).status).toBe('skip');
+    // What was found is found all the same.
+    expect(filesAbsent.evaluate(unread([file('app/node_modules/x.js')]), { paths: ['/app/node_modules'] }).status).toBe('fail');
+    expect(filesPresent.evaluate(unread([file('app/README.md')]), { paths: ['/app/README.md'] }).status).toBe('pass');
+  });
+});
+
 describe('adds-only', () => {
   const params = { base: 'debian:trixie-slim', paths: ['/etc/motd'] };
 

@@ -113,6 +113,22 @@ describe('no-secret', () => {
   });
 });
 
+describe('exec-form with a program', () => {
+  const params = { instruction: 'ENTRYPOINT' as const, program: 'greet' };
+  it('passes greet by name, by path, or as a script a shell is told to run', () => {
+    for (const entrypoint of [['greet'], ['/usr/local/bin/greet'], ['sh', '/usr/local/bin/greet']]) {
+      expect(execForm.evaluate(withConfig({ entrypoint }), params).status, entrypoint.join(' ')).toBe('pass');
+    }
+  });
+
+  it('fails another program that prints the same words', () => {
+    const outcome = execForm.evaluate(withConfig({ entrypoint: ['echo', 'hello,'] }), params);
+    expect(outcome).toMatchObject({ status: 'fail', expected: 'ENTRYPOINT in exec form, running greet' });
+    expect(outcome.message).toBe('ENTRYPOINT ["echo", "hello,"] runs echo, not greet. The image is meant to behave like greet itself.');
+    expect(execForm.evaluate(withConfig({ entrypoint: ['/usr/local/bin/greeter'] }), params).status).toBe('fail');
+  });
+});
+
 describe('computed-in-build', () => {
   const checksum = 'cb55d986df9aa5351f8c3a05b268138f63a593a742348ff4074656136b7071da';
   const params = computedInBuild.params.parse({ value: checksum, name: 'the checksum of numbers.txt' });

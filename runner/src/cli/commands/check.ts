@@ -8,7 +8,7 @@ import { parseJoinLink } from '../../class/join-link.js';
 import { reportRun, type DeliveryReport } from '../../class/membership.js';
 import { describeZodError, learnerNameSchema } from '../../class/submission.js';
 import { ExitCode, usageError, UserError } from '../../errors.js';
-import { gradeAndRecord } from '../../grade-and-record.js';
+import { gradeAndRecord, sandboxAddress } from '../../grade-and-record.js';
 import { publishedPortHostOf } from '../../grader/facts/published-port-host.js';
 import { gradeExercise } from '../../grader/grade.js';
 import { renderJson } from '../../grader/report/json.js';
@@ -69,6 +69,8 @@ export const checkCommand: Command = {
     const instance = resolveInstance();
     // Another engine (a CI's): graded the same way, and nothing is written to the learner's progress.
     const engine: Engine | undefined = dockerHost ? await connectEngine(dockerHost) : undefined;
+    // The sandbox's own socket, named as another engine: its ports are published inside the sandbox.
+    const isSandboxSocket = dockerHost === `unix://${instance.socketPath}`;
     const controller = new AbortController();
     const onSignal = (signal: NodeJS.Signals) => controller.abort(new Interrupted(signal));
     process.once('SIGINT', onSignal);
@@ -76,13 +78,13 @@ export const checkCommand: Command = {
     let run: CheckRun;
     let classDelivery: Promise<DeliveryReport> | undefined;
     try {
-      const graded = await progress.step(`Checking ${exercise.id} (image ${image ?? exercise.image})`, (detail): Promise<{ run: CheckRun; classDelivery?: Promise<DeliveryReport> }> =>
+      const graded = await progress.step(`Checking ${exercise.id} (image ${image ?? exercise.image})`, async (detail): Promise<{ run: CheckRun; classDelivery?: Promise<DeliveryReport> }> =>
         engine
           ? gradeExercise({
               exercise,
               engine,
               ...(image ? { image } : {}),
-              publishedPortHost: publishedPortHostOf(engine.address),
+              publishedPortHost: isSandboxSocket ? await sandboxAddress(instance) : publishedPortHostOf(engine.address),
               ...(exerciseFolder ? { exerciseFolder } : {}),
               labels: instance.labels,
               signal: controller.signal,

@@ -5,6 +5,11 @@ const params = z
   .object({
     /** Which of the two the check looks at. */
     instruction: z.enum(['ENTRYPOINT', 'CMD']),
+    /**
+     * The program it must run, by file name (e.g. "greet"): its first word, or a path ending
+     * in it. Otherwise any program would do, `echo hello,` among them.
+     */
+    program: z.string().regex(/^[^/\s]+$/, 'must be a file name such as greet').optional(),
   })
   .strict();
 
@@ -33,9 +38,10 @@ export function shellCommandLine(command: readonly string[]): string {
 export const execForm: CheckKind<typeof params> = {
   summary: 'ENTRYPOINT or CMD is set in exec form',
   params,
-  evaluate(facts, { instruction }) {
+  evaluate(facts, { instruction, program }) {
     const command = instruction === 'ENTRYPOINT' ? facts.config.entrypoint : facts.config.cmd;
-    const expected = instruction === 'ENTRYPOINT' ? 'ENTRYPOINT in exec form' : 'CMD in exec form, with at least one word';
+    const form = instruction === 'ENTRYPOINT' ? 'ENTRYPOINT in exec form' : 'CMD in exec form, with at least one word';
+    const expected = program ? `${form}, running ${program}` : form;
     if (!command || command.length === 0) {
       return { status: 'fail', expected, actual: `no ${instruction}`, message: missingMessage(facts, instruction) };
     }
@@ -51,9 +57,23 @@ export const execForm: CheckKind<typeof params> = {
             : `CMD is in shell form, stored as ${asExecForm(command)}.${facts.config.entrypoint?.length ? ` After an ENTRYPOINT, all three words become its arguments: ${asExecForm([...facts.config.entrypoint, ...command])}.` : ''}`,
       };
     }
+    if (program && !runsProgram(command, program)) {
+      return {
+        status: 'fail',
+        expected,
+        actual: `${instruction} ${asExecForm(command)}`,
+        message: `${instruction} ${asExecForm(command)} runs ${command[0]}, not ${program}. The image is meant to behave like ${program} itself.`,
+      };
+    }
     return { status: 'pass', expected, actual: `${instruction} ${asExecForm(command)}` };
   },
 };
+
+/** The command's program is `program` (by name or path), or a shell told to run a script of that name. */
+function runsProgram(command: readonly string[], program: string): boolean {
+  const named = (word: string | undefined) => word !== undefined && (word === program || word.endsWith(`/${program}`));
+  return named(command[0]) || (shellNames.test(command[0]!) && named(command[1]));
+}
 
 function missingMessage(facts: ImageFacts, instruction: 'ENTRYPOINT' | 'CMD'): string {
   if (instruction === 'ENTRYPOINT') return 'The image has no ENTRYPOINT.';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { formatSize, layerAt } from '../describe.js';
 import { maxKeptFileBytes, type CheckKind } from '../types.js';
+import { undecidedForUnreadableLayers } from '../unreadable.js';
 
 const params = z
   .object({
@@ -24,7 +25,7 @@ export const fileContains: CheckKind<typeof params> = {
     const expected = shown(withoutTrailingSpace(text));
     const file = facts.files.get(path.split('/').filter(Boolean).join('/'));
     const fail = (actual: string, message: string) => ({ status: 'fail' as const, expected, actual, message });
-    if (!file) return fail('no such file', `The image has no ${path}.`);
+    if (!file) return undecidedForUnreadableLayers(facts, expected, `${path} is in none of the layers that were read`) ?? fail('no such file', `The image has no ${path}.`);
     if (file.type === 'symlink') return fail(`a symlink to ${file.linkTarget ?? '?'}`, `${path} is a symlink to ${file.linkTarget ?? '?'}; the check reads a regular file at that path.`);
     if (file.type !== 'file') return fail(`a ${file.type}`, `${path} is a ${file.type}, not a regular file.`);
     if (!file.content) {

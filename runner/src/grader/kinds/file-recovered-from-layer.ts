@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { formatSize, layerAt } from '../describe.js';
 import { normaliseInstruction } from '../facts/history.js';
+import { undecidedForUnreadableLayers } from '../unreadable.js';
 import { maxKeptFileBytes, type CheckKind, type ReferenceFileFacts } from '../types.js';
 
 const absolutePath = z.string().regex(/^\/[^*?]+$/, 'must be an absolute path without wildcards, such as /vault/code.txt');
@@ -52,7 +53,7 @@ export const fileRecoveredFromLayer: CheckKind<typeof params> = {
     if ('problem' in original) return fail(original.actual, original.problem);
 
     const file = facts.files.get(path.split('/').filter(Boolean).join('/'));
-    if (!file) return fail('no such file', `The image has no ${path}.`);
+    if (!file) return undecidedForUnreadableLayers(facts, expected, `${path} is in none of the layers that were read`) ?? fail('no such file', `The image has no ${path}.`);
     if (file.type !== 'file') return fail(`a ${file.type}`, `${path} is a ${file.type}, not a regular file.`);
     if (!file.content) return fail(formatSize(file.sizeBytes), `${path} is ${formatSize(file.sizeBytes)}, far more than the file it should be a copy of (${formatSize(original.text.length)}).`);
     const found = withoutTrailingSpace(file.content);

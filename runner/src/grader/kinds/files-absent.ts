@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { layerAt, plural } from '../describe.js';
 import { findMatches, isPathPattern } from '../path-pattern.js';
 import type { CheckKind } from '../types.js';
+import { undecidedForUnreadableLayers } from '../unreadable.js';
 
 const params = z
   .object({
@@ -19,7 +20,9 @@ export const filesAbsent: CheckKind<typeof params> = {
   evaluate(facts, { paths }) {
     const expected = `none of ${paths.join(', ')}`;
     const found = paths.flatMap((pattern) => findMatches(facts.files, pattern));
-    if (!found.length) return { status: 'pass', expected, actual: 'none found' };
+    if (!found.length) {
+      return undecidedForUnreadableLayers(facts, expected, 'none of the paths is in the layers that were read') ?? { status: 'pass', expected, actual: 'none found' };
+    }
     const described = found.slice(0, listedMatches).map((match) => {
       const under = match.pathsUnder > 0 ? ` (${plural(match.pathsUnder, 'path')} under it)` : '';
       return `${match.path}${under}, from ${layerAt(facts, match.layer)}`;

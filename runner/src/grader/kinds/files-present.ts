@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { childrenOf, findMatches, isPathPattern } from '../path-pattern.js';
 import type { CheckKind } from '../types.js';
+import { undecidedForUnreadableLayers } from '../unreadable.js';
 
 const params = z
   .object({
@@ -19,6 +20,8 @@ export const filesPresent: CheckKind<typeof params> = {
     const expected = `all of ${paths.join(', ')}`;
     const missing = paths.filter((pattern) => findMatches(facts.files, pattern).length === 0);
     if (!missing.length) return { status: 'pass', expected, actual: `all ${paths.length} found` };
+    const undecided = undecidedForUnreadableLayers(facts, expected, `${missing.join(', ')} is in none of the layers that were read`);
+    if (undecided) return undecided;
     // Show what is there instead, in the folder the first missing path should be in.
     const folder = folderOf(missing[0]!);
     const children = childrenOf(facts.files, folder);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { formatSize } from '../describe.js';
 import { resolvePath } from '../facts/merged-view.js';
 import { maxKeptFileBytes, type CheckKind, type CheckOutcome, type ImageFacts } from '../types.js';
+import { undecidedForUnreadableLayers } from '../unreadable.js';
 
 const params = z.object({}).strict();
 
@@ -40,6 +41,8 @@ export const runsAsNonRoot: CheckKind<typeof params> = {
     }
     const passwd = readPasswd(facts);
     if (passwd.state === 'absent') {
+      const undecided = undecidedForUnreadableLayers(facts, expected, `${passwdPath}, where ${userPart} would be looked up, is in none of the layers that were read`);
+      if (undecided) return undecided;
       return {
         status: 'fail',
         expected,
