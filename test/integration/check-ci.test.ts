@@ -48,19 +48,18 @@ const verdicts = (stdout: string) => (JSON.parse(stdout) as { checks: Array<{ id
 
 describe('course check in CI', () => {
   it('grades on another engine without writing progress, with the same verdicts as in the sandbox', async () => {
-    // A data folder of its own: nothing may appear in it.
-    const ci = await runCourse(['check', 'lesson-7', '--image', tag('lesson-7'), '--docker-host', `unix://${instance.socketPath}`, '--format', 'json'], {
-      ...sandboxEnv,
-      LAYERLAB_DATA_DIR: dataDir,
-    });
-    expect(ci.exitCode, ci.stderr).toBe(0);
-    expect(await exists(progressFile(dataDir))).toBe(false);
+    // The sandbox's own engine, named by its socket as a CI would name its engine: the learner's progress file must not change.
+    const learnerProgress = progressFile(sandboxEnv.LAYERLAB_DATA_DIR!);
+    const before = await readFile(learnerProgress, 'utf8').catch(() => undefined);
+    const ci = await runCourse(['check', 'lesson-7', '--image', tag('lesson-7'), '--docker-host', `unix://${instance.socketPath}`, '--format', 'json'], sandboxEnv);
+    expect(ci.exitCode, `${ci.stdout}${ci.stderr}`).toBe(0);
+    expect(await readFile(learnerProgress, 'utf8').catch(() => undefined)).toBe(before);
 
-    // The sandbox's own check is the learner's: it is recorded in the sandbox's data folder.
+    // The sandbox's own check is the learner's: it is recorded.
     const learner = await runCourse(['check', 'lesson-7', '--image', tag('lesson-7'), '--format', 'json'], sandboxEnv);
     expect(learner.exitCode, learner.stderr).toBe(0);
     expect(verdicts(learner.stdout)).toEqual(verdicts(ci.stdout));
-    const recorded = JSON.parse(await readFile(progressFile(sandboxEnv.LAYERLAB_DATA_DIR!), 'utf8'));
+    const recorded = JSON.parse(await readFile(learnerProgress, 'utf8'));
     expect(recorded.lessons['lesson-7'].lastCheck).toMatchObject({ passed: true, image: tag('lesson-7') });
   });
 
