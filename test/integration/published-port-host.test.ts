@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, inject, it } from 'vitest';
 import { connectEngine } from '../../runner/src/engine.js';
-import { findPublishedPortHost } from '../../runner/src/grader/facts/published-port-host.js';
+import { sandboxAddress } from '../../runner/src/grade-and-record.js';
 import { connectNestedEngine } from '../../runner/src/sandbox/nested-engine.js';
 import { instanceFor } from '../support/sandbox-env.js';
 import { testLabel } from '../support/test-run.js';
 
 /**
- * The branch every learner's check takes: the sandbox's inner engine publishes ports inside
+ * What every learner's check is given (grade-and-record.ts sandboxAddress): the sandbox's inner engine publishes ports inside
  * the sandbox container, so they are dialled at the sandbox's address on the engine that
  * runs it. Against the real engines, with a real published port.
  */
@@ -20,7 +20,7 @@ describe('where a port published in the sandbox can be dialled', () => {
     const sandboxAddresses = Object.values(sandbox.NetworkSettings.Networks ?? {}).map((network) => network.IPAddress).filter(Boolean);
     expect(sandboxAddresses.length).toBeGreaterThan(0);
 
-    const dialHost = await findPublishedPortHost(nested);
+    const dialHost = await sandboxAddress(instance, host);
     expect(sandboxAddresses).toContain(dialHost);
 
     const container = await nested.docker.createContainer({
