@@ -58,8 +58,11 @@ const storeDocker = `DOCKER_HOST=unix://${storeSocket} docker`;
 /**
  * A second engine inside the test sandbox, with the containerd snapshotter on. Its root is a
  * tmpfs (overlayfs cannot sit on the sandbox's own overlay root); it has no bridge, so its
- * builds use RUN --network=none. Its socket stays inside the sandbox: what it saves is
- * copied out with the host engine's archive API and read as `docker save` output.
+ * builds use RUN --network=none. It runs in a network namespace of its own: a dockerd started
+ * with `--bridge none` deletes any `docker0` it sees, which here is the sandbox engine's, and
+ * every later container in the shared sandbox would fail to start. Its socket stays inside the
+ * sandbox: what it saves is copied out with the host engine's archive API and read as
+ * `docker save` output.
  */
 async function startContainerdStoreEngine(): Promise<void> {
   const script = [
@@ -67,7 +70,7 @@ async function startContainerdStoreEngine(): Promise<void> {
     `mkdir -p ${storeRoot} /etc/ll-ctrd-${runId}`,
     `mount -t tmpfs -o size=1g tmpfs ${storeRoot}`,
     `echo '{"features":{"containerd-snapshotter":true}}' > /etc/ll-ctrd-${runId}/daemon.json`,
-    `setsid dockerd --config-file /etc/ll-ctrd-${runId}/daemon.json --data-root ${storeRoot} --exec-root /run/ll-ctrd-${runId} --pidfile /run/ll-ctrd-${runId}.pid -H unix://${storeSocket} --bridge none --iptables=false --ip6tables=false >/tmp/ll-ctrd-${runId}.log 2>&1 < /dev/null &`,
+    `setsid unshare --net dockerd --config-file /etc/ll-ctrd-${runId}/daemon.json --data-root ${storeRoot} --exec-root /run/ll-ctrd-${runId} --pidfile /run/ll-ctrd-${runId}.pid -H unix://${storeSocket} --bridge none --iptables=false --ip6tables=false >/tmp/ll-ctrd-${runId}.log 2>&1 < /dev/null &`,
     `for i in $(seq 1 240); do ${storeDocker} info >/dev/null 2>&1 && exit 0; sleep 0.5; done`,
     `cat /tmp/ll-ctrd-${runId}.log; exit 1`,
   ].join('\n');
@@ -173,6 +176,10 @@ describe('the containerd image store', () => {
     const archive = await readSavedArchive(name);
     return { archive, files: mergeLayers(archive.layers.map((layer) => layer.contents)).files };
   };
+
+  it('leaves the sandbox engine\'s own bridge in place, so its containers still get a network', async () => {
+    await expect(execIn(host, instance, ['ip', 'link', 'show', 'docker0'])).resolves.toContain('docker0');
+  });
 
   it('is really in use by the second engine', async () => {
     const status = await execIn(host, instance, ['sh', '-c', `${storeDocker} info --format '{{json .DriverStatus}}'`]);
