@@ -100,11 +100,13 @@ describe('the course server', () => {
     expect(map.status).toBe(200);
     expect(map.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(await map.text()).toContain('<title>Course map');
-    const lesson = await (await fetch(`${baseUrl}/lessons/lesson-7/`, { headers })).text();
-    const assets = [...lesson.matchAll(/(?:src|href)="(\/_astro\/[^"]+\.(js|css))"/g)];
+    const lessonUrl = `${baseUrl}/lessons/lesson-7/`;
+    const lesson = await (await fetch(lessonUrl, { headers })).text();
+    // Links are relative (the static build works from any folder): resolve them as a browser does.
+    const assets = [...lesson.matchAll(/(?:src|href)="((?:\.\.\/)*\/?_astro\/[^"]+\.(js|css))"/g)];
     expect(assets.map(([, , type]) => type)).toEqual(expect.arrayContaining(['js', 'css']));
     for (const [, asset, type] of assets) {
-      const response = await fetch(`${baseUrl}${asset}`, { headers });
+      const response = await fetch(new URL(asset!, lessonUrl), { headers });
       expect(response.status, asset).toBe(200);
       expect(response.headers.get('content-type'), asset).toBe(type === 'js' ? 'text/javascript; charset=utf-8' : 'text/css; charset=utf-8');
       expect((await response.arrayBuffer()).byteLength, asset).toBeGreaterThan(0);
