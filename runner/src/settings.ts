@@ -102,18 +102,39 @@ export function parseMemory(text: string): number {
 
 export function parseCpus(text: string): number {
   const cpus = Number(text);
-  if (!Number.isFinite(cpus) || cpus < 0.5 || cpus > 512) {
+  // No upper bound here: checkLimitsFitHost compares it with what the machine has.
+  if (!Number.isFinite(cpus) || cpus < 0.5) {
     throw usageError(`--cpus "${text}" is not a CPU count.`, 'Give a number such as 1, 1.5 or 2.');
   }
   return cpus;
 }
 
+/** The largest pid_max Linux allows; a limit above it means nothing. */
+const maxPids = 4_194_304;
+
 export function parsePids(text: string): number {
   const pids = Number(text);
-  if (!Number.isInteger(pids) || pids < 256) {
-    throw usageError(`--pids "${text}" is not a usable process limit.`, 'Give a whole number of at least 256, such as 4096.');
+  if (!Number.isInteger(pids) || pids < 256 || pids > maxPids) {
+    throw usageError(`--pids "${text}" is not a usable process limit.`, `Give a whole number from 256 to ${maxPids}, such as 4096.`);
   }
   return pids;
+}
+
+/**
+ * Refuses limits this machine cannot give, before anything is touched: Docker would refuse
+ * `--cpus 3` on a 2-CPU host only when creating the new container, after the old one is gone,
+ * and a memory limit above the machine's lifts the cap on learner containers in effect.
+ */
+export function checkLimitsFitHost(limits: Partial<SandboxLimits>, hostMemoryBytes: number, hostCpus: number): void {
+  if (limits.cpus !== undefined && limits.cpus > hostCpus) {
+    throw usageError(`--cpus ${limits.cpus} is more than this machine has (${hostCpus} CPUs).`, `Give at most --cpus ${hostCpus}. Your sandbox was not changed.`);
+  }
+  if (limits.memoryBytes !== undefined && limits.memoryBytes > hostMemoryBytes) {
+    throw usageError(
+      `--memory ${formatBytes(limits.memoryBytes)} is more than this machine has (${formatBytes(hostMemoryBytes)}).`,
+      `Give at most half of it, e.g. --memory ${Math.max(1, Math.floor(hostMemoryBytes / 2 / GiB))}g. Your sandbox was not changed.`,
+    );
+  }
 }
 
 export function formatBytes(bytes: number): string {

@@ -36,7 +36,12 @@ describe('`course` on bad input', () => {
     [['up', 'extra'], 'Too many arguments: extra.'],
     [['status', '--json=yes'], "Option '--json' does not take an argument"],
     [['--memory', '4g'], 'must come after a command'],
-    [['check', 'lesson-7', '--image', '-x'], "Option '--image' argument is ambiguous."],
+    [['check', 'lesson-7', '--image', '-x'], '--image needs a value, and the word after it starts with "-".'],
+    [['up', '--cpus', '-2'], '--cpus needs a value, and the word after it starts with "-".'],
+    [['up', '--cpus=-2'], '--cpus "-2" is not a CPU count.'],
+    [['up', '--pids', '99999999999'], '--pids "99999999999" is not a usable process limit.'],
+    [['start', '--port', '0080'], '--port "0080" is not a port number.'],
+    [['start', '--port', '80'], '--port "80" is not a port number.'],
   ])('exits 2 for `course %s`', async (args, message) => {
     const { exitCode, stderr, stdout } = await runCourse(args);
     expect(exitCode).toBe(2);

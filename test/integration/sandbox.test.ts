@@ -33,6 +33,21 @@ describe('the shared test sandbox', () => {
     expect(container.Config.Labels?.['layerlab.role']).toBe('sandbox');
   });
 
+  it.each([
+    [['--cpus', '999'], '--cpus 999 is more than this machine has'],
+    [['--memory', '99999999g'], '--memory 99999999 GiB is more than this machine has'],
+  ])('refuses `course up %s` before touching the sandbox, which keeps running as it was', async (flags, message) => {
+    const before = await engine.docker.getContainer(instance.containerName).inspect();
+    const { exitCode, stderr } = await runCourse(['up', ...flags], sandboxEnv);
+    expect(exitCode).toBe(2);
+    expect(stderr).toContain(message);
+    expect(stderr).toContain('Your sandbox was not changed.');
+    const after = await engine.docker.getContainer(instance.containerName).inspect();
+    expect(after.Id).toBe(before.Id);
+    expect(after.State.Running).toBe(true);
+    expect(after.State.StartedAt).toBe(before.State.StartedAt);
+  });
+
   it('has a nested engine that answers on the socket and holds the base images by their usual names', async () => {
     const nested = await connectNestedEngine(instance);
     expect(nested.version).toMatch(/^\d+\.\d+/);

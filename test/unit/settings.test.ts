@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../runner/src/errors.js';
-import { defaultLimits, formatBytes, parseCpus, parseMemory, parsePids, resolveInstance } from '../../runner/src/settings.js';
+import { checkLimitsFitHost, defaultLimits, formatBytes, parseCpus, parseMemory, parsePids, resolveInstance } from '../../runner/src/settings.js';
 
 const GiB = 1024 ** 3;
 
@@ -67,5 +67,36 @@ describe('limits', () => {
     expect(formatBytes(4 * GiB)).toBe('4 GiB');
     expect(formatBytes(1.5 * GiB)).toBe('1.5 GiB');
     expect(formatBytes(512 * 1024 ** 2)).toBe('512 MiB');
+  });
+});
+
+describe('checkLimitsFitHost', () => {
+  const host = { memory: 24 * GiB, cpus: 2 };
+  const refusal = (limits: Parameters<typeof checkLimitsFitHost>[0]) => {
+    try {
+      checkLimitsFitHost(limits, host.memory, host.cpus);
+    } catch (error) {
+      return error;
+    }
+    return undefined;
+  };
+
+  it('accepts what the machine has, up to all of it', () => {
+    expect(refusal({ cpus: 2, memoryBytes: 24 * GiB })).toBeUndefined();
+    expect(refusal({})).toBeUndefined();
+  });
+
+  it('refuses more CPUs than the machine has, saying how many it has and that nothing changed', () => {
+    const error = refusal({ cpus: 3 });
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).message).toBe('--cpus 3 is more than this machine has (2 CPUs).');
+    expect((error as UserError).nextStep).toBe('Give at most --cpus 2. Your sandbox was not changed.');
+  });
+
+  it('refuses more memory than the machine has, suggesting half of it', () => {
+    const error = refusal({ memoryBytes: 99999999 * GiB });
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).message).toBe('--memory 99999999 GiB is more than this machine has (24 GiB).');
+    expect((error as UserError).nextStep).toBe('Give at most half of it, e.g. --memory 12g. Your sandbox was not changed.');
   });
 });

@@ -135,6 +135,11 @@ function parseCommandArgs(command: Command, args: string[]): ParsedArgs {
     // node:util parseArgs errors say which flag in their first sentence; the rest suggests
     // Node-level workarounds ("To specify a positional argument…") that do not help here.
     const firstLine = (error as Error).message.split('\n')[0]!;
+    const ambiguous = firstLine.match(/^Option '(--[\w-]+)' argument is ambiguous/);
+    if (ambiguous) {
+      // `--cpus -2`: the value starts with a dash, so it reads like another flag.
+      throw usageError(`${ambiguous[1]} needs a value, and the word after it starts with "-".`, `If the value really starts with "-", write ${ambiguous[1]}=VALUE. Usage: ${command.usage}`);
+    }
     const message = firstLine.replace(/\. To specify a positional argument.*$/, '').replace(/\.$/, '');
     throw usageError(`${message}.`, `Usage: ${command.usage} (see \`course ${command.name} --help\`)`);
   }

@@ -6,7 +6,7 @@ import { sandboxImage } from '../base-images/recipes.js';
 import { isNotFound, type Engine } from '../engine.js';
 import { environmentError, messageOf } from '../errors.js';
 import type { Progress } from '../progress.js';
-import { defaultLimits, type Instance, type SandboxLimits } from '../settings.js';
+import { checkLimitsFitHost, defaultLimits, type Instance, type SandboxLimits } from '../settings.js';
 import {
   limitsOf,
   privilegeModes,
@@ -46,11 +46,14 @@ export interface UpResult {
  * answering, base images loaded into it. Safe to run again at any time.
  */
 export async function bringUpSandbox(engine: Engine, instance: Instance, progress: Progress, options: UpOptions = {}): Promise<UpResult> {
+  // Limits the machine cannot give are refused before anything is built, stopped or removed.
+  const host = await engine.docker.info();
+  checkLimitsFitHost(options.limits ?? {}, host.MemTotal, host.NCPU);
   await ensureBaseImages(engine, progress, { signal: options.signal });
   const image = await engine.docker.getImage(sandboxImage).inspect();
   const existing = await inspectContainer(engine, instance);
   const previousState = stateOf(existing);
-  const limits = await desiredLimits(engine, existing, options.limits);
+  const limits = desiredLimits(host, existing, options.limits);
 
   let wasRecreated = false;
   let container = existing;
@@ -109,18 +112,12 @@ export function modeOf(container: Docker.ContainerInspectInfo): PrivilegeMode {
   return mode === 'least-privilege' ? 'least-privilege' : 'privileged';
 }
 
-async function desiredLimits(
-  engine: Engine,
+function desiredLimits(
+  host: { MemTotal: number; NCPU: number },
   existing: Docker.ContainerInspectInfo | undefined,
   asked: Partial<SandboxLimits> | undefined,
-): Promise<SandboxLimits> {
-  let base: SandboxLimits;
-  if (existing) {
-    base = limitsOf(existing.HostConfig);
-  } else {
-    const info = await engine.docker.info();
-    base = defaultLimits(info.MemTotal, info.NCPU);
-  }
+): SandboxLimits {
+  const base = existing ? limitsOf(existing.HostConfig) : defaultLimits(host.MemTotal, host.NCPU);
   return { ...base, ...asked };
 }
 

@@ -87,7 +87,8 @@ export const startCommand: Command = {
 function parsePort(text: string | boolean | undefined): number {
   if (text === undefined || typeof text === 'boolean') return defaultPort;
   const port = Number(text);
-  if (!/^\d+$/.test(text) || port > 65535) {
+  // No leading zeros ("0080" is not 8080, and would bind port 80) and no privileged ports.
+  if (!/^(0|[1-9]\d*)$/.test(text) || (port !== 0 && port < 1024) || port > 65535) {
     throw usageError(`--port "${text}" is not a port number.`, `Give a whole number from 1024 to 65535, e.g. --port ${defaultPort} (0 picks a free port).`);
   }
   return port;
