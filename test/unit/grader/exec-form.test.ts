@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { asExecForm, execForm, isShellForm, shellCommandLine } from '../../../runner/src/grader/kinds/exec-form.js';
+import type { ImageConfigFacts } from '../../../runner/src/grader/types.js';
+import { facts } from './builders.js';
+
+// What the learner reads about ENTRYPOINT and CMD, word for word.
+
+const withConfig = (config: Partial<ImageConfigFacts>) => facts({ config: { ...facts().config, entrypoint: null, cmd: null, ...config } });
+const judge = (config: Partial<ImageConfigFacts>, params: { instruction: 'ENTRYPOINT' | 'CMD'; program?: string }) => execForm.evaluate(withConfig(config), params);
+
+describe('exec-form: parameters', () => {
+  it('takes ENTRYPOINT or CMD and a program by file name', () => {
+    const parse = (value: unknown) => execForm.params.safeParse(value);
+    expect(parse({ instruction: 'CMD' }).success).toBe(true);
+    expect(parse({ instruction: 'RUN' }).success).toBe(false);
+    expect(parse({ instruction: 'CMD', program: 'greet' }).success).toBe(true);
+    for (const program of ['/usr/bin/greet', 'bin/greet', 'greet world', '', 'greet/']) {
+      const result = parse({ instruction: 'CMD', program });
+      expect(result.success, program).toBe(false);
+      if (!result.success) expect(result.error.issues[0]?.message).toBe('must be a file name such as greet');
+    }
+  });
+});
+
+describe('exec-form: the forms', () => {
+  it('tells a shell form by a shell program followed by -c', () => {
+    for (const shell of ['sh', '/bin/sh', '/bin/ash', '/usr/bin/bash', 'dash', '/bin/ksh', '/bin/zsh']) expect(isShellForm([shell, '-c', 'x']), shell).toBe(true);
+    for (const command of [['/bin/sh', '-e'], ['/bin/fish', '-c', 'x'], ['/bin/shx', '-c', 'x'], ['/bin/bashful', '-c'], ['xsh', '-c'], ['/bin/sh'], []]) {
+      expect(isShellForm(command), command.join(' ')).toBe(false);
+    }
+    expect(isShellForm(['/bin/sh', '-c'])).toBe(true);
+    expect(isShellForm(null)).toBe(false);
+  });
+
+  it('writes a command as a Dockerfile would, and reads the line a shell form runs', () => {
+    expect(asExecForm(['greet', 'a "b"'])).toBe('["greet", "a \\"b\\""]');
+    expect(shellCommandLine(['/bin/sh', '-c', 'greet', 'world'])).toBe('greet world');
+  });
+});
+
+describe('exec-form: verdicts', () => {
+  it('passes an exec form, naming what it runs', () => {
+    expect(judge({ entrypoint: ['greet', '--loud'] }, { instruction: 'ENTRYPOINT' })).toEqual({ status: 'pass', expected: 'ENTRYPOINT in exec form', actual: 'ENTRYPOINT ["greet", "--loud"]' });
+    expect(judge({ cmd: ['world'] }, { instruction: 'CMD' })).toEqual({ status: 'pass', expected: 'CMD in exec form, with at least one word', actual: 'CMD ["world"]' });
+    expect(judge({ entrypoint: ['/usr/local/bin/greet'] }, { instruction: 'ENTRYPOINT', program: 'greet' })).toEqual({
+      status: 'pass',
+      expected: 'ENTRYPOINT in exec form, running greet',
+      actual: 'ENTRYPOINT ["/usr/local/bin/greet"]',
+    });
+    expect(judge({ entrypoint: ['/bin/sh', '/app/greet'] }, { instruction: 'ENTRYPOINT', program: 'greet' }).status).toBe('pass');
+    expect(judge({ entrypoint: ['/bin/sh', 'greet'] }, { instruction: 'ENTRYPOINT', program: 'greet' }).status).toBe('pass');
+  });
+
+  it('fails another program, even one whose name ends the same or a shell running another script', () => {
+    const other = {
+      status: 'fail',
+      expected: 'ENTRYPOINT in exec form, running greet',
+      actual: 'ENTRYPOINT ["/bin/regreet", "x"]',
+      message: 'ENTRYPOINT ["/bin/regreet", "x"] runs /bin/regreet, not greet. The image is meant to behave like greet itself.',
+    };
+    expect(judge({ entrypoint: ['/bin/regreet', 'x'] }, { instruction: 'ENTRYPOINT', program: 'greet' })).toEqual(other);
+    expect(judge({ entrypoint: ['regreet'] }, { instruction: 'ENTRYPOINT', program: 'greet' }).status).toBe('fail');
+    expect(judge({ entrypoint: ['/bin/sh', '/app/other'] }, { instruction: 'ENTRYPOINT', program: 'greet' }).status).toBe('fail');
+    expect(judge({ entrypoint: ['/bin/node', 'greet'] }, { instruction: 'ENTRYPOINT', program: 'greet' }).status).toBe('fail');
+    expect(judge({ entrypoint: ['/bin/sh'] }, { instruction: 'ENTRYPOINT', program: 'greet' }).status).toBe('fail');
+  });
+
+  it('fails a missing or empty instruction, saying what an ENTRYPOINT without CMD does', () => {
+    expect(judge({}, { instruction: 'ENTRYPOINT' })).toEqual({ status: 'fail', expected: 'ENTRYPOINT in exec form', actual: 'no ENTRYPOINT', message: 'The image has no ENTRYPOINT.' });
+    expect(judge({ entrypoint: [] }, { instruction: 'ENTRYPOINT', program: 'greet' })).toEqual({
+      status: 'fail',
+      expected: 'ENTRYPOINT in exec form, running greet',
+      actual: 'no ENTRYPOINT',
+      message: 'The image has no ENTRYPOINT.',
+    });
+    expect(judge({ entrypoint: [] }, { instruction: 'CMD' })).toEqual({ status: 'fail', expected: 'CMD in exec form, with at least one word', actual: 'no CMD', message: 'The image has no CMD.' });
+    expect(judge({ entrypoint: ['greet'], cmd: [] }, { instruction: 'CMD' })).toEqual({
+      status: 'fail',
+      expected: 'CMD in exec form, with at least one word',
+      actual: 'no CMD',
+      message: 'The image has no CMD, so ["greet"] runs with no arguments when docker run gives none. (Setting ENTRYPOINT clears the CMD the base image had.)',
+    });
+  });
+
+  it('fails a shell form, saying what it does to arguments', () => {
+    expect(judge({ entrypoint: ['/bin/sh', '-c', 'greet world'], cmd: ['x'] }, { instruction: 'ENTRYPOINT' })).toEqual({
+      status: 'fail',
+      expected: 'ENTRYPOINT in exec form',
+      actual: 'shell form: ENTRYPOINT greet world',
+      message: 'ENTRYPOINT is in shell form: the image runs ["/bin/sh", "-c", "greet world"]. A shell-form ENTRYPOINT ignores CMD and every argument given to docker run.',
+    });
+    expect(judge({ cmd: ['/bin/sh', '-c', 'greet world'] }, { instruction: 'CMD' })).toEqual({
+      status: 'fail',
+      expected: 'CMD in exec form, with at least one word',
+      actual: 'shell form: CMD greet world',
+      message: 'CMD is in shell form, stored as ["/bin/sh", "-c", "greet world"].',
+    });
+    expect(judge({ entrypoint: [], cmd: ['/bin/sh', '-c', 'world'] }, { instruction: 'CMD' }).message).toBe('CMD is in shell form, stored as ["/bin/sh", "-c", "world"].');
+    expect(judge({ entrypoint: ['greet'], cmd: ['/bin/sh', '-c', 'world'] }, { instruction: 'CMD' }).message).toBe(
+      'CMD is in shell form, stored as ["/bin/sh", "-c", "world"]. After an ENTRYPOINT, all three words become its arguments: ["greet", "/bin/sh", "-c", "world"].',
+    );
+  });
+});
