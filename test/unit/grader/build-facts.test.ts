@@ -69,7 +69,7 @@ describe('buildFacts', () => {
   it('keeps the image, its config as a container gets it, the history rows and the probes', () => {
     const probes = { referenceImages: { base: { ref: 'base', isPresent: false as const } } };
     const config = { User: '65532', Entrypoint: ['/hello'], Cmd: ['--port', '8080'], Env: ['A=1'], ExposedPorts: { '8080/tcp': {}, '9090/udp': {} }, WorkingDir: '/srv', Labels: { a: 'b' } };
-    const facts = buildFacts('lesson-7', inspect({ Created: '2026-01-01T00:00:00Z', Config: config as Docker.ImageInspectInfo['Config'] }), archive(), probes);
+    const facts = buildFacts('lesson-7', inspect({ Created: '2026-01-01T00:00:00Z', Config: config as unknown as Docker.ImageInspectInfo['Config'] }), archive(), probes);
     expect(facts).toMatchObject({
       ref: 'lesson-7',
       id: 'sha256:abc',

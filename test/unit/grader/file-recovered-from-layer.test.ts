@@ -8,7 +8,7 @@ import { facts, layer } from './builders.js';
 // and never the hidden file's content.
 
 const code = '9f3c2a71b0d4e58c6a7f1e2d3c4b5a69';
-const madeBy = ['RUN echo hidden > /vault/code.txt', 'RUN rm /vault/code.txt'];
+const madeBy: [string, string] = ['RUN echo hidden > /vault/code.txt', 'RUN rm /vault/code.txt'];
 const params = { path: '/out/code.txt', from: { image: 'vault', path: '/vault/code.txt', madeBy } };
 const expected = '/out/code.txt with the content of /vault/code.txt from a lower layer of vault';
 const rebuild = "Rebuild it from the course's unchanged Dockerfile (`docker rmi vault`, then the exercise's prepare.sh), recover the file again, and rebuild your image.";
