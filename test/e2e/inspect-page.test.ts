@@ -14,6 +14,7 @@ import { removeTestObjects } from '../support/cleanup.js';
 import { startCourse, type StartedCourse } from '../support/course-server-process.js';
 import { instanceFor } from '../support/sandbox-env.js';
 import { testLabel } from '../support/test-run.js';
+import { axeViolations } from '../support/axe.js';
 
 const execFileAsync = promisify(execFile);
 const runId = inject('testRunId');
@@ -21,6 +22,9 @@ const sandboxEnv = inject('sandboxEnv');
 const instance = instanceFor(sandboxEnv);
 const labels = { [testLabel]: runId };
 const image = `ll-inspect-page:${runId}`;
+const box = `ll-inspect-box-${runId}`;
+const cacheFolder = `/root/ll-inspect-page-cache-${runId}`;
+const cacheTag = `ll-inspect-page-cache:${runId}`;
 const screensDir = path.join(projectRoot, '..', 'screens');
 const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
@@ -53,7 +57,15 @@ afterAll(async () => {
   if (course) expect(await course.stop()).toBe(0);
   if (siteDir) await rm(siteDir, { recursive: true, force: true });
   await removeTestObjects((await connectNestedEngine(instance)).docker, runId);
+  await execIn(host, instance, ['sh', '-c', `rm -rf ${cacheFolder}; docker rmi -f ${cacheTag} >/dev/null 2>&1; true`]);
 });
+
+/** A sticky top bar would be drawn over the middle of a tall element's screenshot. */
+async function unstickTopBar(page: Page): Promise<void> {
+  await page.addStyleTag({ content: 'body > header, .topbar { position: static !important; }' });
+}
+
+const sh = (script: string) => execIn(host, instance, ['sh', '-c', script]);
 
 describe('the image explorer page', () => {
   it('shows the ledger, the layers, a layer\'s files biggest first, and a file\'s copies across layers', async () => {
@@ -76,8 +88,11 @@ describe('the image explorer page', () => {
     // The deletion layer names its whiteout.
     await page.click(`[data-layer="${base + 2}"]`);
     await page.click('[data-path="/app"]');
-    await expect(page.locator('[data-path="/app/keep.txt"]').getAttribute('aria-label')).resolves.toMatch(/removed, whiteout/);
-    await page.screenshot({ path: path.join(screensDir, 'inspect-explorer-e2e.png'), fullPage: true });
+    await expect(page.locator('[data-path="/app/keep.txt"]').getAttribute('data-mark')).resolves.toBe('removed');
+    await expect(page.locator('[data-path="/app/keep.txt"]').textContent()).resolves.toMatch(/keep\.txt \(removed\)whiteout: deletes file/);
+    await page.locator('[data-ledger-section]').screenshot({ path: path.join(screensDir, 'inspect-image-explorer.png') });
+    await page.locator('[data-columns]').screenshot({ path: path.join(screensDir, 'inspect-layer-tree-and-copies.png') });
+    expect(await axeViolations(page)).toEqual([]);
     expect(pageErrors).toEqual([]);
   });
 
@@ -87,5 +102,70 @@ describe('the image explorer page', () => {
     await page.waitForFunction((count) => document.querySelectorAll('[data-layers] button').length === count + 1, before, { timeout: 60_000, polling: 250 });
     await expect(page.locator('[data-explorer-status]').textContent()).resolves.toContain('Rebuilt');
     await page.screenshot({ path: path.join(screensDir, 'inspect-explorer-rebuilt.png'), fullPage: true });
+  });
+
+  it('shows a container\'s overlay2 mount, each lower folder matched to its layer, and follows copy-ups and deletions as they happen', async () => {
+    const nested = await connectNestedEngine(instance);
+    await sh(`docker run -d --name ${box} --label ${testLabel}=${runId} ${image} sleep 3600 >/dev/null`);
+    const layerCount = (await nested.docker.getImage(image).inspect()).RootFS.Layers!.length;
+    await page.goto(`${course.origin}/inspect/?container=${encodeURIComponent(box)}#overlay-view`);
+    await page.waitForSelector('[data-overlay-folders] [data-role="image-layer"]', { timeout: 60_000 });
+    // Top to bottom: the init layer, then the image's layers from the top one down.
+    const roles = await page.locator('[data-lower]').evaluateAll((rows) => rows.map((row) => [(row as HTMLElement).dataset.role, (row as HTMLElement).dataset.layerIndex ?? '']));
+    expect(roles).toEqual([['init', ''], ...Array.from({ length: layerCount }, (_, index) => ['image-layer', String(layerCount - 1 - index)])]);
+    await expect(page.locator('[data-overlay-mount] pre').textContent()).resolves.toMatch(/lowerdir=.*\nupperdir=/);
+    await expect(page.locator('[data-overlay-upper]').textContent()).resolves.toContain('Empty: the container has changed nothing yet');
+
+    // The view asks the sandbox again only while it is on screen (the image explorer above may have pushed it down).
+    await page.locator('#overlay-view').scrollIntoViewIfNeeded();
+    // As the learner would in the terminal: change a file of the image, delete one, make one.
+    await sh(`docker exec ${box} sh -c 'touch /app/note.txt && rm /app/big.bin && echo new > /created.txt'`);
+    await page.waitForSelector('[data-upper-path="/app/big.bin"]', { timeout: 30_000 });
+    await expect(page.locator('[data-overlay-status]').textContent()).resolves.toMatch(/^Changed: showing/);
+    const kinds = Object.fromEntries(await page.locator('[data-upper-path]').evaluateAll((items) => items.map((item) => [(item as HTMLElement).dataset.upperPath, (item as HTMLElement).dataset.kind])));
+    expect(kinds).toMatchObject({ '/app/note.txt': 'copied-up', '/app/big.bin': 'whiteout', '/created.txt': 'created', '/app': 'folder' });
+    await expect(page.locator('[data-upper-path="/app/big.bin"]').textContent()).resolves.toMatch(/char-device 0\/0/);
+    await expect(page.locator('[data-merged-path="/app/big.bin"]').textContent()).resolves.toMatch(/gone: the whiteout hides the file of lower \d+, image layer #\d+/);
+    await expect(page.locator('[data-merged-path="/created.txt"]').textContent()).resolves.toContain('new: only the upper folder has it');
+    await unstickTopBar(page);
+    await page.locator('#overlay-view').screenshot({ path: path.join(screensDir, 'inspect-overlay2.png') });
+    expect(await axeViolations(page)).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('builds a folder and says which step ran again and why, ignoring what .dockerignore excludes', async () => {
+    const dockerfile = [`FROM ${image}`, 'WORKDIR /srv', 'COPY deps.txt ./', 'RUN cat deps.txt > installed.txt', 'COPY . ./'].join('\\n');
+    await sh(`mkdir -p ${cacheFolder} && cd ${cacheFolder} && printf '${dockerfile}\\n' > Dockerfile && printf '*.log\\n' > .dockerignore && echo dep1 > deps.txt && echo one > debug.log && echo 'echo hi' > app.sh`);
+    await page.goto(`${course.origin}/inspect/?folder=${encodeURIComponent(cacheFolder)}#cache-view`);
+    await page.waitForFunction((folder) => document.querySelector<HTMLSelectElement>('[data-build-folder]')?.value === folder, cacheFolder, { timeout: 30_000 });
+    await page.fill('[data-build-tag]', cacheTag);
+    const build = async () => {
+      const before = await page.locator('[data-cache-result]').getAttribute('data-generation');
+      await page.click('[data-cache-form] button[type="submit"]');
+      await page.waitForFunction((generation) => document.querySelector('[data-cache-result]')?.getAttribute('data-generation') !== generation && !document.querySelector('[data-cache-explainer]')?.hasAttribute('aria-busy'), before, { timeout: 170_000 });
+      await expect(page.locator('[data-cache-status]').textContent()).resolves.toMatch(/^Built in/);
+    };
+    await build();
+    await expect(page.locator('[data-cache-result] [data-first-ran] [data-cause]').getAttribute('data-cause')).resolves.toBe('no-earlier-build');
+
+    // An ignored file changed: it is never sent, so every step comes from the cache.
+    await sh(`echo two > ${cacheFolder}/debug.log`);
+    await build();
+    await expect(page.locator('[data-cache-summary]').textContent()).resolves.toBe('Every step came from the cache.');
+
+    await sh(`echo dep2 > ${cacheFolder}/deps.txt`);
+    await build();
+    const first = page.locator('[data-cache-result] [data-first-ran]');
+    await expect(first.getAttribute('data-step-line')).resolves.toBe('3');
+    await expect(first.locator('[data-cause]').getAttribute('data-cause')).resolves.toBe('context-file-changed');
+    await expect(first.locator('[data-context-file]').allTextContents()).resolves.toEqual(['deps.txt (changed)']);
+    await expect(first.locator('a').getAttribute('href')).resolves.toBe('../lessons/lesson-5/#how-the-builder-decides');
+    // The FROM step is left out: BuildKit marks a local base either way.
+    const steps = await page.locator('[data-cache-result] [data-step-line]:not([data-step-line="1"])').evaluateAll((items) => items.map((item) => [(item as HTMLElement).dataset.stepLine, (item as HTMLElement).dataset.cached, item.querySelector('[data-cause]')?.getAttribute('data-cause') ?? '']));
+    expect(steps).toEqual([['2', 'true', ''], ['3', 'false', 'context-file-changed'], ['4', 'false', 'earlier-step-rebuilt'], ['5', 'false', 'earlier-step-rebuilt']]);
+    await unstickTopBar(page);
+    await page.locator('#cache-view').screenshot({ path: path.join(screensDir, 'inspect-cache-explainer.png') });
+    expect(await axeViolations(page)).toEqual([]);
+    expect(pageErrors).toEqual([]);
   });
 });

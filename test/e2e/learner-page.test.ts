@@ -16,6 +16,7 @@ import { runCourse } from '../support/run-course.js';
 import { instanceFor } from '../support/sandbox-env.js';
 import { execInSandbox } from '../support/sandbox-exec.js';
 import { connectEngine } from '../../runner/src/engine.js';
+import { axeViolations } from '../support/axe.js';
 
 /**
  * The course pages as a learner on a phone or with only a keyboard meets them: axe-core on
@@ -26,7 +27,6 @@ import { connectEngine } from '../../runner/src/engine.js';
 const execFileAsync = promisify(execFile);
 const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const screensDir = process.env.LAYERLAB_SCREENS_DIR ?? path.join(os.tmpdir(), 'layerlab-screens');
-const axeSource = readFile(path.join(projectRoot, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 const widths = [
   { name: 'desktop', width: 1440, height: 900 },
   { name: 'phone', width: 390, height: 844 },
@@ -87,17 +87,6 @@ async function newPage(width: number, height: number, origin?: string): Promise<
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
   return { page, errors };
-}
-
-/** Serious and critical axe-core violations, one line each: rule, impact, and where. */
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.addScriptTag({ content: await axeSource });
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }> } }).axe;
-    const result = await axe.run(document, { resultTypes: ['violations'] });
-    return result.violations.map((violation) => ({ id: violation.id, impact: violation.impact, targets: violation.nodes.slice(0, 3).map((node) => node.target.join(' ')) }));
-  });
-  return violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical').map((violation) => `${violation.id} (${violation.impact}): ${violation.targets.join(', ')}`);
 }
 
 /** How far the page itself scrolls sideways (0 when it does not). */

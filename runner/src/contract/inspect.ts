@@ -237,3 +237,18 @@ export interface SandboxContainerSummary {
   /** The engine's word: running, exited, created... */
   state: string;
 }
+
+/** GET /api/inspect/build-folders: folders of the sandbox that hold a Dockerfile. */
+export interface BuildFolderSummary {
+  /** As the sandbox sees it: /root/exercises/lesson-5. */
+  path: string;
+  /** A tag to build it as, from the folder's name. */
+  suggestedTag: string;
+}
+
+/** POST /api/inspect/explain-build (answered with a CacheReport). */
+export interface ExplainBuildRequest {
+  folder: string;
+  tag: string;
+  buildArgs?: Record<string, string>;
+}

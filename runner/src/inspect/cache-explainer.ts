@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import dockerignoreModule from '@balena/dockerignore';
 import { isNotFound, type Engine } from '../engine.js';
 import { environmentError, usageError } from '../errors.js';
 import { stepPosition } from '../grader/facts/build-trace.js';
@@ -8,6 +9,7 @@ import { buildOnce, packContext, readFolder, type ContextFile } from '../grader/
 import { compilePathPattern } from '../grader/path-pattern.js';
 import type { BuildStepFacts } from '../grader/types.js';
 import { cacheLessonLinks, cacheReportSchemaVersion, type CacheMissCause, type CacheReport, type ExplainedStep } from '../contract/inspect.js';
+import type { Instance } from '../settings.js';
 import { parseDockerfile, type DockerfileStage, type DockerfileStep } from './dockerfile-steps.js';
 
 /** What one build depended on, kept to compare the next build of the same folder and tag with. */
@@ -42,6 +44,10 @@ export interface ExplainBuildOptions {
   withinMs?: number;
 }
 
+// The package is CommonJS with a default-export type: Node hands over the function itself,
+// TypeScript expects it under .default.
+const dockerignore = ((dockerignoreModule as unknown as { default?: unknown }).default ?? dockerignoreModule) as typeof dockerignoreModule.default;
+
 const defaultBuildMs = 15 * 60 * 1000;
 
 /**
@@ -59,9 +65,12 @@ export async function explainBuild(engine: Engine, options: ExplainBuildOptions)
   const dockerfile = context.files.find((file) => file.header.name === 'Dockerfile' && file.header.type === 'file');
   if (!dockerfile) throw usageError(`There is no Dockerfile in ${options.folder}.`, 'Give the folder you would pass to `docker build`.');
   const buildArgs = options.buildArgs ?? {};
-  const current = await inputsOf(engine, parseDockerfile(dockerfile.content.toString('utf8'), buildArgs), context.files);
+  // As the docker CLI does: files .dockerignore excludes are not sent (the engine does not
+  // filter a context it is handed), but the Dockerfile always is, for the builder to read.
+  const sent = sentToBuilder(context.files);
+  const current = await inputsOf(engine, parseDockerfile(dockerfile.content.toString('utf8'), buildArgs), sent);
 
-  const outcome = await buildOnce(engine, await packContext(context.files), options.tag, options.withinMs ?? defaultBuildMs, {
+  const outcome = await buildOnce(engine, await packContext(sent.includes(dockerfile) ? sent : [...sent, dockerfile]), options.tag, options.withinMs ?? defaultBuildMs, {
     ...folderOptions,
     buildArgs,
     imageLabels: options.labels ?? {},
@@ -98,11 +107,25 @@ async function inputsOf(engine: Engine, stages: DockerfileStage[], files: readon
   return { stages: result };
 }
 
+/**
+ * The context files the builder can copy: those .dockerignore does not exclude (Docker's own
+ * rules: patterns from the context's root, `**`, `!` exceptions, the last match wins). A file
+ * it excludes is never copied, so changing it cannot make a step miss the cache.
+ */
+export function sentToBuilder(files: readonly ContextFile[]): ContextFile[] {
+  const rules = files.find((file) => file.header.name === '.dockerignore' && file.header.type === 'file');
+  if (!rules) return [...files];
+  const ignored = dockerignore({ ignorecase: false }).add(rules.content.toString('utf8'));
+  return files.filter((file) => !ignored.ignores(file.header.name));
+}
+
 /** The files a COPY/ADD source names: a file, everything below a folder, or a wildcard match. */
 export function checksumsOf(sources: readonly string[], files: readonly ContextFile[]): Record<string, string> {
   const sums: Record<string, string> = {};
   for (const source of sources) {
-    const clean = source.replace(/^\.?\/+/, '').replace(/\/+$/, '');
+    // "." and "./" name the whole context, "./src/" the folder src.
+    const normal = path.posix.normalize(source).replace(/^\/+/, '').replace(/\/+$/, '');
+    const clean = normal === '.' ? '' : normal;
     const pattern = /[*?[]/.test(clean) ? compilePathPattern(`/${clean}`) : undefined;
     for (const file of files) {
       if (file.header.type !== 'file') continue;
@@ -257,4 +280,40 @@ async function writeRecord(file: string, inputs: BuildInputs): Promise<void> {
     await rm(temporary, { force: true });
     throw error;
   }
+}
+
+/** Where `course inspect --explain-build` and the page keep what each build depended on. */
+export function buildRecordsDir(instance: Instance): string {
+  return path.join(instance.dataDir, 'build-records', instance.name);
+}
+
+const tagPattern = /^[a-z0-9][a-z0-9._\-/:]{0,127}$/;
+const buildArgNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The explainer on a folder of the learner's sandbox, as the CLI and the page ask for it:
+ * checks what the learner gave (a folder under /root, a tag, build arguments), then builds.
+ */
+export async function explainSandboxBuild(
+  nested: Engine,
+  instance: Instance,
+  request: { folder: string; tag: string; buildArgs?: Record<string, string>; signal?: AbortSignal },
+): Promise<CacheReport> {
+  if (!tagPattern.test(request.tag)) {
+    throw usageError(`"${request.tag}" is not an image name to build: use lower case letters, digits and . _ - / :, as \`docker build -t\` does.`, 'For example: lesson-5');
+  }
+  for (const name of Object.keys(request.buildArgs ?? {})) {
+    if (!buildArgNamePattern.test(name)) throw usageError(`"${name}" is not a build argument name.`, 'Write build arguments as NAME=VALUE, e.g. VERSION=2.');
+  }
+  const folder = path.posix.resolve('/root', request.folder);
+  const [helper] = await nested.docker.listImages();
+  if (!helper) throw usageError('The sandbox has no images at all.', 'Run `course up` to load the base images.');
+  return await explainBuild(nested, {
+    folder,
+    tag: request.tag,
+    buildArgs: request.buildArgs ?? {},
+    recordsDir: buildRecordsDir(instance),
+    helperImage: helper.Id,
+    ...(request.signal ? { signal: request.signal } : {}),
+  });
 }

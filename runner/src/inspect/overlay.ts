@@ -190,7 +190,7 @@ export function classifyUpper(entries: readonly ProbedEntry[]): UpperEntry[] {
 }
 
 /** Runs a command in the sandbox container and returns its output; fails with what it printed. */
-async function execInSandbox({ host, instance }: OverlaySources, command: string[]): Promise<string> {
+export async function execInSandbox({ host, instance }: OverlaySources, command: string[]): Promise<string> {
   const exec = await host.docker.getContainer(instance.containerName).exec({ Cmd: command, AttachStdout: true, AttachStderr: true, Tty: false });
   const stream = await exec.start({ hijack: true, stdin: false });
   const stdout = new PassThrough();

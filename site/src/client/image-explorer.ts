@@ -1,7 +1,7 @@
 import type { ChangedPath, InspectLayer, InspectReport, RemovedPath, SandboxImageSummary } from '../../../runner/src/contract/inspect';
 import { formatSize } from '../../../runner/src/contract/size';
 import { findRunner } from './runner';
-import { authHeaders } from './runner-token';
+import { element, requestJson as getJson, visible } from './explorer-dom';
 
 /** How often the page asks whether the images changed (a build in the terminal). */
 const refreshMs = 4000;
@@ -15,28 +15,6 @@ interface TreeNode {
   mark?: Mark;
   detail?: string;
   children: Map<string, TreeNode>;
-}
-
-/**
- * Names come from the image: rendered with textContent (never as markup), and with control
- * characters and bidi overrides made visible so a name cannot pose as another.
- */
-function visible(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (character) => `\\x${character.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
-
-function element<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-async function getJson<T>(url: string): Promise<T> {
-  const response = await fetch(url, { cache: 'no-store', headers: { Accept: 'application/json', ...authHeaders() } });
-  const body = (await response.json()) as T & { error?: { message: string; nextStep?: string } };
-  if (!response.ok) throw new Error(body.error ? `${body.error.message} ${body.error.nextStep ?? ''}`.trim() : `The runner answered ${response.status}.`);
-  return body;
 }
 
 function imageLabel(image: SandboxImageSummary): string {
@@ -146,7 +124,11 @@ export function startImageExplorer(root: HTMLElement): void {
       // A folder shows what changed below it; a file (or a deletion) what it is.
       element('span', { class: 'size' }, hasChildren ? formatSize(node.sizeBytes) : (node.detail ?? formatSize(node.sizeBytes))),
     );
-    if (node.mark) row.setAttribute('aria-label', `${visible(node.path)}: ${node.mark}, ${node.detail ?? ''}`);
+    // The mark's symbol is hidden from screen readers; its word is read instead (and kept in the name, so what is seen is what is said).
+    if (node.mark) {
+      row.dataset.mark = node.mark;
+      row.querySelector('.name')!.append(element('span', { class: 'visually-hidden' }, ` (${node.mark})`));
+    }
     item.append(row);
     if (hasChildren) {
       item.setAttribute('aria-expanded', 'false');

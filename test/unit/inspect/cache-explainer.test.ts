@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { explainSteps, type BuildInputs } from '../../../runner/src/inspect/cache-explainer.js';
+import { checksumsOf, explainSteps, sentToBuilder, type BuildInputs } from '../../../runner/src/inspect/cache-explainer.js';
 import { parseDockerfile } from '../../../runner/src/inspect/dockerfile-steps.js';
 
 const dockerfile = `# syntax comments and continuations
@@ -74,5 +74,31 @@ describe('explainSteps', () => {
     expect(explainSteps(trace([true, false, false]), inputs({}), undefined)[1]!.cause!.kind).toBe('no-earlier-build');
     expect(explainSteps(trace([true, false, false]), inputs({ a: '1' }), inputs({ a: '1' }))[1]!.cause!.kind).toBe('not-in-cache');
     expect(explainSteps(trace([true, true, true]), inputs({}), inputs({})).every((step) => !step.cause)).toBe(true);
+  });
+});
+
+describe('sentToBuilder: .dockerignore decides which context files a COPY can see', () => {
+  const file = (name: string, content = name) => ({ header: { name, type: 'file' as const, mode: 0o644 }, content: Buffer.from(content) });
+  const context = [file('app.sh'), file('debug.log'), file('src/trace.log'), file('secrets/key'), file('secrets/keep.pub'), file('node_modules/x/index.js'), file('src/node_modules/y.js'), file('Dockerfile')];
+
+  it('leaves every file in when there is no .dockerignore', () => {
+    expect(sentToBuilder(context).map((entry) => entry.header.name)).toEqual(context.map((entry) => entry.header.name));
+  });
+
+  it('applies Docker\'s rules: root-relative patterns, folders, ** and ! exceptions, the last match winning', () => {
+    const rules = file('.dockerignore', '# comment\n*.log\nsecrets\n!secrets/keep.pub\n**/node_modules\n');
+    const names = sentToBuilder([...context, rules]).map((entry) => entry.header.name);
+    // *.log matches at the root only, as in Docker (not like .gitignore).
+    expect(names).toEqual(['app.sh', 'src/trace.log', 'secrets/keep.pub', 'Dockerfile', '.dockerignore']);
+  });
+
+  it('makes an ignored file\'s change invisible to COPY . (so it cannot cause a miss)', () => {
+    const rules = file('.dockerignore', '*.log\n');
+    const before = checksumsOf(['.'], sentToBuilder([file('app.sh'), file('debug.log', 'one'), rules]));
+    const after = checksumsOf(['.'], sentToBuilder([file('app.sh'), file('debug.log', 'two'), rules]));
+    expect(after).toEqual(before);
+    expect(Object.keys(after)).toEqual(['app.sh', '.dockerignore']);
+    const unignored = checksumsOf(['.'], sentToBuilder([file('app.sh'), file('debug.log', 'two')]));
+    expect(unignored['debug.log']).toBeDefined();
   });
 });

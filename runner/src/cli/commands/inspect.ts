@@ -7,7 +7,7 @@ import { analyseImage } from '../../inspect/analyse-image.js';
 import { readImageFromArchive, readImageFromEngine } from '../../inspect/image-source.js';
 import { exploreContainer } from '../../inspect/overlay.js';
 import { renderCacheText, renderInspectText, renderOverlayText } from '../../inspect/render-text.js';
-import { explainBuild } from '../../inspect/cache-explainer.js';
+import { explainSandboxBuild } from '../../inspect/cache-explainer.js';
 import { connectNestedEngine } from '../../sandbox/nested-engine.js';
 import { resolveInstance } from '../../settings.js';
 import type { Command } from '../command.js';
@@ -45,16 +45,12 @@ export const inspectCommand: Command = {
         throw usageError('--explain-build builds a folder of the sandbox; it takes no image, --archive, --container or --docker-host.', `Usage: ${inspectCommand.usage}`);
       }
       const tag = typeof values.tag === 'string' ? values.tag : undefined;
-      if (!tag || !/^[a-z0-9][a-z0-9._\-/:]*$/.test(tag)) throw usageError('--explain-build needs --tag NAME, the image to build (lower case), as `docker build -t`.', 'For example: course inspect --explain-build /root/exercises/lesson-5 --tag lesson-5');
+      if (!tag) throw usageError('--explain-build needs --tag NAME, the image to build (lower case), as `docker build -t`.', 'For example: course inspect --explain-build /root/exercises/lesson-5 --tag lesson-5');
       const buildArgs = parseBuildArgs(values['build-arg']);
       const folder = path.posix.resolve('/root', values['explain-build']);
       const instance = resolveInstance();
       const nested = await connectNestedEngine(instance);
-      const report = await progress.step(`Building ${folder} as ${tag}`, async () => {
-        const [helper] = await nested.docker.listImages();
-        if (!helper) throw usageError('The sandbox has no images at all.', 'Run `course up` to load the base images.');
-        return await explainBuild(nested, { folder, tag, buildArgs, recordsDir: path.join(instance.dataDir, 'build-records', instance.name), helperImage: helper.Id, signal });
-      });
+      const report = await progress.step(`Building ${folder} as ${tag}`, () => explainSandboxBuild(nested, instance, { folder, tag, buildArgs, signal }));
       stdout.write(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderCacheText(report, paintFor(stdout)));
       return ExitCode.ok;
     }
