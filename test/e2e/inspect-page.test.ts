@@ -168,4 +168,29 @@ describe('the image explorer page', () => {
     expect(await axeViolations(page)).toEqual([]);
     expect(pageErrors).toEqual([]);
   });
+
+  it('shows lesson 8\'s container live beside the text, waiting for it until the lesson\'s docker run makes it', async () => {
+    // The lesson's own name: this sandbox is the test run's, never a learner's.
+    const lessonBox = 'l8-box';
+    await sh(`docker rm -f ${lessonBox} >/dev/null 2>&1; true`);
+    await page.goto(`${course.origin}/lessons/lesson-8/`);
+    const figure = page.locator('[data-overlay-live]');
+    await figure.scrollIntoViewIfNeeded();
+    await page.waitForFunction(() => /There is no container l8-box in your sandbox yet/.test(document.querySelector('[data-overlay-live] [data-overlay-status]')?.textContent ?? ''), undefined, { timeout: 30_000 });
+    await expect(figure.locator('a').getAttribute('href')).resolves.toBe('../../inspect/?container=l8-box#overlay-view');
+
+    await sh(`docker run -d --name ${lessonBox} --label ${testLabel}=${runId} busybox:latest sleep 3600 >/dev/null && docker exec ${lessonBox} sh -c 'touch /etc/group && rm /etc/passwd'`);
+    await figure.locator('[data-upper-path="/etc/passwd"][data-kind="whiteout"]').waitFor({ timeout: 30_000 });
+    await expect(figure.locator('[data-upper-path="/etc/group"]').getAttribute('data-kind')).resolves.toBe('copied-up');
+    await expect(figure.locator('[data-lower]').evaluateAll((rows) => rows.map((row) => (row as HTMLElement).dataset.role))).resolves.toEqual(['init', 'image-layer']);
+    await unstickTopBar(page);
+    // The lesson scrolls inside its own pane: a tall window lets the whole figure be drawn.
+    await page.setViewportSize({ width: 1400, height: 2600 });
+    await figure.scrollIntoViewIfNeeded();
+    await figure.screenshot({ path: path.join(screensDir, 'lesson-8-overlay-live.png') });
+    await page.setViewportSize({ width: 1400, height: 1000 });
+    expect(await axeViolations(page)).toEqual([]);
+    expect(pageErrors).toEqual([]);
+    await sh(`docker rm -f ${lessonBox} >/dev/null`);
+  });
 });
