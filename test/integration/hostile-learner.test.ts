@@ -4,7 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { chromium } from 'playwright-core';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { resolveSiteDir } from '../../runner/src/course-catalog.js';
 import { connectEngine, connectSocket } from '../../runner/src/engine.js';
+import { gradeAndRecord } from '../../runner/src/grade-and-record.js';
+import { startCourseServer, type CourseServer } from '../../runner/src/server/index.js';
+import { closeCodes } from '../../runner/src/terminal/protocol.js';
+import { ownRunnerTag } from '../../runner/src/terminal/sandbox-processes.js';
 import { connectNestedEngine, ensureEngineId, expectedEngineId } from '../../runner/src/sandbox/nested-engine.js';
 import type { Instance } from '../../runner/src/settings.js';
 import { startCourse, type StartedCourse } from '../support/course-server-process.js';
@@ -140,6 +147,158 @@ describe('the token and other local web servers', () => {
     } finally {
       await browser.close();
       other.close();
+    }
+  });
+});
+
+/**
+ * The sandbox's processes whose environment names the given runner tag (or a tag starting
+ * with `prefix`), read from /proc by the sandbox's own root: the count the issue measured.
+ */
+async function processesOfRunner(prefix: string): Promise<string[]> {
+  const { stdout } = await execFileAsync('docker', ['exec', instance.containerName, 'sh', '-c', `grep -lzs '^LAYERLAB_RUNNER=${prefix}' /proc/[0-9]*/environ | cut -d/ -f3; true`]);
+  return stdout.split('\n').filter(Boolean);
+}
+
+/** Polls until `condition` holds or `timeoutMs` passes; resolves with its last value. */
+async function eventually<T>(read: () => Promise<T>, condition: (value: T) => boolean, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (condition(value) || Date.now() > deadline) return value;
+    await sleep(250);
+  }
+}
+
+/** A course server in this process, so a test can choose its cap and shell lifetime. */
+async function startInProcessServer(options: { maxTerminals?: number; detachedShellLifetimeMs?: number }): Promise<{ server: CourseServer; origin: string; token: string }> {
+  const token = randomBytes(24).toString('base64url');
+  const server = await startCourseServer({
+    instance,
+    engine: await connectEngine(),
+    siteDir: resolveSiteDir(),
+    token,
+    port: 0,
+    runCheck: (exercise, report, signal) => gradeAndRecord({ exercise, instance, signal, report }),
+    ...options,
+  });
+  return { server, origin: `http://127.0.0.1:${server.port}`, token };
+}
+
+describe('terminal sessions', () => {
+  it('kill -9 of the runner, then a restart, leaves no orphaned shell or background job; live runners keep theirs', async () => {
+    // A shell of the suite's runner, which is alive all along: the restart must leave it be.
+    const survivor = await TerminalClient.open(course.origin, course.token);
+    await survivor.attach();
+    survivor.type('echo "alive-$((40+2))"\r');
+    await survivor.waitForText('alive-42');
+
+    const doomed = await startCourse(inject('sandboxEnv'));
+    const doomedPid = doomed.child.pid!;
+    const clients: TerminalClient[] = [];
+    for (let index = 0; index < 3; index++) {
+      const client = await TerminalClient.open(doomed.origin, doomed.token);
+      await client.attach();
+      client.type(`sleep 1000 & echo "job-$((${index}+40))"\r`);
+      await client.waitForText(`job-${index + 40}`);
+      clients.push(client);
+    }
+    // Three shells, three background jobs (and nothing else of that runner's).
+    const before = await processesOfRunner(`${doomedPid}.`);
+    expect(before.length).toBe(6);
+
+    doomed.child.kill('SIGKILL');
+    await doomed.stop();
+    await sleep(1000);
+    // Nothing in the sandbox notices a dead client: they stay until a runner reaps them.
+    expect(await processesOfRunner(`${doomedPid}.`)).toEqual(before);
+
+    const restarted = await startCourse(inject('sandboxEnv'));
+    try {
+      // The restarted runner reaps before it prints its link.
+      expect(await processesOfRunner(`${doomedPid}.`)).toEqual([]);
+      expect(restarted.stdout()).toContain('Ended 6 processes left in the sandbox\'s terminals');
+      survivor.type('echo "still-$((40+3))"\r');
+      await survivor.waitForText('still-43');
+    } finally {
+      await survivor.close();
+      await restarted.stop();
+    }
+  });
+
+  it('50 sockets opened and closed, at every moment of an attach, leave no shell behind', async () => {
+    const { server, origin, token } = await startInProcessServer({ detachedShellLifetimeMs: 1000 });
+    try {
+      const rounds: Array<Promise<void>> = [];
+      for (let index = 0; index < 50; index++) {
+        rounds.push(
+          (async () => {
+            const client = await TerminalClient.open(origin, token);
+            switch (index % 4) {
+              case 0: // attach, then close while the shell is starting (0–50 ms in)
+                client.send({ type: 'attach', cols: 80, rows: 24 });
+                await sleep(index);
+                client.socket.close();
+                return;
+              case 1: // attach, then the connection is cut without a close frame
+                client.send({ type: 'attach', cols: 80, rows: 24 });
+                await sleep(index);
+                client.socket.terminate();
+                return;
+              case 2: // attached, then closed: the shell waits for a reload, then expires
+                await client.attach();
+                await client.close();
+                return;
+              default: // opened and closed without attaching
+                await client.close();
+            }
+          })(),
+        );
+      }
+      await Promise.all(rounds);
+      const left = await eventually(() => processesOfRunner(ownRunnerTag), (pids) => pids.length === 0 && server.bridge.sessionCount === 0, 30_000);
+      expect(left).toEqual([]);
+      expect(server.bridge.sessionCount).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses a terminal past the cap with a final close and what to do; a shell waiting for its page gives its place', async () => {
+    const { server, origin, token } = await startInProcessServer({ maxTerminals: 3, detachedShellLifetimeMs: 60_000 });
+    const clients: TerminalClient[] = [];
+    try {
+      for (let index = 0; index < 3; index++) {
+        const client = await TerminalClient.open(origin, token);
+        await client.attach();
+        clients.push(client);
+      }
+      const refused = await TerminalClient.open(origin, token);
+      await expect(refused.attach()).rejects.toThrow('attach failed');
+      await refused.waitFor(() => refused.closeCode !== undefined);
+      expect(refused.closeCode).toBe(closeCodes.tooManyTerminals);
+      expect(refused.control).toEqual([
+        { type: 'error', message: '3 terminals are already open, the most one course server runs at once.', nextStep: expect.stringContaining('exit') },
+      ]);
+      expect(server.bridge.sessionCount).toBe(3);
+
+      // The first tab goes away; its shell waits for a reload, but a new terminal may have its place.
+      const firstSession = (clients[0]!.control[0] as { sessionId: string }).sessionId;
+      await clients[0]!.close();
+      const next = await TerminalClient.open(origin, token);
+      clients.push(next);
+      expect((await next.attach()).isNew).toBe(true);
+      expect(server.bridge.sessionCount).toBe(3);
+      await eventually(() => processesOfRunner(ownRunnerTag), (pids) => pids.length === 3, 10_000);
+      expect(await processesOfRunner(ownRunnerTag)).toHaveLength(3);
+      // That shell is gone: coming back to it gets a new one (which evicts nobody: all are attached).
+      const late = await TerminalClient.open(origin, token);
+      await expect(late.attach({ sessionId: firstSession })).rejects.toThrow('attach failed');
+      await late.waitFor(() => late.closeCode !== undefined);
+      expect(late.closeCode).toBe(closeCodes.tooManyTerminals);
+    } finally {
+      for (const client of clients) await client.close();
+      await server.close();
     }
   });
 });

@@ -17,6 +17,15 @@ export const terminalSocketPath = '/api/terminal';
  */
 export const maxFrameBytes = 2 * 1024 * 1024;
 
+/**
+ * The page sends input (a paste of any size) in binary frames of at most this many bytes,
+ * and holds the rest while more than `inputBufferedHighWaterBytes` wait in its socket: the
+ * runner reads the socket only as fast as the shell takes input, so the paste waits in the
+ * page, in pieces the runner always accepts.
+ */
+export const inputChunkBytes = 64 * 1024;
+export const inputBufferedHighWaterBytes = 256 * 1024;
+
 /** Bounds of a terminal size the server accepts. */
 export const terminalSizeLimits = { minCols: 2, maxCols: 1000, minRows: 2, maxRows: 500 } as const;
 
@@ -65,6 +74,15 @@ export const closeCodes = {
   takenOver: 4001,
   /** The attach failed (sandbox down, bad message); the error message said why. */
   attachFailed: 4002,
-  /** The server is stopping. */
+  /** The server is stopping (it may come back: the page reconnects). */
   serverStopping: 4003,
+  /** The runner already holds as many terminals as it runs at once; the error message said so. */
+  tooManyTerminals: 4004,
 } as const;
+
+/**
+ * Closes after which the page does not reconnect on its own: the learner has to act first.
+ * Every other close (a dropped network, a stopping or restarted runner, 1006) is followed by
+ * reconnecting with backoff, to the same shell when the runner still holds it.
+ */
+export const finalCloseCodes: readonly number[] = [closeCodes.shellExited, closeCodes.takenOver, closeCodes.attachFailed, closeCodes.tooManyTerminals];

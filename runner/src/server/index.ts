@@ -26,6 +26,8 @@ export interface CourseServerOptions {
   /** Problems that are Layerlab's, not the learner's, with their details. */
   log?: (text: string) => void;
   detachedShellLifetimeMs?: number;
+  /** The most terminals held at once (terminal/bridge.ts has the default). */
+  maxTerminals?: number;
 }
 
 export interface CourseServer {
@@ -55,6 +57,7 @@ export async function startCourseServer(options: CourseServerOptions): Promise<C
     engine: options.engine,
     logProblem: log,
     ...(options.detachedShellLifetimeMs !== undefined ? { detachedLifetimeMs: options.detachedShellLifetimeMs } : {}),
+    ...(options.maxTerminals !== undefined ? { maxTerminals: options.maxTerminals } : {}),
   });
   const terminal = new TerminalUpgrade(gatekeeper, bridge, log);
   const handleApi = createApiHandler({

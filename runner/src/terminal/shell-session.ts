@@ -1,18 +1,14 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
-import * as pty from 'node-pty';
+import type { Duplex } from 'node:stream';
+import type Docker from 'dockerode';
+import type { Engine } from '../engine.js';
 import { learnerShellCommand, noDetachKeys } from '../sandbox/learner-shell.js';
 import type { Instance } from '../settings.js';
 import { ReplayBuffer } from './replay-buffer.js';
-
-const execFileAsync = promisify(execFile);
+import { endSessionProcesses, ownRunnerTag, runnerEnvName, sessionEnvName } from './sandbox-processes.js';
 
 /** Output kept for reattaching: a few screens of a build log, never more. */
 export const replayCapacityBytes = 256 * 1024;
-
-/** Marks every process of a session inside the sandbox, so it can be found and ended. */
-const sessionEnvName = 'LAYERLAB_TERMINAL';
 
 export type PauseReason = 'browser' | 'socket';
 
@@ -22,58 +18,84 @@ export interface ShellExit {
 }
 
 export interface ShellSessionOptions {
+  engine: Engine;
   instance: Instance;
   cols: number;
   rows: number;
 }
 
 /**
- * One login shell in the sandbox, behind a pseudo-terminal on this machine: node-pty runs
- * `docker exec -it`, so the docker CLI handles raw mode, resizes and signals as it does in
- * `course shell`. The shell outlives any one browser socket; its output goes to the replay
- * buffer and to whoever is listening.
+ * One login shell in the sandbox: an Engine API exec with a terminal, whose hijacked
+ * connection carries the keystrokes in and the output out (what `docker exec -it` does,
+ * without a docker CLI process per terminal on this machine). The shell outlives any one
+ * browser socket; its output goes to the replay buffer and to whoever is listening.
+ *
+ * Back-pressure both ways rides on that connection: not reading it (pause) stops the
+ * engine, then the program in the sandbox, at its terminal; input that the connection cannot
+ * take yet makes `write` return false until `onDrain`.
  */
 export class ShellSession {
-  readonly id = randomBytes(12).toString('base64url');
+  readonly id: string;
   readonly replay = new ReplayBuffer(replayCapacityBytes);
-  readonly #pty: pty.IPty;
+  readonly #engine: Engine;
   readonly #instance: Instance;
+  readonly #exec: Docker.Exec;
+  readonly #stream: Duplex;
   readonly #pauseReasons = new Set<PauseReason>();
   #outputListener: ((chunk: Buffer) => void) | undefined;
   readonly #exitListeners: Array<(exit: ShellExit) => void> = [];
   #exit: ShellExit | undefined;
   #isEnding = false;
+  #size: { cols: number; rows: number };
 
-  constructor({ instance, cols, rows }: ShellSessionOptions) {
-    this.#instance = instance;
-    this.#pty = pty.spawn(
-      'docker',
-      [
-        'exec',
-        '-it',
-        ...noDetachKeys,
-        '-e',
-        'TERM=xterm-256color',
-        '-e',
-        `${sessionEnvName}=${this.id}`,
-        '-w',
-        '/root',
-        instance.containerName,
-        ...learnerShellCommand(),
-      ],
-      // encoding null: output arrives as bytes, so a UTF-8 character split across two
-      // reads is passed on whole and the replay buffer counts bytes, not characters.
-      { name: 'xterm-256color', cols, rows, cwd: instance.dataDir, env: process.env as Record<string, string>, encoding: null },
-    );
-    this.#pty.onData((data) => {
-      const chunk = data as unknown as Buffer;
+  /** Starts the shell; resolves once it runs, at the given size. */
+  static async start(options: ShellSessionOptions): Promise<ShellSession> {
+    const id = randomBytes(12).toString('base64url');
+    const exec = await options.engine.docker.getContainer(options.instance.containerName).exec({
+      Cmd: learnerShellCommand(),
+      Env: ['TERM=xterm-256color', `${sessionEnvName}=${id}`, `${runnerEnvName}=${ownRunnerTag}`],
+      WorkingDir: '/root',
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: true,
+      DetachKeys: detachKeysValue(),
+    });
+    const stream = (await exec.start({ hijack: true, stdin: true, Tty: true })) as Duplex;
+    const session = new ShellSession(id, options, exec, stream);
+    await session.#applySize();
+    return session;
+  }
+
+  private constructor(id: string, options: ShellSessionOptions, exec: Docker.Exec, stream: Duplex) {
+    this.id = id;
+    this.#engine = options.engine;
+    this.#instance = options.instance;
+    this.#exec = exec;
+    this.#stream = stream;
+    this.#size = { cols: options.cols, rows: options.rows };
+    stream.on('data', (chunk: Buffer) => {
       this.replay.append(chunk);
       this.#outputListener?.(chunk);
     });
-    this.#pty.onExit(({ exitCode, signal }) => {
-      this.#exit = { code: this.#isEnding ? null : exitCode, signal: signal ?? null };
-      for (const listener of this.#exitListeners.splice(0)) listener(this.#exit);
-    });
+    // A write after the shell ended, or a connection reset, must not become an uncaught error.
+    stream.on('error', () => stream.destroy());
+    // The engine closes the connection when the shell ends.
+    stream.on('end', () => stream.destroy());
+    stream.on('close', () => void this.#noteExit());
+  }
+
+  async #noteExit(): Promise<void> {
+    let code: number | null = null;
+    if (!this.#isEnding) {
+      try {
+        code = (await this.#exec.inspect()).ExitCode;
+      } catch {
+        // The engine is gone too: the code is unknown.
+      }
+    }
+    this.#exit = { code, signal: null };
+    for (const listener of this.#exitListeners.splice(0)) listener(this.#exit);
   }
 
   get hasExited(): boolean {
@@ -90,7 +112,7 @@ export class ShellSession {
     if (!listener) {
       // Nobody is reading: keep the shell running and let the replay buffer drop old output.
       this.#pauseReasons.clear();
-      this.#pty.resume();
+      this.#stream.resume();
     }
   }
 
@@ -99,61 +121,77 @@ export class ShellSession {
     else this.#exitListeners.push(listener);
   }
 
-  write(data: string | Buffer): void {
-    if (!this.hasExited) this.#pty.write(data);
+  /** Writes input; false when the connection holds enough for now (wait for `onDrain`). */
+  write(data: string | Buffer): boolean {
+    if (this.hasExited || this.#stream.destroyed) return true;
+    return this.#stream.write(data);
+  }
+
+  /** Runs `listener` once the input written so far has gone on (at once when nothing waits). */
+  onDrain(listener: () => void): void {
+    if (!this.#stream.writableNeedDrain || this.#stream.destroyed) return listener();
+    const done = () => {
+      this.#stream.off('drain', done);
+      this.#stream.off('close', done);
+      listener();
+    };
+    this.#stream.on('drain', done);
+    this.#stream.on('close', done);
   }
 
   resize(cols: number, rows: number): void {
     if (this.hasExited) return;
-    if (this.#pty.cols === cols && this.#pty.rows === rows) return;
-    this.#pty.resize(cols, rows);
+    if (this.#size.cols === cols && this.#size.rows === rows) return;
+    this.#size = { cols, rows };
+    void this.#applySize();
+  }
+
+  async #applySize(): Promise<void> {
+    try {
+      await this.#exec.resize({ w: this.#size.cols, h: this.#size.rows });
+    } catch {
+      // The shell has just ended; there is nothing left to resize.
+    }
   }
 
   /**
-   * Stops reading the shell's output while any reason holds. The pty's kernel buffer then
-   * fills, the docker CLI blocks on it, and the program in the sandbox blocks on its own
-   * terminal: a flood waits instead of filling memory.
+   * Stops reading the shell's output while any reason holds. The connection's buffers then
+   * fill, the engine stops reading the shell's terminal, and the program in the sandbox
+   * blocks on it: a flood waits instead of filling memory.
    */
   pause(reason: PauseReason): void {
-    if (this.#pauseReasons.size === 0) this.#pty.pause();
+    if (this.#pauseReasons.size === 0) this.#stream.pause();
     this.#pauseReasons.add(reason);
   }
 
   resume(reason: PauseReason): void {
     if (!this.#pauseReasons.delete(reason)) return;
-    if (this.#pauseReasons.size === 0) this.#pty.resume();
+    if (this.#pauseReasons.size === 0) this.#stream.resume();
   }
 
   /**
-   * Ends the shell and everything started from it. Killing the docker CLI alone is not
-   * enough: the engine keeps an exec's processes running after its client has gone, so
-   * they are found by the marker in their environment and sent SIGHUP (as a closed
-   * terminal would), then SIGKILL.
+   * Ends the shell and everything started from it. Closing the connection is not enough:
+   * the engine keeps an exec's processes running after its client has gone, so they are
+   * found by the marker in their environment and sent SIGHUP (as a closed terminal would),
+   * then SIGKILL.
    */
   async end(): Promise<void> {
     if (this.#isEnding) return;
     this.#isEnding = true;
     const exited = new Promise<void>((resolve) => this.onExit(() => resolve()));
-    if (!this.hasExited) {
-      this.#pty.resume();
-      this.#pty.kill('SIGHUP');
-    }
-    const script = [
-      `pids=$(grep -lxzs '${sessionEnvName}=${this.id}' /proc/[0-9]*/environ | cut -d/ -f3)`,
-      '[ -z "$pids" ] && exit 0',
-      'kill -HUP $pids 2>/dev/null',
-      'for i in 1 2 3 4 5 6 7 8 9 10; do',
-      '  alive=""; for p in $pids; do [ -d /proc/$p ] && alive="$alive $p"; done',
-      '  [ -z "$alive" ] && exit 0',
-      '  sleep 0.1',
-      'done',
-      'kill -KILL $alive 2>/dev/null; exit 0',
-    ].join('\n');
+    this.#stream.resume();
     try {
-      await execFileAsync('docker', ['exec', this.#instance.containerName, 'sh', '-c', script], { timeout: 10_000 });
+      await endSessionProcesses(this.#engine, this.#instance, this.id);
     } catch {
       // The sandbox is stopped or gone: its processes went with it.
     }
+    this.#stream.destroy();
     await exited;
   }
+}
+
+/** The detach keys of `noDetachKeys` (flags for the CLI) as the Engine API takes them. */
+function detachKeysValue(): string {
+  const index = noDetachKeys.indexOf('--detach-keys');
+  return noDetachKeys[index + 1]!;
 }

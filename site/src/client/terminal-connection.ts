@@ -1,5 +1,12 @@
-import { closeCodes, terminalSocketPath, type ClientMessage, type ServerMessage } from '../../../runner/src/contract/terminal';
-import { withToken } from './runner-token';
+import {
+  finalCloseCodes,
+  inputBufferedHighWaterBytes,
+  inputChunkBytes,
+  terminalSocketPath,
+  type ClientMessage,
+  type ServerMessage,
+} from '../../../runner/src/contract/terminal';
+import { authHeaders, withToken } from './runner-token';
 
 /**
  * The browser end of the terminal socket (runner/src/contract/terminal.ts describes the
@@ -7,6 +14,11 @@ import { withToken } from './runner-token';
  * sessionStorage), reconnects after an abnormal close as ttyd does, asks only for the output
  * it has not shown yet, and tells the server to pause the shell while the terminal is
  * behind, so a flood such as `yes` neither freezes the page nor fills memory.
+ *
+ * Input (keystrokes, a 10 MB paste) goes out in binary frames of at most `inputChunkBytes`,
+ * and only while the socket holds less than `inputBufferedHighWaterBytes` unsent: the runner
+ * reads its end only as fast as the shell takes input, so a big paste waits here, in
+ * order, and arrives whole.
  */
 
 const sessionKey = 'layerlab.terminal.session';
@@ -43,6 +55,12 @@ export class TerminalConnection {
   #attempt = 0;
   #reconnectTimer: number | undefined;
   #hasContent = false;
+  /** True once the server has answered this socket's attach: input waits until then. */
+  #isAttached = false;
+  /** Input not yet handed to the socket, oldest first. */
+  readonly #inputQueue: Uint8Array[] = [];
+  #pumpTimer: number | undefined;
+  readonly #encoder = new TextEncoder();
   readonly #sink: TerminalSink;
   readonly #onState: (state: ConnectionState) => void;
 
@@ -61,8 +79,11 @@ export class TerminalConnection {
     const socket = new WebSocket(withToken(url));
     socket.binaryType = 'arraybuffer';
     this.#socket = socket;
+    this.#isAttached = false;
+    let hasOpened = false;
 
     socket.addEventListener('open', () => {
+      hasOpened = true;
       this.#send({
         type: 'attach',
         cols: this.#sink.cols,
@@ -80,8 +101,23 @@ export class TerminalConnection {
       if (socket !== this.#socket) return;
       this.#socket = undefined;
       this.#isPaused = false;
-      if (event.code === closeCodes.shellExited || event.code === closeCodes.takenOver || event.code === closeCodes.attachFailed) return;
-      this.#scheduleReconnect();
+      this.#isAttached = false;
+      // How much of a paste in flight reached the shell is unknown: the rest is not sent
+      // to a shell that may be in another state by the time the socket is back.
+      this.#inputQueue.length = 0;
+      if (finalCloseCodes.includes(event.code)) return;
+      if (hasOpened) return this.#scheduleReconnect();
+      // Refused before opening: a runner that restarted has a new token, which no retry fixes.
+      void isTokenRefused().then((isRefused) => {
+        // Someone pressed Try again meanwhile: that socket decides.
+        if (this.#socket) return;
+        if (!isRefused) return this.#scheduleReconnect();
+        this.#onState({
+          kind: 'failed',
+          message: 'This page\'s link is from an earlier `course start`: the course server running now has a new one.',
+          nextStep: 'Open the link that `course start` printed last.',
+        });
+      });
     });
   }
 
@@ -94,7 +130,28 @@ export class TerminalConnection {
 
   /** Keystrokes, pastes and the lesson's Run buttons all arrive here. */
   sendInput(data: string): void {
-    this.#send({ type: 'input', data });
+    this.#queueInput(this.#encoder.encode(data));
+  }
+
+  /** xterm's binary input (mouse reports in X10 mode): one byte per character. */
+  sendBinaryInput(data: string): void {
+    this.#queueInput(Uint8Array.from(data, (character) => character.charCodeAt(0) & 0xff));
+  }
+
+  #queueInput(bytes: Uint8Array): void {
+    for (let start = 0; start < bytes.byteLength; start += inputChunkBytes) this.#inputQueue.push(bytes.subarray(start, start + inputChunkBytes));
+    this.#pumpInput();
+  }
+
+  /** Hands queued input to the socket while it holds little; checks again shortly if not. */
+  #pumpInput(): void {
+    window.clearTimeout(this.#pumpTimer);
+    this.#pumpTimer = undefined;
+    const socket = this.#socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN || !this.#isAttached) return;
+    while (this.#inputQueue.length && socket.bufferedAmount < inputBufferedHighWaterBytes) socket.send(this.#inputQueue.shift()!);
+    // Browsers have no event for "bufferedAmount went down".
+    if (this.#inputQueue.length) this.#pumpTimer = window.setTimeout(() => this.#pumpInput(), 10);
   }
 
   resize(cols: number, rows: number): void {
@@ -117,7 +174,9 @@ export class TerminalConnection {
         this.#sessionId = message.sessionId;
         this.#offset = message.offset;
         sessionStorage.setItem(sessionKey, message.sessionId);
+        this.#isAttached = true;
         this.#onState({ kind: 'connected', isNewShell: message.isNew });
+        this.#pumpInput();
         return;
       case 'exit':
         this.#forgetSession();
@@ -150,6 +209,7 @@ export class TerminalConnection {
   }
 
   #scheduleReconnect(): void {
+    if (this.#socket) return;
     const delay = reconnectDelaysMs[Math.min(this.#attempt, reconnectDelaysMs.length - 1)]!;
     this.#attempt++;
     this.#onState({ kind: 'reconnecting', attempt: this.#attempt });
@@ -164,5 +224,14 @@ export class TerminalConnection {
 
   #send(message: ClientMessage): void {
     if (this.#socket?.readyState === WebSocket.OPEN) this.#socket.send(JSON.stringify(message));
+  }
+}
+
+/** Whether the runner answers this page's token with 401 (it is not the runner that gave it). */
+async function isTokenRefused(): Promise<boolean> {
+  try {
+    return (await fetch('/api/status', { headers: authHeaders(), cache: 'no-store' })).status === 401;
+  } catch {
+    return false;
   }
 }

@@ -73,7 +73,7 @@ export function openTerminalView(host: HTMLElement, onState: (state: ConnectionS
 
   const connection = new TerminalConnection(terminal, onState);
   terminal.onData((data) => connection.sendInput(data));
-  terminal.onBinary((data) => connection.sendInput(data));
+  terminal.onBinary((data) => connection.sendBinaryInput(data));
   terminal.onResize(({ cols, rows }) => connection.resize(cols, rows));
 
   // Keys the page takes before the shell sees them:

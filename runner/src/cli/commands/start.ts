@@ -7,6 +7,7 @@ import { ExitCode, usageError } from '../../errors.js';
 import { bringUpSandbox } from '../../sandbox/sandbox.js';
 import { startCourseServer } from '../../server/index.js';
 import { resolveInstance } from '../../settings.js';
+import { reapOrphanedTerminals } from '../../terminal/sandbox-processes.js';
 import type { Command } from '../command.js';
 
 export const defaultPort = 4747;
@@ -58,6 +59,13 @@ export const startCommand: Command = {
       await server.close();
       return ExitCode.ok;
     }
+    // Shells a course server that died (kill -9, a crash) could not end are still running
+    // in the sandbox; end them before serving new ones.
+    const reaped = await reapOrphanedTerminals(engine, instance).catch((error: unknown) => {
+      stderr.write(`${paint.red('runner:')} could not look for shells left by an earlier course server: ${error instanceof Error ? error.stack : String(error)}\n`);
+      return 0;
+    });
+    if (reaped > 0) stdout.write(`Ended ${reaped} ${reaped === 1 ? 'process' : 'processes'} left in the sandbox's terminals by a course server that stopped without ending them.\n`);
     // Results that waited for the learner's class (it was unreachable) get another chance now,
     // in the background; a problem is reported by `course class status`, never here.
     void deliverQueue(instance.dataDir).catch(() => undefined);
