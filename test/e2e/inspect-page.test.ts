@@ -85,13 +85,14 @@ describe('the image explorer page', () => {
     await page.waitForSelector('[data-copy-layer]');
     const copyLayers = await page.locator('[data-copy-layer]').evaluateAll((nodes) => nodes.map((node) => Number((node as HTMLElement).dataset.copyLayer)));
     expect(copyLayers).toEqual([base, base + 1]);
+    // Layer, its files biggest first, and the file's copies, as the closing note shows them.
+    await page.locator('[data-columns]').screenshot({ path: path.join(screensDir, 'inspect-layer-tree-and-copies.png') });
     // The deletion layer names its whiteout.
     await page.click(`[data-layer="${base + 2}"]`);
     await page.click('[data-path="/app"]');
     await expect(page.locator('[data-path="/app/keep.txt"]').getAttribute('data-mark')).resolves.toBe('removed');
     await expect(page.locator('[data-path="/app/keep.txt"]').textContent()).resolves.toMatch(/keep\.txt \(removed\)whiteout: deletes file/);
     await page.locator('[data-ledger-section]').screenshot({ path: path.join(screensDir, 'inspect-image-explorer.png') });
-    await page.locator('[data-columns]').screenshot({ path: path.join(screensDir, 'inspect-layer-tree-and-copies.png') });
     expect(await axeViolations(page)).toEqual([]);
     expect(pageErrors).toEqual([]);
   });
