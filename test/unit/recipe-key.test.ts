@@ -36,6 +36,14 @@ describe('recipeKeyOf', () => {
   it('changes when the parent image changes, so children are rebuilt on a new base', async () => {
     expect(await recipeKeyOf(recipe, 'sha256:one')).not.toBe(await recipeKeyOf(recipe, 'sha256:two'));
   });
+
+  it('changes when an image a build stage uses changes (the sandbox compiles its plugin in golang:1.24)', async () => {
+    expect(await recipeKeyOf(recipe, 'sha256:parent', ['sha256:go-one'])).not.toBe(await recipeKeyOf(recipe, 'sha256:parent', ['sha256:go-two']));
+    const sandbox = baseImageRecipes.find((candidate) => candidate.name === 'sandbox:latest')!;
+    const order = baseImageRecipes.map((candidate) => candidate.name);
+    for (const stage of Object.values(sandbox.stages ?? {})) expect(order.indexOf(stage)).toBeLessThan(order.indexOf(sandbox.name));
+    expect(sandbox.stages).toEqual({ GOLANG: 'golang:1.24' });
+  });
 });
 
 describe('baseImageRecipes', () => {

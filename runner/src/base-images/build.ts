@@ -54,7 +54,8 @@ export async function ensureBaseImages(engine: Engine, progress: Progress, optio
     const hostName = hostNameOf(recipe, namespace);
     const started = performance.now();
     const parentId = recipe.parent ? idsByName.get(recipe.parent) : undefined;
-    const recipeKey = await recipeKeyOf(recipe, parentId);
+    const stageIds = Object.values(recipe.stages ?? {}).map((name) => idsByName.get(name) ?? 'none');
+    const recipeKey = await recipeKeyOf(recipe, parentId, stageIds);
     const existing = options.rebuild ? undefined : await findCurrentImage(engine, hostName, recipeKey);
     let imageId = existing;
     if (!imageId) {
@@ -84,6 +85,7 @@ function withParents(names: readonly string[]): Set<string> {
     if (!recipe) throw new Error(`No base image recipe is named ${name}`);
     wanted.add(name);
     if (recipe.parent) add(recipe.parent);
+    Object.values(recipe.stages ?? {}).forEach(add);
   };
   names.forEach(add);
   return wanted;
@@ -100,10 +102,11 @@ async function findCurrentImage(engine: Engine, name: string, recipeKey: string)
   }
 }
 
-/** A digest of every file in the recipe's folder (names, modes, contents) and its parent's id. */
-export async function recipeKeyOf(recipe: BaseImageRecipe, parentId: string | undefined): Promise<string> {
+/** A digest of every file in the recipe's folder (names, modes, contents) and its parent's and stages' ids. */
+export async function recipeKeyOf(recipe: BaseImageRecipe, parentId: string | undefined, stageIds: readonly string[] = []): Promise<string> {
   const hash = createHash('sha256');
   hash.update(`parent:${parentId ?? 'none'}\n`);
+  for (const stageId of stageIds) hash.update(`stage:${stageId}\n`);
   for (const file of await listFiles(recipe.dir)) {
     const full = path.join(recipe.dir, file);
     const executable = ((await stat(full)).mode & 0o111) !== 0;
@@ -130,13 +133,12 @@ async function buildDockerfile(
   detail: (line: string) => void,
 ): Promise<void> {
   const hostName = hostNameOf(recipe, build.namespace);
-  const parent = baseImageRecipes.find((candidate) => candidate.name === recipe.parent);
   const stream = await engine.docker.buildImage(
     { context: recipe.dir, src: await listFiles(recipe.dir) },
     {
       t: hostName,
       labels: { ...build.labels, [baseImageLabels.recipe]: recipeKey },
-      ...(parent ? { buildargs: { BASE: hostNameOf(parent, build.namespace) } } : {}),
+      buildargs: buildArgsOf(recipe, build.namespace),
       rm: true,
       forcerm: true,
       nocache: build.noCache,
@@ -151,6 +153,15 @@ async function buildDockerfile(
       'Its steps install packages from Debian\'s mirror: check that containers on this machine can reach it, then try again.',
     );
   }
+}
+
+/** BASE for the parent, and one build arg per stage image, named in this build's namespace. */
+function buildArgsOf(recipe: BaseImageRecipe, namespace: string): Record<string, string> {
+  const args: Record<string, string> = {};
+  const imageNamed = (name: string) => hostNameOf(baseImageRecipes.find((candidate) => candidate.name === name)!, namespace);
+  if (recipe.parent) args.BASE = imageNamed(recipe.parent);
+  for (const [arg, name] of Object.entries(recipe.stages ?? {})) args[arg] = imageNamed(name);
+  return args;
 }
 
 /** debootstrap a slim Debian into a temporary folder and import it as a one-layer image. */

@@ -20,6 +20,12 @@ export interface BaseImageRecipe {
   dir: string;
   /** `name` of the image this one builds on; its Dockerfile takes it as the BASE build arg. */
   parent?: string;
+  /**
+   * Images its build stages use, as build arg name -> recipe `name` (the sandbox compiles
+   * its authorization plugin in a golang stage). Like the parent, each one's id is part of
+   * the recipe key, so a rebuilt stage image rebuilds this one.
+   */
+  stages?: Readonly<Record<string, string>>;
 }
 
 export const debianSuite = 'trixie';
@@ -33,7 +39,7 @@ export const baseImageRecipes: readonly BaseImageRecipe[] = [
   { name: 'golang:1.24', nestedName: 'golang:1.24', kind: 'dockerfile', dir: path.join(imagesDir, 'golang'), parent: debian },
   { name: 'busybox:latest', nestedName: 'busybox:latest', kind: 'dockerfile', dir: path.join(imagesDir, 'busybox'), parent: debian },
   { name: 'registry:2', nestedName: 'registry:2', kind: 'dockerfile', dir: path.join(imagesDir, 'registry'), parent: debian },
-  { name: 'sandbox:latest', kind: 'dockerfile', dir: path.join(imagesDir, 'sandbox'), parent: debian },
+  { name: 'sandbox:latest', kind: 'dockerfile', dir: path.join(imagesDir, 'sandbox'), parent: debian, stages: { GOLANG: 'golang:1.24' } },
 ];
 
 export function hostNameOf(recipe: BaseImageRecipe, namespace = baseImageNamespace): string {

@@ -16,7 +16,7 @@ export const privilegeModes: readonly PrivilegeMode[] = ['least-privilege', 'pri
  * Bumped whenever the rights a new sandbox gets change, so `course up` recreates an older
  * sandbox (its volumes, and so images and files, are kept) instead of leaving it wider open.
  */
-export const sandboxRightsVersion = '2';
+export const sandboxRightsVersion = '4';
 
 export const sandboxLabels = {
   role: 'layerlab.role',
@@ -39,24 +39,29 @@ export const sandboxHostname = 'sandbox';
  *   it dockerd's start fails (`mount: /sys/fs/cgroup/blkio: permission denied`).
  * - NET_ADMIN: bridges, veth pairs and iptables NAT for nested networking. Without it
  *   dockerd fails (`failed to create NAT chain DOCKER`).
+ * - SYS_PTRACE: `docker exec` into a container whose process runs as another user
+ *   (`USER 1000`, `--user`): runc opens that process's /proc/<pid>/ns files, which the
+ *   kernel allows across users only with it. Without it: "error executing setns process".
+ *   The sandbox sees only its own processes (its own PID namespace), and learners' shells
+ *   drop it.
  * Not granted (all were granted before): SYS_MODULE, SYS_RAWIO, SYS_TIME, SYS_BOOT,
- * SYS_PTRACE, SYS_NICE, SYS_PACCT, SYS_TTY_CONFIG, SYSLOG, DAC_READ_SEARCH, LINUX_IMMUTABLE,
+ * SYS_NICE, SYS_PACCT, SYS_TTY_CONFIG, SYSLOG, DAC_READ_SEARCH, LINUX_IMMUTABLE,
  * IPC_LOCK, IPC_OWNER, LEASE, WAKE_ALARM, BLOCK_SUSPEND, AUDIT_CONTROL, AUDIT_READ,
  * MAC_ADMIN, MAC_OVERRIDE, NET_BROADCAST, BPF, PERFMON, CHECKPOINT_RESTORE, SYS_RESOURCE.
  */
 export const sandboxCapabilities = [
   'CHOWN', 'DAC_OVERRIDE', 'FSETID', 'FOWNER', 'MKNOD', 'NET_RAW', 'SETGID', 'SETUID',
   'SETFCAP', 'SETPCAP', 'NET_BIND_SERVICE', 'SYS_CHROOT', 'KILL', 'AUDIT_WRITE',
-  'SYS_ADMIN', 'NET_ADMIN',
+  'SYS_ADMIN', 'NET_ADMIN', 'SYS_PTRACE',
 ] as const;
 
 /**
- * What the learner's shells drop on top (runner/images/sandbox/learner-shell): the engine
+ * What the learner's shells drop on top (runner/images/sandbox/learner.sh): the engine
  * needs these, a person at a prompt does not. Without them a shell can neither remount the
  * read-only /proc/sys, nor mount a fresh /proc or cgroup hierarchy, nor change the
- * sandbox's device rules or network setup.
+ * sandbox's device rules or network setup, nor trace the engine or its plugin.
  */
-export const learnerDroppedCapabilities = ['SYS_ADMIN', 'NET_ADMIN', 'MKNOD'] as const;
+export const learnerDroppedCapabilities = ['SYS_ADMIN', 'NET_ADMIN', 'MKNOD', 'SYS_PTRACE'] as const;
 
 /** Kernel settings that are per network namespace, which the nested engine sets for its containers. */
 const writableProcSys = 'net';

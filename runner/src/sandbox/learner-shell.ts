@@ -1,11 +1,11 @@
-import { learnerDroppedCapabilities } from './host-config.js';
-
 /**
  * The learner's login shell in the sandbox, as `docker exec` arguments (after the flags,
- * before nothing): bash under a bounding set without the capabilities only the engine
- * needs (host-config.ts says which and why), so neither the shell nor anything it starts
- * can ever hold them. Everything the learner does with Docker still works: it goes through
- * the nested engine's socket.
+ * before nothing): bash started by layerlab-learner (runner/images/sandbox/learner.sh),
+ * which puts it in the shells' cgroup (a process cap below the sandbox's), in a mount
+ * namespace where only the learner's folders are writable and containerd's sockets are
+ * hidden, and under a bounding set without the capabilities only the engine needs
+ * (`learnerDroppedCapabilities`). Everything the learner does with Docker still works: it
+ * goes through the nested engine's socket, and its authorization plugin.
  */
 export function learnerShellCommand(): string[] {
   return asLearner(['bash', '-l']);
@@ -13,9 +13,11 @@ export function learnerShellCommand(): string[] {
 
 /** Any command as the learner's shells run it (for tests that act as a learner would). */
 export function asLearner(command: string[]): string[] {
-  const dropped = learnerDroppedCapabilities.map((capability) => `-${capability.toLowerCase()}`).join(',');
-  return ['setpriv', `--bounding-set=${dropped}`, '--', ...command];
+  return [learnerWrapper, ...command];
 }
+
+/** In the sandbox image; it drops exactly `learnerDroppedCapabilities` (a unit test holds the two together). */
+export const learnerWrapper = '/usr/local/sbin/layerlab-learner';
 
 /**
  * `docker exec` flags that turn Docker's detach keys (Ctrl-P Ctrl-Q) into a sequence nobody

@@ -5,7 +5,7 @@ import { formatBytes, resolveInstance } from '../../settings.js';
 import type { Command } from '../command.js';
 
 const privilegeModeText = {
-  'least-privilege': 'least privilege (Docker\'s default capabilities plus SYS_ADMIN and NET_ADMIN; /proc/sys read-only but for networking)',
+  'least-privilege': 'least privilege (Docker\'s default capabilities plus SYS_ADMIN, NET_ADMIN and SYS_PTRACE; /proc/sys read-only but for networking; the inner engine refuses containers more privileged than Docker\'s defaults)',
   privileged: 'privileged (--privileged: this engine refused the narrower set)',
 };
 

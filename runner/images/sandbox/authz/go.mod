@@ -1,0 +1,3 @@
+module layerlab/authz
+
+go 1.24
