@@ -315,7 +315,15 @@ describe('a fork bomb', () => {
   });
 
   it('at a learner\'s prompt fills only the shells\' cap, and the engine keeps answering', async () => {
-    const killShells = `for i in $(seq 1 100); do pids=$(cat ${cgroupFile('shells', 'cgroup.procs')}); [ -z "$pids" ] && break; kill -9 $pids 2>/dev/null; sleep 0.1; done`;
+    // A bomb reforks as fast as its processes are killed: stop them all first (a stopped
+    // process cannot fork), round after round until none runs, then kill them.
+    const procs = cgroupFile('shells', 'cgroup.procs');
+    const killShells = [
+      `for i in $(seq 1 200); do running=0; for pid in $(cat ${procs}); do state=$(cut -d" " -f3 /proc/$pid/stat 2>/dev/null) || continue; [ "$state" = T ] || { kill -STOP $pid 2>/dev/null; running=1; }; done; [ $running = 0 ] && break; done`,
+      `kill -9 $(cat ${procs}) 2>/dev/null`,
+      `for i in $(seq 1 50); do [ -z "$(cat ${procs})" ] && break; sleep 0.1; done`,
+      `echo "left $(wc -l < ${procs})"`,
+    ].join('\n');
     try {
       const bomb = execInSandbox(engine, instance, 'b() { b | b & }; b; sleep 20');
       const watched = await asSandboxRoot([
@@ -329,7 +337,7 @@ describe('a fork bomb', () => {
       expect(Number(max)).toBeLessThan(4096);
       expect(Number(current)).toBeGreaterThanOrEqual(Number(max) - 8);
       expect(watched.output).toMatch(/^engine-answers$/m);
-      await asSandboxRoot(killShells);
+      expect((await asSandboxRoot(killShells)).output).toMatch(/^left 0$/m);
       await bomb;
     } finally {
       await asSandboxRoot(killShells);
