@@ -8,6 +8,7 @@ import { openLayerFactsCache } from './grader/facts/layer-cache.js';
 import { gradeExercise, gradeNeeds } from './grader/grade.js';
 import type { CheckRun, ExerciseFolder } from './grader/types.js';
 import { recordCheck } from './progress-store.js';
+import { sandboxLayerFolders } from './sandbox/layer-folders.js';
 import { connectNestedEngine } from './sandbox/nested-engine.js';
 import { sandboxExercisesDir } from './sandbox/workspace.js';
 import type { Instance } from './settings.js';
@@ -43,6 +44,7 @@ export async function gradeInSandbox(options: GradeInSandboxOptions): Promise<Ch
     exerciseFolder: options.exerciseFolder ?? { where: 'engine-host', path: `${sandboxExercisesDir}/${exercise.id}` },
     labels: options.labels ?? instance.labels,
     layerCache: openLayerFactsCache(layerFactsFolder(instance.dataDir)),
+    layerFolders: sandboxLayerFolders(() => connectHostEngine(instance), instance),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.report ? { onProgress: options.report } : {}),
   });

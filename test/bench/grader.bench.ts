@@ -23,10 +23,11 @@ const largeImage = 'golang:1.24';
  * The grader, in the bench's own sandbox:
  * - check-lesson7-ms: gradeExercise on the lesson-7 solution, every check, `runs` included
  *   (median of 3);
- * - check-vs-save-ratio: `course check` of golang:1.24 (where reading layers dominates) over
- *   `docker save golang:1.24 > /dev/null` on the same engine, measured back to back (median
- *   of 3 pairs). Each check's JSON report must show it graded that very image, on that
- *   engine, every layer read and every check judged; otherwise there is no figure.
+ * - check-vs-save-ratio: `course check` of golang:1.24 in the sandbox, as a learner runs it
+ *   (where reading layers dominates; it reads the engine's layer folders), cold (no layer
+ *   facts kept), over `docker save golang:1.24 > /dev/null` on the same engine, measured back
+ *   to back (median of 3 pairs). Each check's JSON report must show it graded that very image,
+ *   on that engine, every layer read and every check judged; otherwise there is no figure.
  * - grader-large-image-rss-mb: peak RSS of that `course check` process (median of 3).
  */
 export const graderBench: BenchSuite = {
@@ -70,8 +71,8 @@ export const graderBench: BenchSuite = {
         await rm(layerFactsFolder(sandboxEnv.LAYERLAB_DATA_DIR!), { recursive: true, force: true });
         const check = await timeCommand(
           process.execPath,
-          ['--import', reporter, path.join(projectRoot, 'runner', 'bin', 'course.js'), 'check', 'lesson-7', '--image', largeImage, '--docker-host', dockerHost, '--format', 'json', '--output', reportFile],
-          { ...sandboxEnv, DOCKER_HOST: dockerHost },
+          ['--import', reporter, path.join(projectRoot, 'runner', 'bin', 'course.js'), 'check', 'lesson-7', '--image', largeImage, '--format', 'json', '--output', reportFile],
+          { ...sandboxEnv, DOCKER_HOST: '' }, // the sandbox, not an engine named by DOCKER_HOST
           [0, 1], // golang:1.24 fails lesson 7's checks: that is expected; what it graded is checked below
         );
         refuseUnlessGraded(JSON.parse(await readFile(reportFile, 'utf8')) as GradedReport, { image: largeImage, imageId: image.Id, dockerHost, layerCount: image.RootFS.Layers?.length ?? 0 });

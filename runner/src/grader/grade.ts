@@ -5,7 +5,7 @@ import { formatSize, plural } from './describe.js';
 import { gatherImageFacts } from './facts/gather.js';
 import { checkKinds } from './kinds/index.js';
 import type { LayerFactsCache } from './facts/layer-cache.js';
-import type { CheckKind, CheckOutcome, CheckResult, CheckRun, ExerciseFolder, ImageFacts, ProbeNeeds } from './types.js';
+import type { CheckKind, CheckOutcome, CheckResult, CheckRun, ExerciseFolder, ImageFacts, LayerFolders, ProbeNeeds } from './types.js';
 
 export interface GradeOptions {
   /** The exercise, resolved by the caller (the grader knows no registry). */
@@ -33,6 +33,8 @@ export interface GradeOptions {
   onProgress?: (text: string) => void;
   /** Facts of layers graded before, by diffID (facts/layer-cache.ts); the caller says where it lives. */
   layerCache?: LayerFactsCache;
+  /** The engine's layer folders, where the caller can reach them: read instead of `docker save` (see LayerFolders). */
+  layerFolders?: LayerFolders;
 }
 
 /** The id of the check every run starts with; it is not one of the exercise's own. */
@@ -70,6 +72,7 @@ export async function gradeExercise(options: GradeOptions): Promise<CheckRun> {
       ...(signal ? { signal } : {}),
       ...(options.labels ? { labels: options.labels } : {}),
       ...(options.layerCache ? { layerCache: options.layerCache } : {}),
+      ...(options.layerFolders ? { layerFolders: options.layerFolders } : {}),
       ...(exerciseFolder ? { exerciseFolder } : {}),
       onPhase: (phase) =>
         onProgress?.(

@@ -94,11 +94,40 @@ export type LayerCompression = 'none' | 'gzip' | 'zstd';
 
 export type FileType = 'file' | 'directory' | 'symlink' | 'hardlink' | 'other';
 
+/**
+ * An engine's layers as folders (overlay2 keeps each layer's files in a `diff` folder), read
+ * directly instead of streaming all of `docker save`: a layer already known (layer cache)
+ * costs nothing, and one that is not streams only its own files. The caller provides it where
+ * it can reach the folders (the sandbox, for its nested engine); the grader falls back to
+ * `docker save` for any image or layer it says nothing about.
+ */
+export interface LayerFolders {
+  /** The image's config JSON exactly as the engine stores it; undefined when it is not there (another image store). */
+  readConfig(imageId: string): Promise<string | undefined>;
+  /**
+   * The topmost of `diffIds` (the layer and every layer below it, bottom first, which name it
+   * in the engine's layer database) as a tar of its folder, in overlay2's own form: a deleted
+   * path is a character device 0/0, an opaque folder carries the xattr overlay.opaque=y
+   * (a pax `SCHILY.xattr.trusted.overlay.opaque` or `…user.overlay.opaque` record).
+   * Undefined when the folder is not there.
+   */
+  readLayer(diffIds: readonly string[], signal?: AbortSignal): Promise<LayerFolderRead | undefined>;
+  /** What `docker save` on this engine writes, reported as the image's archive layout. */
+  layout: ArchiveLayout;
+}
+
+export interface LayerFolderRead {
+  chunks: AsyncIterable<Buffer>;
+  /** Called once the chunks have ended: rejects when the read failed part way (the tar is then incomplete). */
+  finished(): Promise<void>;
+}
+
 /** One path of the merged view. */
 export interface FileFacts {
   path: string;
   type: FileType;
   sizeBytes: number;
+  /** The permission bits, setuid, setgid and sticky included (mode & 0o7777). */
   mode: number;
   /** Symlink target as written in the tar; for a hard link whose target was not found, that path. */
   linkTarget?: string;

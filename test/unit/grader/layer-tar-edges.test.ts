@@ -63,7 +63,7 @@ describe('readLayerTar', () => {
       whiteouts: [],
       opaqueDirectories: [],
       sizeBytes: 8,
-      entryCount: 8,
+      entryCount: 7, // every entry but the root folder "./", which only some writers list
       anomalies: [],
     });
   });

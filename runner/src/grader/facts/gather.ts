@@ -1,13 +1,14 @@
+import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import { isNotFound, withTimeout, type Engine } from '../../engine.js';
 import { environmentError } from '../../errors.js';
-import type { ExerciseFolder, ImageFacts, LayerFacts, ProbeNeeds, ProbeResults, ReferenceFileFacts, ReferenceFileRequest, ReferenceImageFacts, RunProbeRequest } from '../types.js';
+import type { ExerciseFolder, ImageFacts, LayerFolders, LayerFacts, ProbeNeeds, ProbeResults, ReferenceFileFacts, ReferenceFileRequest, ReferenceImageFacts, RunProbeRequest } from '../types.js';
 import { layerOrigins } from './history.js';
 import { probeHttp } from './http-probe.js';
 import { removeStaleProbes } from './probe-container.js';
 import { ArchiveReadError, readImageArchive, type ImageArchive, type ImageConfigJson } from './image-archive.js';
-import type { LayerFactsCache } from './layer-cache.js';
-import { normaliseEntryName, type LayerContents } from './layer-tar.js';
+import type { CachedImage, LayerFactsCache } from './layer-cache.js';
+import { normaliseEntryName, readLayerTar, type LayerContents } from './layer-tar.js';
 import { mergeLayers } from './merged-view.js';
 import { probeRebuild } from './rebuild-probe.js';
 import { referenceFileFacts } from './reference-files.js';
@@ -28,6 +29,8 @@ export interface GatherOptions {
   exerciseFolder?: ExerciseFolder;
   /** Facts of layers read before, by diffID (see layer-cache.ts); every layer is read when absent. */
   layerCache?: LayerFactsCache;
+  /** The engine's layer folders, read instead of `docker save` where they are there (see LayerFolders). */
+  layerFolders?: LayerFolders;
 }
 
 const inspectTimeoutMs = 30_000;
@@ -70,11 +73,11 @@ export async function gatherImageFacts(engine: Engine, ref: string, options: Gat
 
   const readingArchive = (async () => {
     options.onPhase?.('reading-layers');
-    return await readArchiveOf(engine, inspect.Id, signal, contentPaths(options.probes), options.layerCache);
+    return await readArchiveOf(engine, inspect.Id, { signal, keepContentOf: contentPaths(options.probes), layerCache: options.layerCache, layerFolders: options.layerFolders });
   })();
   const probing = (async (): Promise<ProbeResults> => {
     const referenceImages = await inspectReferenceImages(engine, options.probes?.referenceImages ?? []);
-    const referenceFiles = await readReferenceFiles(engine, options.probes?.referenceFiles ?? [], signal, options.layerCache);
+    const referenceFiles = await readReferenceFiles(engine, options.probes?.referenceFiles ?? [], { signal, layerCache: options.layerCache, layerFolders: options.layerFolders });
     const rebuildRequest = options.probes?.rebuild;
     let rebuild: Pick<ProbeResults, 'rebuild'> = {};
     if (rebuildRequest && !options.exerciseFolder) {
@@ -152,8 +155,7 @@ async function inspectReferenceImages(engine: Engine, refs: readonly string[]): 
 async function readReferenceFiles(
   engine: Engine,
   requests: readonly ReferenceFileRequest[],
-  signal: AbortSignal | undefined,
-  layerCache: LayerFactsCache | undefined,
+  sources: Omit<ArchiveSources, 'keepContentOf'>,
 ): Promise<Pick<ProbeResults, 'referenceFiles'>> {
   if (!requests.length) return {};
   const referenceFiles: ReferenceFileFacts[] = [];
@@ -167,44 +169,50 @@ async function readReferenceFiles(
       referenceFiles.push(...wanted.map((request): ReferenceFileFacts => ({ ...request, isImagePresent: false })));
       continue;
     }
-    const archive = await readArchiveOf(engine, id, signal, new Set(wanted.map((request) => normaliseEntryName(request.path).path)), layerCache);
+    const archive = await readArchiveOf(engine, id, { ...sources, keepContentOf: new Set(wanted.map((request) => normaliseEntryName(request.path).path)) });
     referenceFiles.push(...wanted.map((request) => referenceFileFacts(request, archive)));
   }
   return { referenceFiles };
 }
 
-async function readArchiveOf(
-  engine: Engine,
-  imageId: string,
-  signal: AbortSignal | undefined,
-  keepContentOf: ReadonlySet<string>,
-  layerCache: LayerFactsCache | undefined,
-): Promise<ImageArchive> {
+/** Where an image's parts can come from besides `docker save`, and what a check wants kept. */
+interface ArchiveSources {
+  signal: AbortSignal | undefined;
+  keepContentOf: ReadonlySet<string>;
+  layerCache: LayerFactsCache | undefined;
+  layerFolders: LayerFolders | undefined;
+}
+
+/**
+ * An image's config and layers, from the cheapest place that has them: the layer cache for
+ * layers graded before, the engine's layer folders for the rest, and `docker save` (streamed)
+ * for whatever neither has. Layers read now are kept in the cache for next time.
+ */
+async function readArchiveOf(engine: Engine, imageId: string, sources: ArchiveSources): Promise<ImageArchive> {
+  const { signal, keepContentOf, layerCache, layerFolders } = sources;
   const inspect = await engineAnswer(engine, engine.docker.getImage(imageId).inspect(), inspectTimeoutMs, `describe the image ${imageId.slice(7, 19)}`);
-  const diffIds = layerCache ? (inspect.RootFS?.Layers ?? []) : [];
+  const diffIds = inspect.RootFS?.Layers ?? [];
   const knownLayers = new Map<string, LayerContents>();
-  for (const diffId of new Set(diffIds)) {
-    const known = await layerCache!.get(diffId, keepContentOf);
-    if (known) knownLayers.set(diffId, known);
-  }
-  // Graded before, every layer and the config known: nothing to stream at all.
-  const knownImage = layerCache && diffIds.every((diffId) => knownLayers.has(diffId)) ? await layerCache.getImage(imageId) : undefined;
-  if (knownImage) {
-    const config = JSON.parse(knownImage.configJson) as ImageConfigJson;
-    if (sameLayers(config.rootfs?.diff_ids, diffIds)) {
-      return {
-        layout: knownImage.layout,
-        config,
-        configJson: knownImage.configJson,
-        layers: diffIds.map((diffId, index) => ({
-          archivePath: `blobs/${diffId.replace(':', '/')}`,
-          compression: knownImage.compressions[index] ?? 'none',
-          contents: knownLayers.get(diffId)!,
-          isFromCache: true,
-        })),
-      };
+  if (layerCache) {
+    for (const diffId of new Set(diffIds)) {
+      const known = await layerCache.get(diffId, keepContentOf);
+      if (known) knownLayers.set(diffId, known);
     }
   }
+  // Graded before, every layer and the config known: nothing to stream at all.
+  const cachedImage = layerCache && diffIds.every((diffId) => knownLayers.has(diffId)) ? await layerCache.getImage(imageId) : undefined;
+  const fromCache = cachedImage && archiveOfKnown(cachedImage, diffIds, knownLayers);
+  if (fromCache) return fromCache;
+
+  if (layerFolders) {
+    const image = await readLayerFolders(layerFolders, imageId, diffIds, knownLayers, sources);
+    const fromFolders = image && archiveOfKnown(image, diffIds, knownLayers);
+    if (fromFolders) {
+      await layerCache?.putImage(imageId, image);
+      return fromFolders;
+    }
+  }
+
   const archive = await streamArchive(engine, imageId, inspect.Size ?? 0, signal, keepContentOf, knownLayers);
   if (!layerCache) return archive;
   // Layers read now are kept for next time; the config's diff_ids name them in manifest order.
@@ -217,6 +225,70 @@ async function readArchiveOf(
     await layerCache.putImage(imageId, { layout: archive.layout, configJson: archive.configJson, compressions: archive.layers.map((layer) => layer.compression) });
   }
   return archive;
+}
+
+/** The archive `docker save` would have given, from a config and layers all known already; undefined when one is missing. */
+function archiveOfKnown(image: CachedImage, diffIds: readonly string[], knownLayers: ReadonlyMap<string, LayerContents>): ImageArchive | undefined {
+  const config = JSON.parse(image.configJson) as ImageConfigJson;
+  if (!sameLayers(config.rootfs?.diff_ids, diffIds) || !diffIds.every((diffId) => knownLayers.has(diffId))) return undefined;
+  return {
+    layout: image.layout,
+    config,
+    configJson: image.configJson,
+    layers: diffIds.map((diffId, index) => ({
+      archivePath: `blobs/${diffId.replace(':', '/')}`,
+      compression: image.compressions[index] ?? 'none',
+      contents: knownLayers.get(diffId)!,
+      isFromCache: true,
+    })),
+  };
+}
+
+/**
+ * Reads the layers not known yet from the engine's layer folders into `knownLayers` (and the
+ * cache). Returns the image's config when the folders had it; a layer they lack, or whose
+ * read fails part way, is left for `docker save`. The config must be the one the image id
+ * names (its digest, in the classic store), so nothing else can stand in for it.
+ */
+async function readLayerFolders(
+  folders: LayerFolders,
+  imageId: string,
+  diffIds: readonly string[],
+  knownLayers: Map<string, LayerContents>,
+  sources: ArchiveSources,
+): Promise<CachedImage | undefined> {
+  const configJson = await folders.readConfig(imageId);
+  if (configJson === undefined || `sha256:${createHash('sha256').update(configJson).digest('hex')}` !== imageId) return undefined;
+  let config: ImageConfigJson;
+  try {
+    config = JSON.parse(configJson) as ImageConfigJson;
+  } catch {
+    return undefined;
+  }
+  if (!sameLayers(config.rootfs?.diff_ids, diffIds)) return undefined;
+  for (const [index, diffId] of diffIds.entries()) {
+    if (knownLayers.has(diffId)) continue;
+    sources.signal?.throwIfAborted();
+    const read = await folders.readLayer(diffIds.slice(0, index + 1), sources.signal);
+    if (!read) continue;
+    let contents: LayerContents | undefined;
+    try {
+      contents = await readLayerTar(read.chunks, { keepContentOf: sources.keepContentOf, form: 'overlay-folder' });
+    } catch {
+      // Unreadable as it came (too many entries, say): `docker save` reads it again and says why.
+    }
+    // Drained either way (readLayerTar reads its source to the end), so finished() can settle.
+    const isComplete = await read.finished().then(
+      () => true,
+      () => false,
+    );
+    sources.signal?.throwIfAborted();
+    if (!contents || !isComplete) continue;
+    knownLayers.set(diffId, contents);
+    await sources.layerCache?.put(diffId, contents);
+  }
+  // As `docker save` on that engine would store them: uncompressed.
+  return { layout: folders.layout, configJson, compressions: diffIds.map(() => 'none') };
 }
 
 function sameLayers(a: readonly string[] | undefined, b: readonly string[]): boolean {

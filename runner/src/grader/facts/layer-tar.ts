@@ -8,6 +8,7 @@ export interface LayerEntry {
   path: string;
   type: FileType;
   sizeBytes: number;
+  /** The permission bits, setuid, setgid and sticky included (mode & 0o7777). */
   mode: number;
   /**
    * A symlink's target as written; a hard link's target as a root-relative path. A hard link
@@ -26,6 +27,25 @@ export interface ReadLayerOptions {
   keepContentOf?: ReadonlySet<string>;
 }
 
+export interface ReadLayerTarOptions extends ReadLayerOptions {
+  /**
+   * `layer` (the default): a layer tar as `docker save` writes it, deletions as `.wh.` names.
+   * `overlay-folder`: a tar of an overlay2 `diff` folder (see LayerFolders), deletions in
+   * overlayfs' own form, read as the same facts: a character device 0/0 is a whiteout, a
+   * folder marked overlay.opaque=y is an opaque folder (counted as the two entries, folder
+   * and `.wh..wh..opq`, its layer tar has).
+   */
+  form?: 'layer' | 'overlay-folder';
+}
+
+/** tar-stream hands the entry's pax records over as `header.pax`; its types leave that out. */
+function paxRecordsOf(header: tar.Header): Record<string, string> {
+  return (header as { pax?: Record<string, string> }).pax ?? {};
+}
+
+/** The pax records GNU tar writes for the xattr overlayfs marks an opaque folder with (trusted., or user. in userxattr mode). */
+const opaqueXattrRecords = ['SCHILY.xattr.trusted.overlay.opaque', 'SCHILY.xattr.user.overlay.opaque'];
+
 /** What one layer changes: entries it adds or replaces, and what it deletes below it. */
 export interface LayerContents {
   entries: LayerEntry[];
@@ -35,6 +55,7 @@ export interface LayerContents {
   opaqueDirectories: string[];
   /** Bytes of file content. */
   sizeBytes: number;
+  /** Entries of the tar, whiteouts included; the root folder ("./") not, since only some writers list it. */
   entryCount: number;
   /** Odd things seen on the way, such as names that tried to leave the root. */
   anomalies: string[];
@@ -93,7 +114,8 @@ const fileTypes: Record<string, FileType> = {
  * ExecutableIdentifier, keeps the bytes of the few small files a check asked for, and skips
  * the rest. Memory is bounded by the number of entries, never by file sizes.
  */
-export async function readLayerTar(source: AsyncIterable<Buffer>, options: ReadLayerOptions = {}): Promise<LayerContents> {
+export async function readLayerTar(source: AsyncIterable<Buffer>, options: ReadLayerTarOptions = {}): Promise<LayerContents> {
+  const isOverlayFolder = options.form === 'overlay-folder';
   const contents: LayerContents = { entries: [], whiteouts: [], opaqueDirectories: [], sizeBytes: 0, entryCount: 0, anomalies: [] };
   /** Regular files seen so far in this tar, for the hard links that follow them. */
   const regularFiles = new Map<string, LayerEntry>();
@@ -126,7 +148,19 @@ export async function readLayerTar(source: AsyncIterable<Buffer>, options: ReadL
         identifier?.push(chunk);
         if (isKept) kept.push(chunk);
       }
-      if (!entryPath) continue; // the root directory itself
+      if (!entryPath) {
+        // The root folder itself ("./"): some writers list it, others do not, so it is not counted.
+        contents.entryCount--;
+        continue;
+      }
+      if (isOverlayFolder && header.type === 'character-device' && header.devmajor === 0 && header.devminor === 0) {
+        contents.whiteouts.push(entryPath);
+        continue;
+      }
+      if (isOverlayFolder && type === 'directory' && opaqueXattrRecords.some((record) => paxRecordsOf(header)[record] === 'y')) {
+        contents.opaqueDirectories.push(entryPath);
+        contents.entryCount++;
+      }
 
       if (name.startsWith('.wh.')) {
         const directory = path.posix.dirname(entryPath);
@@ -137,7 +171,10 @@ export async function readLayerTar(source: AsyncIterable<Buffer>, options: ReadL
         continue;
       }
       if (isFile) contents.sizeBytes += header.size ?? 0;
-      const record: LayerEntry = { path: entryPath, type, sizeBytes: isFile ? (header.size ?? 0) : 0, mode: header.mode ?? 0 };
+      // Permission bits only: whether a tar's mode field also holds the file-type bits depends
+      // on the tool that wrote it (moby's archive package adds them, BuildKit and GNU tar do not).
+      const mode = (header.mode ?? 0) & 0o7777;
+      const record: LayerEntry = { path: entryPath, type, sizeBytes: isFile ? (header.size ?? 0) : 0, mode };
       if (type === 'symlink' && header.linkname) record.linkTarget = header.linkname;
       if (type === 'hardlink' && header.linkname) {
         record.linkTarget = hardLinkTarget(header.linkname);
