@@ -11,6 +11,7 @@ import { sandboxAddress } from '../../runner/src/grade-and-record.js';
 import { gradeExercise } from '../../runner/src/grader/grade.js';
 import { renderJson } from '../../runner/src/grader/report/json.js';
 import { renderJunit } from '../../runner/src/grader/report/junit.js';
+import { escapeLine } from '../../runner/src/grader/report/untrusted.js';
 import { renderText } from '../../runner/src/grader/report/text.js';
 import { connectNestedEngine } from '../../runner/src/sandbox/nested-engine.js';
 import { buildInSandbox, execIn } from '../support/build-image.js';
@@ -42,6 +43,8 @@ const hostileDockerfile = [
   'COPY --from=tools /usr/bin/make /opt/m',
   // busybox printf turns the octal escapes into the raw bytes: ESC, BEL, U+202E, U+009B.
   `RUN mv /opt/m "$(printf '/opt/\\033]0;pwned\\007\\033[2J<x a="1">&amp;\\n\\342\\200\\256gnp.exe\\302\\23331m')"`,
+  // A name whose newline would forge a line of the report, as if a check had passed.
+  `RUN cp /opt/*gnp.exe* "$(printf '/opt/tool\\n✓ Forged line [no-build-tools]')"`,
   `RUN echo "${esc}]0;instruction${bel}" > /dev/null`,
   'CMD ["httpd", "-f", "-p", "8080", "-h", "/var/www"]',
 ].join('\n');
@@ -133,10 +136,15 @@ describe('an image whose names and instructions hold terminal escapes', () => {
     const run = await gradeExercise({ exercise: findExercise('lesson-7'), engine: nested, image: tag('hostile'), publishedPortHost: await sandboxAddress(instance), labels });
     const tools = run.checks.find((check) => check.id === 'no-build-tools')!;
     expect(tools.status).toBe('fail');
-    expect(tools.message).toContain(hostileName);
+    // In the message, the name is one line whatever it holds (in every format: text, JUnit and JSON carry the message).
+    expect(tools.message).toContain(escapeLine(hostileName));
+    expect(tools.message).toContain('/opt/tool\\n✓ Forged line [no-build-tools]');
+    expect(tools.message).not.toContain('\n✓');
 
     const text = renderText(run);
     expect(text).not.toMatch(rawControls);
+    expect(text.split('\n').filter((line) => /^\s*✓ Forged/.test(line))).toEqual([]);
+    expect(text).toContain('&amp;\\n\\u202egnp.exe');
     expect(text).toContain('/opt/\\e]0;pwned\\a\\e[2J<x a="1">&amp;');
     expect(text).toContain('\\u202egnp.exe\\x9b31m');
     expect(text).toContain('RUN echo "\\e]0;instruction\\a" > /dev/null');
@@ -154,6 +162,7 @@ describe('an image whose names and instructions hold terminal escapes', () => {
 
     const json = renderJson(run);
     expect(json).not.toMatch(rawControls);
+    expect(JSON.parse(json).checks.find((check: { id: string }) => check.id === 'no-build-tools').message).not.toContain('\n✓');
     expect(JSON.parse(json).layers.flatMap((layer: { buildTools: string[] }) => layer.buildTools)).toContain(hostileName);
   });
 });

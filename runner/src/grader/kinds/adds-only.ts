@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { escapeLine } from '../report/untrusted.js';
 import { layerAt, plural } from '../describe.js';
 import type { CheckKind } from '../types.js';
 import { presentBase } from './shares-base-layers.js';
@@ -63,12 +64,12 @@ export const addsOnly: CheckKind<typeof params> = {
     if (!extra.length && !deleted.length) return { status: 'pass', expected, actual: 'nothing else' };
     const sentences: string[] = [];
     if (extra.length) {
-      const described = extra.slice(0, listed).map((file) => `/${file.path} (${layerAt(facts, file.layer)})`);
+      const described = extra.slice(0, listed).map((file) => `/${escapeLine(file.path)} (${layerAt(facts, file.layer)})`);
       if (extra.length > listed) described.push(`and ${extra.length - listed} more`);
       sentences.push(`Above ${base}, the image also adds or changes ${plural(extra.length, 'path')}: ${described.join(', ')}.`);
     }
     if (deleted.length) {
-      const described = deleted.slice(0, listed).map((removal) => `${removal.how} /${removal.path} (${layerAt(facts, removal.layer)})`);
+      const described = deleted.slice(0, listed).map((removal) => `${removal.how} /${escapeLine(removal.path)} (${layerAt(facts, removal.layer)})`);
       if (deleted.length > listed) described.push(`and ${deleted.length - listed} more`);
       sentences.push(
         `Above ${base}, the image also removes what was below: it ${described.join(', ')}. ` +
@@ -79,7 +80,7 @@ export const addsOnly: CheckKind<typeof params> = {
       status: 'fail',
       expected,
       actual: [extra.length ? plural(extra.length, 'other path') : '', deleted.length ? `${plural(deleted.length, 'deletion')}` : ''].filter(Boolean).join(', '),
-      message: sentences.join('\n'),
+      message: sentences.map(escapeLine).join('\n'),
     };
   },
 };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { escapeLine } from '../report/untrusted.js';
 import { layerAt, plural } from '../describe.js';
 import { buildToolFamilies, buildToolFamilyNames, type BuildToolFinding, type CheckKind, type EvidenceGroup, type ImageFacts } from '../types.js';
 
@@ -37,7 +38,7 @@ export const buildToolsAbsent: CheckKind<typeof params> = {
     const lines = present.map((family) => describeFamily(facts, family, findings.filter((finding) => finding.family === family)));
     if (unreadable.length) lines.push(`Also, ${unreadableText}.`);
     const evidence = present.flatMap((family) => evidenceOf(facts, family, findings.filter((finding) => finding.family === family)));
-    return { status: 'fail', expected, actual, message: lines.join('\n'), evidence };
+    return { status: 'fail', expected, actual, message: lines.map(escapeLine).join('\n'), evidence };
   },
 };
 
@@ -51,7 +52,7 @@ function evidenceOf(facts: ImageFacts, family: BuildToolFinding['family'], findi
     return {
       heading: `${capitalise(buildToolFamilyNames[family])}: ${addedAndHidden(facts, group)}`,
       layer: first.addedInLayer,
-      items: byRank(group).map((finding) => `${finding.path} (${finding.evidence})`),
+      items: byRank(group).map(shownFinding),
     };
   });
 }
@@ -92,10 +93,15 @@ function describeFamily(facts: ImageFacts, family: BuildToolFinding['family'], f
 }
 
 function describeGroup(facts: ImageFacts, group: BuildToolFinding[]): string {
-  const shown = byRank(group).slice(0, pathsShownPerFamily).map((finding) => `${finding.path} (${finding.evidence})`);
+  const shown = byRank(group).slice(0, pathsShownPerFamily).map(shownFinding);
   const more = group.length - shown.length;
   const paths = `${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
   return `${paths}; ${addedAndHidden(facts, group)}.`;
+}
+
+/** A finding's path and evidence come from the image: shown with their controls (newlines too) escaped. */
+function shownFinding(finding: BuildToolFinding): string {
+  return escapeLine(`${finding.path} (${finding.evidence})`);
 }
 
 function capitalise(text: string): string {

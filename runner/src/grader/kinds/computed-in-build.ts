@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { escapeLine } from '../report/untrusted.js';
 import { plural } from '../describe.js';
 import type { CheckKind } from '../types.js';
 import { placesOf } from './no-secret.js';
@@ -37,7 +38,7 @@ export const computedInBuild: CheckKind<typeof params> = {
       status: 'fail',
       expected,
       actual: `written in ${plural(places.length, 'place')}`,
-      message: `${capitalise(name)} is written out in the image's instructions, not computed: ${shown.join('; ')}. The image must hold what its build worked out, so that a change to the input would change it too.`,
+      message: escapeLine(`${capitalise(name)} is written out in the image's instructions, not computed: ${shown.join('; ')}. The image must hold what its build worked out, so that a change to the input would change it too.`),
     };
   },
 };

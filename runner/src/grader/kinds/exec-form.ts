@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { escapeLine } from '../report/untrusted.js';
 import type { CheckKind, ImageFacts } from '../types.js';
 
 const params = z
@@ -43,7 +44,7 @@ export const execForm: CheckKind<typeof params> = {
     const form = instruction === 'ENTRYPOINT' ? 'ENTRYPOINT in exec form' : 'CMD in exec form, with at least one word';
     const expected = program ? `${form}, running ${program}` : form;
     if (!command || command.length === 0) {
-      return { status: 'fail', expected, actual: `no ${instruction}`, message: missingMessage(facts, instruction) };
+      return { status: 'fail', expected, actual: `no ${instruction}`, message: escapeLine(missingMessage(facts, instruction)) };
     }
     if (isShellForm(command)) {
       const line = shellCommandLine(command);
@@ -62,7 +63,7 @@ export const execForm: CheckKind<typeof params> = {
         status: 'fail',
         expected,
         actual: `${instruction} ${asExecForm(command)}`,
-        message: `${instruction} ${asExecForm(command)} runs ${command[0]}, not ${program}. The image is meant to behave like ${program} itself.`,
+        message: escapeLine(`${instruction} ${asExecForm(command)} runs ${command[0]}, not ${program}. The image is meant to behave like ${program} itself.`),
       };
     }
     return { status: 'pass', expected, actual: `${instruction} ${asExecForm(command)}` };

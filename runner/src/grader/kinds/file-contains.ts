@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { escapeLine } from '../report/untrusted.js';
 import { formatSize, layerAt } from '../describe.js';
 import { maxKeptFileBytes, type CheckKind } from '../types.js';
 import { undecidedForUnreadableLayers } from '../unreadable.js';
@@ -24,9 +25,9 @@ export const fileContains: CheckKind<typeof params> = {
   evaluate(facts, { path, text }) {
     const expected = shown(withoutTrailingSpace(text));
     const file = facts.files.get(path.split('/').filter(Boolean).join('/'));
-    const fail = (actual: string, message: string) => ({ status: 'fail' as const, expected, actual, message });
+    const fail = (actual: string, message: string) => ({ status: 'fail' as const, expected, actual, message: escapeLine(message) });
     if (!file) return undecidedForUnreadableLayers(facts, expected, `${path} is in none of the layers that were read`) ?? fail('no such file', `The image has no ${path}.`);
-    if (file.type === 'symlink') return fail(`a symlink to ${file.linkTarget ?? '?'}`, `${path} is a symlink to ${file.linkTarget ?? '?'}; the check reads a regular file at that path.`);
+    if (file.type === 'symlink') return fail(`a symlink to ${escapeLine(file.linkTarget ?? '?')}`, `${path} is a symlink to ${escapeLine(file.linkTarget ?? '?')}; the check reads a regular file at that path.`);
     if (file.type !== 'file') return fail(`a ${file.type}`, `${path} is a ${file.type}, not a regular file.`);
     if (!file.content) {
       return fail(formatSize(file.sizeBytes), `${path} is ${formatSize(file.sizeBytes)}; the check reads files up to ${formatSize(maxKeptFileBytes)}, and the expected text is far shorter.`);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { escapeLine } from '../report/untrusted.js';
 import { z } from 'zod';
 import { formatSize, layerAt } from '../describe.js';
 import { normaliseInstruction } from '../facts/history.js';
@@ -44,9 +45,9 @@ export const fileRecoveredFromLayer: CheckKind<typeof params> = {
   probes: ({ path, from }) => ({ fileContents: [path], referenceFiles: [from] }),
   evaluate(facts, { path, from }) {
     const expected = `${path} with the content of ${from.path} from a lower layer of ${from.image}`;
-    const fail = (actual: string, message: string) => ({ status: 'fail' as const, expected, actual, message });
+    const fail = (actual: string, message: string) => ({ status: 'fail' as const, expected, actual, message: escapeLine(message) });
     const reference = facts.probes.referenceFiles?.find((candidate) => candidate.image === from.image && candidate.path === from.path);
-    if (!reference) return { status: 'skip', expected, actual: 'not read', message: `${from.image} was not read.` };
+    if (!reference) return { status: 'skip', expected, actual: 'not read', message: escapeLine(`${from.image} was not read.`) };
     const changed = changedInstruction(reference, from.madeBy);
     if (changed) return fail(`${from.image} is not the course's`, changed);
     const original = hiddenOriginal(reference);

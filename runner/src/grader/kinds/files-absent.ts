@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { escapeLine } from '../report/untrusted.js';
 import { layerAt, plural } from '../describe.js';
 import { findMatches, isPathPattern } from '../path-pattern.js';
 import type { CheckKind } from '../types.js';
@@ -25,14 +26,14 @@ export const filesAbsent: CheckKind<typeof params> = {
     }
     const described = found.slice(0, listedMatches).map((match) => {
       const under = match.pathsUnder > 0 ? ` (${plural(match.pathsUnder, 'path')} under it)` : '';
-      return `${match.path}${under}, from ${layerAt(facts, match.layer)}`;
+      return `${escapeLine(match.path)}${under}, from ${layerAt(facts, match.layer)}`;
     });
     if (found.length > listedMatches) described.push(`and ${found.length - listedMatches} more`);
     return {
       status: 'fail',
       expected,
-      actual: `found ${found.map((match) => match.path).slice(0, listedMatches).join(', ')}${found.length > listedMatches ? ', …' : ''}`,
-      message: `The image holds ${plural(found.length, 'path')} it should not: ${described.join('; ')}.`,
+      actual: `found ${found.map((match) => escapeLine(match.path)).slice(0, listedMatches).join(', ')}${found.length > listedMatches ? ', …' : ''}`,
+      message: escapeLine(`The image holds ${plural(found.length, 'path')} it should not: ${described.join('; ')}.`),
     };
   },
 };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { escapeLine } from '../report/untrusted.js';
 import { childrenOf, findMatches, isPathPattern } from '../path-pattern.js';
 import type { CheckKind } from '../types.js';
 import { undecidedForUnreadableLayers } from '../unreadable.js';
@@ -26,13 +27,13 @@ export const filesPresent: CheckKind<typeof params> = {
     const folder = folderOf(missing[0]!);
     const children = childrenOf(facts.files, folder);
     const there = children.length
-      ? `${folder} holds ${children.slice(0, listedChildren).join(', ')}${children.length > listedChildren ? ', …' : ''}`
+      ? `${folder} holds ${children.slice(0, listedChildren).map(escapeLine).join(', ')}${children.length > listedChildren ? ', …' : ''}`
       : `there is no ${folder}`;
     return {
       status: 'fail',
       expected,
       actual: `missing ${missing.join(', ')}`,
-      message: `The image lacks ${missing.join(', ')}; ${there}.`,
+      message: escapeLine(`The image lacks ${missing.join(', ')}; ${there}.`),
     };
   },
 };

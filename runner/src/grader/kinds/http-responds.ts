@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { escapeLine } from '../report/untrusted.js';
 import { formatDuration } from '../describe.js';
 import { resolvePath } from '../facts/merged-view.js';
 import type { CheckKind, HttpProbeResult, ImageFacts } from '../types.js';
@@ -74,7 +75,7 @@ export const httpResponds: CheckKind<typeof params> = {
           status: 'fail',
           expected,
           actual: `${actual.join(', ')}${after}`,
-          message: `Something answers HTTP on port ${port}, but not as the service does: ${wrong.join(' ')}`,
+          message: escapeLine(`Something answers HTTP on port ${port}, but not as the service does: ${wrong.join(' ')}`),
         };
       }
       case 'not-started':
@@ -82,7 +83,7 @@ export const httpResponds: CheckKind<typeof params> = {
           status: 'fail',
           expected,
           actual: 'the container did not start',
-          message: withDiagnosis(facts, probe, `The engine could not start a container from the image: ${probe.reason}`),
+          message: withDiagnosis(facts, probe, escapeLine(`The engine could not start a container from the image: ${probe.reason}`)),
         };
       case 'exited':
         return {
@@ -100,7 +101,7 @@ export const httpResponds: CheckKind<typeof params> = {
           status: 'fail',
           expected,
           actual: `no answer within ${seconds}`,
-          message: `The container kept running, but nothing answered HTTP on port ${port} within ${seconds} (last try: ${probe.lastError}).${logsText(probe.logTail)}`,
+          message: `${escapeLine(`The container kept running, but nothing answered HTTP on port ${port} within ${seconds} (last try: ${probe.lastError}).`)}${logsText(probe.logTail)}`,
         };
     }
   },
@@ -111,13 +112,13 @@ function describeExpected(request: z.infer<typeof expectedAnswer>): string {
 }
 
 function logsText(logTail: string): string {
-  return logTail ? `\nIts last output:\n${logTail.split('\n').map((line) => `  ${line}`).join('\n')}` : ' It printed nothing.';
+  return logTail ? `\nIts last output:\n${logTail.split('\n').map((line) => `  ${escapeLine(line)}`).join('\n')}` : ' It printed nothing.';
 }
 
-/** Adds what the image itself says about a program that cannot start. */
+/** Adds what the image itself says about a program that cannot start; `message` has its untrusted parts escaped already. */
 function withDiagnosis(facts: ImageFacts, probe: HttpProbeResult, message: string): string {
   const diagnosis = diagnoseCommand(facts);
-  return diagnosis ? `${message}\n${diagnosis}` : message;
+  return diagnosis ? `${message}\n${escapeLine(diagnosis)}` : message;
 }
 
 /**

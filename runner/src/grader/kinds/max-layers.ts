@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { escapeLine } from '../report/untrusted.js';
 import { layerAt, plural } from '../describe.js';
 import type { CheckKind } from '../types.js';
 
@@ -22,7 +23,7 @@ export const maxLayers: CheckKind<typeof params> = {
       status: 'fail',
       expected,
       actual,
-      message: `The image has ${actual}, ${facts.layers.length - count} more than allowed: ${listed}.`,
+      message: escapeLine(`The image has ${actual}, ${facts.layers.length - count} more than allowed: ${listed}.`),
     };
   },
 };

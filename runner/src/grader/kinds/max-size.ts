@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { escapeLine } from '../report/untrusted.js';
 import { formatSize, layerAt } from '../describe.js';
 import type { CheckKind } from '../types.js';
 
@@ -23,7 +24,7 @@ export const maxSize: CheckKind<typeof params> = {
       status: 'fail',
       expected,
       actual,
-      message: `The image is ${actual}, ${formatSize(facts.sizeBytes - bytes)} over the limit of ${formatSize(bytes)}${largestText}.`,
+      message: escapeLine(`The image is ${actual}, ${formatSize(facts.sizeBytes - bytes)} over the limit of ${formatSize(bytes)}${largestText}.`),
     };
   },
 };

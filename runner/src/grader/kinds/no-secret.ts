@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { escapeLine } from '../report/untrusted.js';
 import { plural } from '../describe.js';
 import { describeInstruction } from '../facts/history.js';
 import type { CheckKind, ImageFacts } from '../types.js';
@@ -35,7 +36,7 @@ export const noSecret: CheckKind<typeof params> = {
       status: 'fail',
       expected,
       actual: `found in ${plural(places.length, 'place')}`,
-      message: `${capitalise(name)} (shown here as ${mask}) is in the image: ${shown.join('; ')}. Anyone who has the image reads it with docker image inspect or docker history, no container needed.`,
+      message: escapeLine(`${capitalise(name)} (shown here as ${mask}) is in the image: ${shown.join('; ')}. Anyone who has the image reads it with docker image inspect or docker history, no container needed.`),
     };
   },
 };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { escapeLine } from '../report/untrusted.js';
 import { formatSize, layerAt, plural } from '../describe.js';
 import { compilePathPattern, isPathPattern } from '../path-pattern.js';
 import type { CheckKind, EvidenceGroup, ImageFacts } from '../types.js';
@@ -47,7 +48,7 @@ export const pathNeverInLayers: CheckKind<typeof params> = {
       status: 'fail',
       expected,
       actual: `in ${findings.map((finding) => `layer ${finding.layer + 1}`).join(', ')} (${formatSize(total)})`,
-      message: sentences.join('\n'),
+      message: sentences.map(escapeLine).join('\n'),
       evidence: evidenceOf(facts, findings),
     };
   },
@@ -68,7 +69,7 @@ function evidenceOf(facts: ImageFacts, findings: Finding[]): EvidenceGroup[] {
       group = { heading, layer: finding.layer, items: [] };
       groups.set(key, group);
     }
-    group.items.push(`${finding.path} (${formatSize(finding.sizeBytes)})`);
+    group.items.push(`${escapeLine(finding.path)} (${formatSize(finding.sizeBytes)})`);
   }
   return [...groups.values()];
 }
@@ -78,7 +79,7 @@ function capitalise(text: string): string {
 }
 
 function describe(facts: ImageFacts, finding: Finding): string {
-  const where = `${finding.path} (${formatSize(finding.sizeBytes)}) is in ${layerAt(facts, finding.layer)}`;
+  const where = `${escapeLine(finding.path)} (${formatSize(finding.sizeBytes)}) is in ${layerAt(facts, finding.layer)}`;
   if (finding.hiddenInLayer === undefined) return `${where}, and a container still sees it.`;
   return `${where}; ${layerAt(facts, finding.hiddenInLayer)} deletes it, so a container does not see it, but its bytes still ship in layer ${finding.layer + 1}.`;
 }

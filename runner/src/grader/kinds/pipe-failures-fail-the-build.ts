@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { escapeLine } from '../report/untrusted.js';
 import { plural } from '../describe.js';
 import { describeInstruction } from '../facts/history.js';
 import type { CheckKind } from '../types.js';
@@ -32,7 +33,7 @@ export const pipeFailuresFailTheBuild: CheckKind<typeof params> = {
       status: 'fail',
       expected,
       actual: `${plural(unguarded.length, 'RUN')} with a pipe and no pipefail`,
-      message: `${listed}: a pipe reports only the exit code of its last command, so a command that fails before it does not stop the build.`,
+      message: escapeLine(`${listed}: a pipe reports only the exit code of its last command, so a command that fails before it does not stop the build.`),
     };
   },
 };

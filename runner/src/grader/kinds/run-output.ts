@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { escapeLine } from '../report/untrusted.js';
 import { formatDuration } from '../describe.js';
 import { runProbeKey } from '../facts/run-probe.js';
 import type { CheckKind, ImageFacts, RunProbeResult } from '../types.js';
@@ -43,7 +44,7 @@ export const runOutput: CheckKind<typeof params> = {
           status: 'fail',
           expected,
           actual: 'did not start',
-          message: `\`${command}\` did not start: ${run.reason}${diagnosis ? `\n${diagnosis}` : ''}`,
+          message: [`\`${command}\` did not start: ${run.reason}`, ...(diagnosis ? [diagnosis] : [])].map(escapeLine).join('\n'),
         };
       }
       case 'timed-out':
@@ -62,7 +63,7 @@ export const runOutput: CheckKind<typeof params> = {
         if (stderr) sentences.push(`On standard error it said: ${shown(stderr)}.`);
         const why = explain(facts, args);
         if (why) sentences.push(why);
-        return { status: 'fail', expected, actual, message: sentences.join(' ') };
+        return { status: 'fail', expected, actual, message: escapeLine(sentences.join(' ')) };
       }
     }
   },

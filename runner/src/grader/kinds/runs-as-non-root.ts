@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { escapeLine } from '../report/untrusted.js';
 import { formatSize } from '../describe.js';
 import { resolvePath } from '../facts/merged-view.js';
 import { maxKeptFileBytes, type CheckKind, type CheckOutcome, type ImageFacts } from '../types.js';
@@ -36,7 +37,7 @@ export const runsAsNonRoot: CheckKind<typeof params> = {
     const uid = goAtoi(userPart);
     if (uid !== undefined) {
       if (uid === 0) return rootOutcome(expected, user, `${userPart} is uid 0, root's`);
-      if (uid < 0) return { status: 'fail', expected, actual: `USER ${user}`, message: `USER ${user} is a negative uid, so no container can start from the image.` };
+      if (uid < 0) return { status: 'fail', expected, actual: `USER ${user}`, message: escapeLine(`USER ${user} is a negative uid, so no container can start from the image.`) };
       return { status: 'pass', expected, actual: `USER ${user} (uid ${uid})` };
     }
     const passwd = readPasswd(facts);
@@ -47,11 +48,11 @@ export const runsAsNonRoot: CheckKind<typeof params> = {
         status: 'fail',
         expected,
         actual: `USER ${user}, no ${passwdPath}`,
-        message: `The image sets USER ${user}, but it has no ${passwdPath} to look that name up in, so no container can start from it ("unable to find user ${userPart}"). A numeric uid works without one.`,
+        message: escapeLine(`The image sets USER ${user}, but it has no ${passwdPath} to look that name up in, so no container can start from it ("unable to find user ${userPart}"). A numeric uid works without one.`),
       };
     }
     if (passwd.state === 'unreadable') {
-      return { status: 'skip', expected, actual: 'unknown', message: `Could not tell who ${userPart} is: ${passwdPath} ${passwd.why}.` };
+      return { status: 'skip', expected, actual: 'unknown', message: escapeLine(`Could not tell who ${userPart} is: ${passwdPath} ${passwd.why}.`) };
     }
     const entry = passwd.users.find((candidate) => candidate.name === userPart);
     if (!entry) {
@@ -59,7 +60,7 @@ export const runsAsNonRoot: CheckKind<typeof params> = {
         status: 'fail',
         expected,
         actual: `USER ${user}, not in ${passwdPath}`,
-        message: `The image sets USER ${user}, but ${passwdPath} has no user ${userPart}, so no container can start from it ("unable to find user ${userPart}").`,
+        message: escapeLine(`The image sets USER ${user}, but ${passwdPath} has no user ${userPart}, so no container can start from it ("unable to find user ${userPart}").`),
       };
     }
     if (entry.uid === 0) return rootOutcome(expected, user, `${passwdPath} gives ${userPart} uid 0, root's`);
@@ -68,7 +69,7 @@ export const runsAsNonRoot: CheckKind<typeof params> = {
 };
 
 function rootOutcome(expected: string, user: string, why: string): CheckOutcome {
-  return { status: 'fail', expected, actual: `USER ${user}: root`, message: `The image sets USER ${user}: ${why}, so its process runs as root.` };
+  return { status: 'fail', expected, actual: `USER ${user}: root`, message: escapeLine(`The image sets USER ${user}: ${why}, so its process runs as root.`) };
 }
 
 /** Go's strconv.Atoi: optional sign, decimal digits only; undefined for anything else. */

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { escapeLine } from '../report/untrusted.js';
 import { z } from 'zod';
 import { layerAt } from '../describe.js';
 import { resolvePath } from '../facts/merged-view.js';
@@ -50,13 +51,13 @@ export const sharedLibrariesResolve: CheckKind<typeof params> = {
       const elsewhere = filesNamed(facts, path.posix.basename(executable)).filter((file) => file.type === 'file');
       const there = elsewhere.length ? ` The image has ${elsewhere.map((file) => `/${file.path}`).join(', ')}.` : '';
       const what = program?.type === 'directory' ? 'is a folder, not a program' : 'is not in the image';
-      return { status: 'fail', expected, actual: `no ${executable}`, message: `${executable} ${what}.${there}` };
+      return { status: 'fail', expected, actual: `no ${executable}`, message: escapeLine(`${executable} ${what}.${there}`) };
     }
     const identity = program.identity;
     const linking = identity?.kind === 'elf' || identity?.kind === 'go-program' ? identity.linking : undefined;
     if (!linking) {
       const what = identity?.kind === 'script' ? `a script for ${identity.interpreter}` : identity?.kind === 'busybox' ? 'busybox' : 'not a compiled (ELF) program';
-      return { status: 'fail', expected, actual: 'not a compiled program', message: `${executable} is ${what}, so it names no loader or libraries of its own.` };
+      return { status: 'fail', expected, actual: 'not a compiled program', message: escapeLine(`${executable} is ${what}, so it names no loader or libraries of its own.`) };
     }
     if (linking.kind === 'unknown') {
       return { status: 'skip', expected, actual: 'unknown', message: `Could not tell which libraries ${executable} needs: ${linking.why}.` };
@@ -119,9 +120,10 @@ export const sharedLibrariesResolve: CheckKind<typeof params> = {
       ...(cache.state === 'unreadable' && missing.length ? [`${cachePath} could not be read: ${cache.why}`] : []),
     ];
     if (unsure.length) {
-      return { status: 'skip', expected, actual: 'unknown', message: `${problems.join('\n')}\nThis may be wrong, because ${unsure.join('; ')}.` };
+      return { status: 'skip', expected, actual: 'unknown', message: [...problems, `This may be wrong, because ${unsure.join('; ')}.`].map(escapeLine).join('\n') };
     }
-    return { status: 'fail', expected, actual, message: problems.join('\n') };
+    // One line per problem; names from the image cannot break a line (report/untrusted.ts).
+    return { status: 'fail', expected, actual, message: problems.map(escapeLine).join('\n') };
   },
 };
 

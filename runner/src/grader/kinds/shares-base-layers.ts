@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { escapeLine } from '../report/untrusted.js';
 import { plural } from '../describe.js';
 import type { CheckKind, ImageFacts, ReferenceImageFacts } from '../types.js';
 
@@ -32,7 +33,7 @@ export const sharesBaseLayers: CheckKind<typeof params> = {
         status: 'skip',
         expected: `${base}'s layers at the bottom`,
         actual: `no image ${base} to compare with`,
-        message: `Not checked: the engine has no image ${base}. \`course up\` loads the course's base images into the sandbox.`,
+        message: escapeLine(`Not checked: the engine has no image ${base}. \`course up\` loads the course's base images into the sandbox.`),
       };
     }
     const baseLayers = reference.diffIds;
@@ -48,14 +49,14 @@ export const sharesBaseLayers: CheckKind<typeof params> = {
         status: 'fail',
         expected,
         actual: plural(facts.layers.length, 'layer'),
-        message: `The image has ${plural(facts.layers.length, 'layer')}, fewer than the ${baseLayers.length} of ${base}, so it cannot be built on it.`,
+        message: escapeLine(`The image has ${plural(facts.layers.length, 'layer')}, fewer than the ${baseLayers.length} of ${base}, so it cannot be built on it.`),
       };
     }
     return {
       status: 'fail',
       expected,
       actual: `layer ${mismatch + 1} is ${shortDigest(layer.diffId)}`,
-      message: `Layer ${mismatch + 1} of the image is ${shortDigest(layer.diffId)}, but layer ${mismatch + 1} of ${base} is ${shortDigest(baseLayers[mismatch]!)}: the image was not built on ${base}.`,
+      message: escapeLine(`Layer ${mismatch + 1} of the image is ${shortDigest(layer.diffId)}, but layer ${mismatch + 1} of ${base} is ${shortDigest(baseLayers[mismatch]!)}: the image was not built on ${base}.`),
     };
   },
 };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { escapeLine } from '../report/untrusted.js';
 import { stepPosition } from '../facts/build-trace.js';
 import type { BuildStepFacts, CheckKind, CheckOutcome, RebuildProbeResult } from '../types.js';
 
@@ -44,7 +45,7 @@ export const stepStaysCached: CheckKind<typeof params> = {
         status: 'fail',
         expected,
         actual: 'no such step',
-        message: `No step of ${rebuild.folder}/Dockerfile runs \`${step}\`, so there is nothing to compare.${mentioned} Keep that step as it was; change only where it stands.`,
+        message: escapeLine(`No step of ${rebuild.folder}/Dockerfile runs \`${step}\`, so there is nothing to compare.${mentioned} Keep that step as it was; change only where it stands.`),
       };
     }
     // BuildKit never marks a FROM as cached; it only resolves the base, it builds nothing.
@@ -65,7 +66,7 @@ export const stepStaysCached: CheckKind<typeof params> = {
       status: 'fail',
       expected,
       actual: `ran again: ${rebuilt.map((candidate) => `\`${candidate.name}\``).join(', ')}`,
-      message: `After a change to ${sourceFile} alone, \`${ranAgain.name}\` ran again. ${why}`,
+      message: escapeLine(`After a change to ${sourceFile} alone, \`${ranAgain.name}\` ran again. ${why}`),
     };
   },
 };
@@ -129,7 +130,7 @@ function notRebuilt(rebuild: Exclude<RebuildProbeResult, { outcome: 'rebuilt' }>
         status: 'skip',
         expected,
         actual: 'not rebuilt',
-        message: `Not checked: this check rebuilds your project, and no folder was given. Run \`course check <lesson> --exercise-folder DIR\` with DIR the folder holding its Dockerfile.`,
+        message: escapeLine(`Not checked: this check rebuilds your project, and no folder was given. Run \`course check <lesson> --exercise-folder DIR\` with DIR the folder holding its Dockerfile.`),
       };
     case 'no-folder':
       return fail('no folder to rebuild', `There is no folder ${rebuild.folder} to rebuild (${rebuild.reason}). This check rebuilds your project where the course put it, ~/exercises/<lesson> in the sandbox.`);
