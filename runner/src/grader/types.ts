@@ -216,7 +216,15 @@ export interface ProbeResults {
   rebuild?: RebuildProbeResult;
   /** One path looked up in every layer of another image (facts/reference-files.ts). */
   referenceFiles?: ReferenceFileFacts[];
+  /** The exercise's folder, which `docker build` sends as the build context. */
+  buildContext?: BuildContextFacts;
 }
+
+/** The files of the exercise's folder, or why they could not be read. */
+export type BuildContextFacts =
+  | { outcome: 'read'; files: Array<{ path: string; sizeBytes: number; content: Buffer }> }
+  | { outcome: 'not-given' }
+  | { outcome: 'unreadable'; reason: string };
 
 /**
  * Rebuild the exercise's folder with the engine's BuildKit, as it is and then with
@@ -325,6 +333,8 @@ export interface ProbeNeeds {
   rebuild?: RebuildProbeRequest;
   /** Paths to look up in every layer of other images. */
   referenceFiles?: ReferenceFileRequest[];
+  /** The exercise's folder (the build context), its files read. */
+  buildContext?: boolean;
 }
 
 /** One kind of check: its parameters' schema and a pure evaluator. */

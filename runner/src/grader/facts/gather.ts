@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import { isNotFound, withTimeout, type Engine } from '../../engine.js';
 import { environmentError } from '../../errors.js';
-import type { ExerciseFolder, ImageFacts, LayerFolders, LayerFacts, ProbeNeeds, ProbeResults, ReferenceFileFacts, ReferenceFileRequest, ReferenceImageFacts, RunProbeRequest } from '../types.js';
+import type { BuildContextFacts, ExerciseFolder, ImageFacts, LayerFolders, LayerFacts, ProbeNeeds, ProbeResults, ReferenceFileFacts, ReferenceFileRequest, ReferenceImageFacts, RunProbeRequest } from '../types.js';
 import { layerOrigins } from './history.js';
 import { probeHttp } from './http-probe.js';
 import { removeStaleProbes } from './probe-container.js';
@@ -10,7 +10,7 @@ import { ArchiveReadError, readImageArchive, type ImageArchive, type ImageConfig
 import type { CachedImage, LayerFactsCache } from './layer-cache.js';
 import { normaliseEntryName, readLayerTar, type LayerContents } from './layer-tar.js';
 import { mergeLayers } from './merged-view.js';
-import { probeRebuild } from './rebuild-probe.js';
+import { probeRebuild, readExerciseFolder } from './rebuild-probe.js';
 import { referenceFileFacts } from './reference-files.js';
 import { probeRun, runProbeKey } from './run-probe.js';
 import { readLoaderCache } from './shared-libraries.js';
@@ -78,6 +78,7 @@ export async function gatherImageFacts(engine: Engine, ref: string, options: Gat
   const probing = (async (): Promise<ProbeResults> => {
     const referenceImages = await inspectReferenceImages(engine, options.probes?.referenceImages ?? []);
     const referenceFiles = await readReferenceFiles(engine, options.probes?.referenceFiles ?? [], { signal, layerCache: options.layerCache, layerFolders: options.layerFolders });
+    const buildContext = options.probes?.buildContext ? { buildContext: await readBuildContext(engine, inspect.Id, options) } : {};
     const rebuildRequest = options.probes?.rebuild;
     let rebuild: Pick<ProbeResults, 'rebuild'> = {};
     if (rebuildRequest && !options.exerciseFolder) {
@@ -95,12 +96,12 @@ export async function gatherImageFacts(engine: Engine, ref: string, options: Gat
     }
     const http = options.probes?.http;
     const runs = uniqueRuns(options.probes?.runs ?? []);
-    if (!http && !runs.length) return { ...referenceImages, ...referenceFiles, ...rebuild };
+    if (!http && !runs.length) return { ...referenceImages, ...referenceFiles, ...rebuild, ...buildContext };
     if (http && !options.publishedPortHost) throw new Error('gatherImageFacts: an HTTP probe needs publishedPortHost');
     options.onPhase?.('running-container');
     await removeStaleProbes(engine);
     const probeOptions = { ...(signal ? { signal } : {}), ...(options.labels ? { labels: options.labels } : {}) };
-    const results: ProbeResults = { ...referenceImages, ...referenceFiles, ...rebuild };
+    const results: ProbeResults = { ...referenceImages, ...referenceFiles, ...rebuild, ...buildContext };
     if (http) results.http = await probeHttp(engine, inspect.Id, http, { publishedPortHost: options.publishedPortHost!, ...probeOptions });
     // One container at a time: they are short, and the learner's machine is small.
     if (runs.length) {
@@ -114,6 +115,22 @@ export async function gatherImageFacts(engine: Engine, ref: string, options: Gat
   if (archiveResult.status === 'rejected') throw archiveResult.reason;
   if (probeResult.status === 'rejected') throw probeResult.reason;
   return buildFacts(ref, inspect, archiveResult.value, probeResult.value);
+}
+
+/** The exercise's folder as the build context: its regular files and their bytes. */
+async function readBuildContext(engine: Engine, imageId: string, options: GatherOptions): Promise<BuildContextFacts> {
+  if (!options.exerciseFolder) return { outcome: 'not-given' };
+  const read = await readExerciseFolder(engine, {
+    folder: options.exerciseFolder,
+    helperImage: imageId,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.labels ? { labels: options.labels } : {}),
+  });
+  if ('reason' in read) return { outcome: 'unreadable', reason: read.reason };
+  const files = read.files
+    .filter((file) => file.header.type === 'file')
+    .map((file) => ({ path: normaliseEntryName(file.header.name).path, sizeBytes: file.content.length, content: file.content }));
+  return { outcome: 'read', files };
 }
 
 /** Checks that ask for the same arguments share a run, with the longest time any of them allows. */

@@ -50,7 +50,7 @@ export async function probeRebuild(engine: Engine, request: RebuildProbeRequest,
   const { signal, folder } = options;
   signal?.throwIfAborted();
   const base = { ...request, folder: folder.path };
-  const context = folder.where === 'here' ? await readLocalFolder(folder.path) : await readFolder(engine, options);
+  const context = await readExerciseFolder(engine, options);
   if ('reason' in context) return { ...base, outcome: 'no-folder', reason: context.reason };
   const sourceName = normaliseEntryName(request.sourceFile).path;
   const source = context.files.find((file) => file.header.name === sourceName && file.header.type === 'file');
@@ -91,6 +91,11 @@ export function commentLine(fileName: string, text: string): string {
   if (['html', 'htm', 'xml', 'svg', 'md'].includes(extension)) return `<!-- ${text} -->`;
   if (['sql', 'lua', 'hs'].includes(extension)) return `-- ${text}`;
   return `# ${text}`;
+}
+
+/** The project's files, wherever it is: on the engine's host (read through the engine) or here. */
+export async function readExerciseFolder(engine: Engine, options: RebuildProbeOptions): Promise<{ files: ContextFile[] } | { reason: string }> {
+  return options.folder.where === 'here' ? await readLocalFolder(options.folder.path) : await readFolder(engine, options);
 }
 
 export async function readFolder(engine: Engine, options: RebuildProbeOptions): Promise<{ files: ContextFile[] } | { reason: string }> {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { escapeLine } from '../report/untrusted.js';
-import { plural } from '../describe.js';
+import { layerAt, plural } from '../describe.js';
 import type { CheckKind } from '../types.js';
 import { placesOf } from './no-secret.js';
 
@@ -23,23 +23,55 @@ const listed = 4;
 /**
  * A value the image holds was computed while the image was built, not written out by
  * whoever wrote the Dockerfile: no instruction (history row) and nothing in the config holds
- * it, or a long piece of it. Pair it with a check that the value is in the image.
+ * it, or a long piece of it; and it was not copied in from the build context (a file of the
+ * exercise's folder that holds it, and a COPY or ADD layer of the image that brings in a
+ * file of that size). Pair it with a check that the value is in the image.
  */
 export const computedInBuild: CheckKind<typeof params> = {
-  summary: 'A value in the image was computed by the build, not written into an instruction',
+  summary: 'A value in the image was computed by the build, not written into an instruction or copied in',
   params,
+  probes: () => ({ buildContext: true }),
   evaluate(facts, { value, name, pieceCharacters }) {
     const expected = `${name} computed by a build step, written in no instruction`;
     const places = placesOf(facts, (text) => maskPieces(text, value, pieceCharacters));
-    if (!places.length) return { status: 'pass', expected, actual: 'written in no instruction' };
-    const shown = places.slice(0, listed);
-    if (places.length > listed) shown.push(`and ${places.length - listed} more`);
-    return {
-      status: 'fail',
-      expected,
-      actual: `written in ${plural(places.length, 'place')}`,
-      message: escapeLine(`${capitalise(name)} is written out in the image's instructions, not computed: ${shown.join('; ')}. The image must hold what its build worked out, so that a change to the input would change it too.`),
-    };
+    if (places.length) {
+      const shown = places.slice(0, listed);
+      if (places.length > listed) shown.push(`and ${places.length - listed} more`);
+      return {
+        status: 'fail',
+        expected,
+        actual: `written in ${plural(places.length, 'place')}`,
+        message: escapeLine(`${capitalise(name)} is written out in the image's instructions, not computed: ${shown.join('; ')}. The image must hold what its build worked out, so that a change to the input would change it too.`),
+      };
+    }
+    // Layers a COPY or ADD made (the learner's own, and any below): what they bring in came from somewhere else.
+    const copyLayers = facts.layers.filter((layer) => /^(COPY|ADD)\b/.test(layer.instruction ?? ''));
+    const context = facts.probes.buildContext;
+    // Without the folder (a CI check given no --exercise-folder), only the instructions can be judged.
+    if (!copyLayers.length || !context || context.outcome === 'not-given') return { status: 'pass', expected, actual: 'written in no instruction' };
+    if (context.outcome === 'unreadable') {
+      const why = `its folder could not be read (${context.reason})`;
+      return {
+        status: 'skip',
+        expected,
+        actual: 'unknown',
+        message: escapeLine(`The image copies files in (${layerAt(facts, copyLayers[0]!.index)}), and whether one of them brought ${name} from the build context cannot be told: ${why}.`),
+      };
+    }
+    const holders = context.files.filter((file) => maskPieces(file.content.toString('latin1'), value, pieceCharacters) !== file.content.toString('latin1'));
+    for (const holder of holders) {
+      const layer = copyLayers.find((candidate) => candidate.entries.some((entry) => entry.type === 'file' && entry.sizeBytes === holder.sizeBytes));
+      if (!layer) continue;
+      return {
+        status: 'fail',
+        expected,
+        actual: `copied from ${escapeLine(holder.path)}`,
+        message: escapeLine(
+          `${capitalise(name)} is not computed by the build but copied in: ${holder.path} in the build context holds it, and ${layerAt(facts, layer.index)} brings a file of its size into the image. The image must hold what its build worked out, so that a change to the input would change it too.`,
+        ),
+      };
+    }
+    return { status: 'pass', expected, actual: 'written in no instruction' };
   },
 };
 
