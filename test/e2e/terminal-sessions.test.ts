@@ -64,7 +64,7 @@ describe('the page\'s terminal', () => {
     try {
       const size = 10 * 1024 * 1024;
       // Raw mode: no line limit, no echo, every byte as pasted reaches `head`.
-      await typeAndWait(page, `stty raw -echo opost; echo "ready-$((6*7))"; head -c ${size} | sha256sum | sed 's/ .*/ =pasted/'; stty sane`, 'ready-42');
+      await typeAndWait(page, `stty raw -echo opost; echo "ready-$((6*7))"; head -c ${size} | sha256sum | cut -d' ' -f1; echo "pasted-$((6*11))"; stty sane`, 'ready-42');
       const { expected, startedAt } = await page.evaluate(async (bytes) => {
         // Base64 lines of random bytes, with the CR a terminal paste sends between lines.
         const random = new Uint8Array(3 * 1024);
@@ -84,12 +84,12 @@ describe('the page\'s terminal', () => {
         return { expected: [...digest].map((byte) => byte.toString(16).padStart(2, '0')).join(''), startedAt };
       }, size);
       const seconds = await page.waitForFunction(
-        (start) => (/[0-9a-f]{64} =pasted/.test((window as PageWindow).layerlab!.terminal.readText()) ? (performance.now() - start) / 1000 : false),
+        (start) => ((window as PageWindow).layerlab!.terminal.readText().includes('pasted-66') ? (performance.now() - start) / 1000 : false),
         startedAt,
         { timeout: 120_000, polling: 100 },
       );
       const text = await page.evaluate(() => (window as PageWindow).layerlab!.terminal.readText());
-      expect(/([0-9a-f]{64}) =pasted/.exec(text)?.[1]).toBe(expected);
+      expect(/([0-9a-f]{64})\s+pasted-66/.exec(text)?.[1]).toBe(expected);
       console.log(`10 MB paste arrived whole in ${(await seconds.jsonValue() as number).toFixed(1)} s`);
       expect(course.child.exitCode).toBe(null);
       // Still the same socket and shell, and it answers.
