@@ -29,8 +29,14 @@ export async function connectSocket(socketPath: string, whatToDo: string): Promi
 
 async function ensureAnswers(docker: Docker, address: string, whatToDo: string): Promise<Engine> {
   try {
-    await withTimeout(docker.ping(), pingTimeoutMs, `no answer within ${pingTimeoutMs / 1000} s`);
-    const version = await withTimeout(docker.version(), pingTimeoutMs, `no answer within ${pingTimeoutMs / 1000} s`);
+    // The requests are also aborted at the timeout: one left hanging on an engine that never
+    // answers (a frozen dockerd) would keep the process from exiting.
+    // (dockerode takes the option; its typings do not list it.)
+    type WithOptions<T> = (options: { abortSignal: AbortSignal }) => Promise<T>;
+    const ping = docker.ping.bind(docker) as unknown as WithOptions<unknown>;
+    const readVersion = docker.version.bind(docker) as unknown as WithOptions<Docker.DockerVersion>;
+    await withTimeout(ping({ abortSignal: AbortSignal.timeout(pingTimeoutMs) }), pingTimeoutMs, `no answer within ${pingTimeoutMs / 1000} s`);
+    const version = await withTimeout(readVersion({ abortSignal: AbortSignal.timeout(pingTimeoutMs) }), pingTimeoutMs, `no answer within ${pingTimeoutMs / 1000} s`);
     return { docker, address, version: version.Version, apiVersion: version.ApiVersion };
   } catch (error) {
     throw environmentError(`Docker is not answering on ${address} (${explainConnectionError(error)}).`, whatToDo);

@@ -11,3 +11,4 @@ export * from './class.js';
 export * from './inspect.js';
 export * from './exercise-folder.js';
 export * from './auth.js';
+export * from './sandbox-health.js';

@@ -29,10 +29,15 @@ export interface ProgressResponse {
   warning?: string;
 }
 
-/** GET /api/status: how a page knows a runner serves it. */
+/** GET /api/status: how a page knows a runner serves it, and how its sandbox is doing. */
 export interface StatusResponse {
   runner: 'layerlab';
   sandboxRunning: boolean;
+  /** A word of SandboxHealth (contract/sandbox-health.ts) and its label; absent from older runners. */
+  sandboxHealth?: string;
+  sandboxHealthLabel?: string;
+  /** What to do about it, when it is not healthy. */
+  sandboxHealthAdvice?: string;
 }
 
 /** Every API error: what went wrong, then what to do. */

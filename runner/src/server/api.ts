@@ -4,7 +4,7 @@ import type { Engine } from '../engine.js';
 import { ExitCode, messageOf, UserError } from '../errors.js';
 import { compareWithSolution, resetExercise } from '../exercise-folder.js';
 import { lessonStatus, lessonStatusLabels, readProgress } from '../progress-store.js';
-import { inspectContainer } from '../sandbox/sandbox.js';
+import { readSandboxStatus } from '../sandbox/status.js';
 import type { Instance } from '../settings.js';
 import type { ApiError, CheckRun, CheckStreamEvent, LessonProgress, ProgressResponse, StatusResponse } from '../contract/index.js';
 import { createInspectApi } from './inspect-api.js';
@@ -94,8 +94,12 @@ export function createApiHandler(options: ApiOptions): (request: http.IncomingMe
   return async function handleApi(request, response, url) {
     response.setHeader('Cache-Control', 'no-store');
     if (request.method === 'GET' && url.pathname === '/api/status') {
-      const container = await inspectContainer(options.engine, options.instance).catch(() => undefined);
-      return sendJson(response, 200, { runner: 'layerlab', sandboxRunning: Boolean(container?.State.Running) } satisfies StatusResponse);
+      const status = await readSandboxStatus(options.engine, options.instance, { measureData: false }).catch(() => undefined);
+      return sendJson(response, 200, {
+        runner: 'layerlab',
+        sandboxRunning: status?.sandbox.state === 'running',
+        ...(status ? { sandboxHealth: status.health.word, sandboxHealthLabel: status.health.label, ...(status.health.advice ? { sandboxHealthAdvice: status.health.advice } : {}) } : {}),
+      } satisfies StatusResponse);
     }
     if (request.method === 'GET' && url.pathname === '/api/progress') {
       const { progress, warning } = await readProgress(options.instance.dataDir);

@@ -1,3 +1,4 @@
+import { formatSize } from '../../contract/index.js';
 import { connectEngine } from '../../engine.js';
 import { ExitCode } from '../../errors.js';
 import { readSandboxStatus } from '../../sandbox/status.js';
@@ -35,6 +36,20 @@ export const statusCommand: Command = {
     }
     lines.push(`Storage         volumes ${sandbox.volumes.join(', ')}`);
     if (sandbox.state === 'running') {
+      const { health, processes, disk } = status;
+      lines.push(`Health          ${health.word === 'healthy' ? paint.green(health.label) : paint.red(health.label)}`);
+      for (const problem of health.word === 'healthy' ? [] : health.problems) lines.push(`                ${problem}`);
+      if (health.advice) lines.push(`                ${health.advice}`);
+      if (processes) {
+        const count = (entry: { current: number; max: number } | undefined, what: string) => (entry ? `${what} ${entry.current} of ${entry.max}` : undefined);
+        const parts = [count(processes.sandbox, 'sandbox'), count(processes.containers, 'containers'), count(processes.shells, 'shells')].filter(Boolean);
+        lines.push(`Processes       ${parts.join(', ')}`);
+      }
+      if (disk) {
+        const stored = disk.dockerDataBytes === null ? 'the sandbox stores an unknown amount' : `the sandbox stores ${formatSize(disk.dockerDataBytes)}`;
+        lines.push(`Disk            ${stored}; ${formatSize(disk.hostFreeBytes)} of ${formatSize(disk.hostTotalBytes)} free on the disk that holds it`);
+        lines.push(`                ${disk.capNote}`);
+      }
       lines.push(
         nestedEngine.isAnswering
           ? `Inner engine    Docker ${nestedEngine.version}, socket ${nestedEngine.socket}`
