@@ -33,7 +33,10 @@ export const pipeFailuresFailTheBuild: CheckKind<typeof params> = {
       status: 'fail',
       expected,
       actual: `${plural(unguarded.length, 'RUN')} with a pipe and no pipefail`,
-      message: escapeLine(`${listed}: a pipe reports only the exit code of its last command, so a command that fails before it does not stop the build.`),
+      message: escapeLine(
+        `${listed}: a pipe reports only the exit code of its last command, so a command that fails before it does not stop the build.` +
+          (unguarded.some((run) => swallowsFailure(run.command)) ? ' An ending like `|| true` turns any failure into success, pipefail or not.' : ''),
+      ),
     };
   },
 };
@@ -80,6 +83,13 @@ export function hasPipe(command: string): boolean {
 }
 
 function hasPipefail(run: RunRow): boolean {
+  // pipefail switched off again, or the step's failure swallowed at its end (`|| true`): a failing command passes anyway.
+  if (/(?:^|[\s;&|])set +\+o +pipefail\b/.test(run.command) || swallowsFailure(run.command)) return false;
   if (/(?:^|\s)-[a-zA-Z]*o +pipefail\b/.test(run.shell)) return true;
   return /^\s*set +(?:-[a-zA-Z]*o +pipefail|-o +\w+ +-o +pipefail)\b/.test(run.command);
+}
+
+/** The command ends by turning any failure into success: `|| true`, `|| :`, `|| exit 0`, `; true`, `; exit 0`. */
+export function swallowsFailure(command: string): boolean {
+  return /(?:\|\||;)\s*(?:true|:|exit\s+0)\s*;?\s*$/.test(command);
 }
