@@ -18,20 +18,34 @@ export async function removeTestObjects(docker: Docker, runId?: string): Promise
   const filters = { label: [testLabel] };
   for (const container of await docker.listContainers({ all: true, filters })) {
     if (!belongs(container.Labels)) continue;
-    await docker.getContainer(container.Id).remove({ force: true, v: true });
+    if (!(await unlessGone(docker.getContainer(container.Id).remove({ force: true, v: true })))) continue;
     removed.push(`container ${container.Names[0]}`);
   }
   for (const volume of (await docker.listVolumes({ filters })).Volumes ?? []) {
     if (!belongs(volume.Labels ?? undefined)) continue;
-    await docker.getVolume(volume.Name).remove();
+    if (!(await unlessGone(docker.getVolume(volume.Name).remove()))) continue;
     removed.push(`volume ${volume.Name}`);
   }
   for (const image of await docker.listImages({ filters })) {
     if (!belongs(image.Labels)) continue;
-    await docker.getImage(image.Id).remove({ force: true });
+    if (!(await unlessGone(docker.getImage(image.Id).remove({ force: true })))) continue;
     removed.push(`image ${image.RepoTags?.[0] ?? image.Id}`);
   }
   return removed;
+}
+
+/**
+ * Waits for a removal; false when the object was already gone. Runs that start together each
+ * sweep what dead runs left, so the other one may have removed it between list and remove.
+ */
+async function unlessGone(removal: Promise<unknown>): Promise<boolean> {
+  try {
+    await removal;
+    return true;
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return false;
+    throw error;
+  }
 }
 
 function isSandbox(labels: Record<string, string> | undefined): boolean {

@@ -76,7 +76,9 @@ var bindRoots = []string{"/root", "/home", "/tmp", "/var/tmp", "/srv", "/mnt"}
 // The engine's own socket may be handed to a container: its requests come back here.
 var allowedSocketBinds = map[string]bool{"/var/run/docker.sock": true, "/run/docker.sock": true}
 
-var versionPrefix = regexp.MustCompile(`^/v[0-9]+(\.[0-9]+)*(/|$)`)
+// dockerd's router takes the version as `/v{version:[0-9.]+}`, so "/v1.45./" and "/v./" are
+// version prefixes too; stripping less would leave a path no check below matches.
+var versionPrefix = regexp.MustCompile(`^/v[0-9.]+(/|$)`)
 
 // apiPath is the request's path as dockerd's router sees it: decoded, cleaned, without the
 // /v1.45 version prefix.
@@ -88,6 +90,11 @@ func apiPath(uri string) (string, error) {
 	p := path.Clean("/" + parsed.Path)
 	if loc := versionPrefix.FindStringIndex(p); loc != nil {
 		p = path.Clean("/" + p[loc[1]:])
+	}
+	// The router strips one prefix; a second one would make a path no route serves, and a
+	// policy that guessed otherwise than the router would be a way around it: refuse.
+	if versionPrefix.MatchString(p) {
+		return "", errors.New("more than one version prefix")
 	}
 	return p, nil
 }
@@ -119,6 +126,8 @@ func Decide(req Request, env Environment) Decision {
 		return deny("swarm services", whySwarm)
 	case p == "/volumes/create":
 		return withBody(req, checkVolumeCreate)
+	case p == "/build":
+		return checkBuild(req.URI)
 	}
 	if match := containerAction.FindStringSubmatch(p); match != nil {
 		id, action := match[1], match[2]
@@ -164,7 +173,32 @@ func checkContainerCreate(body []byte, env Environment) Decision {
 	if err := json.Unmarshal(body, &create); err != nil {
 		return deny("a container whose settings are not valid JSON", "every container is checked before it is created")
 	}
-	return checkHostConfig(create.HostConfig, env)
+	if d := checkHostConfig(create.HostConfig, env); !d.Allow {
+		return d
+	}
+	// Old API clients put HostConfig's fields at the top level of the body, and the engine
+	// still stores them from there when no HostConfig is given: check the body as one too.
+	return checkHostConfig(body, env)
+}
+
+// checkBuild refuses the classic builder's --cgroup-parent, which would run the build's
+// steps outside the learner's cgroup and its caps. (BuildKit's own --cgroup-parent travels
+// inside its session, out of this plugin's sight; see README.)
+func checkBuild(uri string) Decision {
+	parsed, err := url.ParseRequestURI(uri)
+	if err != nil {
+		return deny("a build request it cannot parse", "every request is checked before the engine acts on it")
+	}
+	for key, values := range parsed.Query() {
+		if strings.EqualFold(key, "cgroupparent") {
+			for _, value := range values {
+				if value != "" {
+					return deny("docker build --cgroup-parent", whyCgroup)
+				}
+			}
+		}
+	}
+	return allow()
 }
 
 type hostConfig struct {
