@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough, type Duplex } from 'node:stream';
 import type { Engine } from '../../runner/src/engine.js';
+import { learnerShellCommand } from '../../runner/src/sandbox/learner-shell.js';
 import type { Instance } from '../../runner/src/settings.js';
 
 export interface BlockResult {
@@ -41,8 +42,9 @@ export class SandboxShell {
 
   static async open(hostEngine: Engine, instance: Instance): Promise<SandboxShell> {
     const exec = await hostEngine.docker.getContainer(instance.containerName).exec({
-      // A login shell, in the home folder, as the learner's terminal has (course's ShellSession).
-      Cmd: ['bash', '-l'],
+      // A login shell, in the home folder, as the learner's terminal has (course's ShellSession):
+      // the same wrapper, so lessons are replayed with a learner's rights, not the sandbox's.
+      Cmd: learnerShellCommand(),
       Env: ['HOME=/root', 'LANG=C.UTF-8'],
       WorkingDir: '/root',
       AttachStdin: true,
