@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectEngine, type Engine } from '../../runner/src/engine.js';
-import type { BuildFolderSummary, CacheReport } from '../../runner/src/contract/inspect.js';
+import type { BuildFolderSummary, CacheReport, TerminalBuild } from '../../runner/src/contract/inspect.js';
 import { startCourseServer, type CourseServer } from '../../runner/src/server/index.js';
 import type { Instance } from '../../runner/src/settings.js';
 import { execIn } from '../support/build-image.js';
@@ -13,6 +13,8 @@ const token = 'inspect-api-test-token-0123456789';
 const runId = inject('testRunId');
 const folder = `/root/ll-inspect-api-${runId}`;
 const tag = `ll-inspect-api:${runId}`;
+const terminalFolder = `/root/ll-inspect-term-${runId}`;
+const terminalTag = `ll-inspect-term:${runId}`;
 
 let instance: Instance;
 let host: Engine;
@@ -35,7 +37,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   if (siteDir) await rm(siteDir, { recursive: true, force: true });
-  await execIn(host, instance, ['sh', '-c', `rm -rf ${folder}; docker rmi -f ${tag} >/dev/null 2>&1; true`]);
+  await execIn(host, instance, ['sh', '-c', `rm -rf ${folder} ${terminalFolder}; docker rmi -f ${tag} ${terminalTag} >/dev/null 2>&1; true`]);
 });
 
 function explain(body: string, headers: Record<string, string> = {}): Promise<Response> {
@@ -96,5 +98,37 @@ describe('the inspect API: build folders and the cache explainer', () => {
     const again = (await (await explain(JSON.stringify({ folder, tag }))).json()) as CacheReport;
     expect(again.hasEarlierBuild).toBe(true);
     expect(again.steps.filter((step) => step.line !== 1).every((step) => step.isCached)).toBe(true);
+  });
+
+  it('reads the builds run in the terminal from BuildKit\'s own history: each step cached or run, and why the first one ran', async () => {
+    // As a learner types them: build, build again, change a copied file, change a build argument.
+    const build = (extra = '') => `cd ${terminalFolder} && docker build -q ${extra} -t ${terminalTag} . >/dev/null`;
+    await execIn(host, instance, ['sh', '-c', [
+      `mkdir -p ${terminalFolder} && cd ${terminalFolder} && printf 'FROM busybox:latest\\nARG V=1\\nWORKDIR /w\\nCOPY a.txt ./\\nRUN echo "$V" > v.txt\\n' > Dockerfile && echo one > a.txt`,
+      build(),
+      build(),
+      `echo two > ${terminalFolder}/a.txt`,
+      build(),
+      build('--build-arg V=2'),
+    ].join(' && ')]);
+    const response = await fetch(`${baseUrl}/api/inspect/builds`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(200);
+    // The engine's history keeps no tag: this Dockerfile's builds are told by their steps.
+    const builds = ((await response.json()) as { builds: TerminalBuild[] }).builds.filter((found) => found.steps.some((step) => step.name === '[3/4] COPY a.txt ./'));
+    expect(builds).toHaveLength(4);
+    const [argChanged, fileChanged, again, first] = builds;
+    const ran = (found: TerminalBuild) => found.steps.filter((step) => step.number > 1 && !step.isCached).map((step) => step.name);
+    expect(first!.firstRan?.cause.kind).toBe('no-earlier-build');
+    // BuildKit names a RUN with the build argument's value filled in.
+    expect(ran(first!)).toEqual(['[2/4] WORKDIR /w', '[3/4] COPY a.txt ./', '[4/4] RUN echo "1" > v.txt']);
+    expect(ran(again!)).toEqual([]);
+    expect(again!.firstRan).toBeUndefined();
+    expect(ran(fileChanged!)).toEqual(['[3/4] COPY a.txt ./', '[4/4] RUN echo "1" > v.txt']);
+    expect(fileChanged!.firstRan).toMatchObject({ step: '[3/4] COPY a.txt ./', cause: { kind: 'context-file-changed' } });
+    expect(argChanged!.buildArgs).toEqual({ V: '2' });
+    expect(ran(argChanged!)).toEqual(['[4/4] RUN echo "2" > v.txt']);
+    expect(argChanged!.firstRan).toMatchObject({ step: '[4/4] RUN echo "2" > v.txt', cause: { kind: 'arg-changed', variable: 'V', after: '2' } });
+    // Newest first.
+    expect(builds.map((found) => found.finishedAt)).toEqual([...builds.map((found) => found.finishedAt)].sort().reverse());
   });
 });

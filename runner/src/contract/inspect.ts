@@ -252,3 +252,32 @@ export interface ExplainBuildRequest {
   tag: string;
   buildArgs?: Record<string, string>;
 }
+
+/** GET /api/inspect/builds: builds BuildKit remembers (those run in the terminal too), newest first. */
+export interface TerminalBuild {
+  /** BuildKit's build reference. */
+  ref: string;
+  /** The image name, when BuildKit's exporter records it (the Docker engine's does not: builds are told by their steps). */
+  image?: string;
+  startedAt: string;
+  finishedAt: string;
+  buildArgs: Record<string, string>;
+  error?: string;
+  /** Dockerfile steps in BuildKit's order, each with its own word on the cache. */
+  steps: TerminalBuildStep[];
+  /** For the first step that ran again, what can be told by comparing with the last build of the same Dockerfile. */
+  firstRan?: { step: string; cause: CacheMissCause };
+}
+
+export interface TerminalBuildStep {
+  /** As BuildKit names it: "[3/5] COPY . .". */
+  name: string;
+  /** The stage label ("" for a lone stage, else its AS name or stage-N). */
+  stage: string;
+  /** 1 for FROM. */
+  number: number;
+  isCached: boolean;
+  error?: string;
+  /** The digest of BuildKit's operation: another digest for the same name means other inputs. */
+  digest?: string;
+}

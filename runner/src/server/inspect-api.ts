@@ -13,6 +13,7 @@ import type { Instance } from '../settings.js';
 import { sendJson } from './responses.js';
 import { explainSandboxBuild } from '../inspect/cache-explainer.js';
 import { execInSandbox } from '../inspect/overlay.js';
+import { explainTerminalBuilds, readTerminalBuilds } from '../inspect/build-history.js';
 import type { BuildFolderSummary, ExplainBuildRequest } from '../contract/inspect.js';
 import path from 'node:path';
 
@@ -28,6 +29,7 @@ export interface InspectApiOptions {
 /** A build request is a folder, a tag and a few build arguments: never more than this. */
 const maxRequestBytes = 16 * 1024;
 const maxFolders = 200;
+const maxTerminalBuilds = 8;
 
 /** Reports of the last few images, by image id: an id names content, so they never go stale. */
 const keptReports = 6;
@@ -107,6 +109,12 @@ export function createInspectApi(options: InspectApiOptions): (request: http.Inc
     switch (url.pathname) {
       case '/api/inspect/images':
         await answer(response, async () => ({ images: await listSandboxImages(await nested()) }));
+        return true;
+      case '/api/inspect/builds':
+        await answer(response, async () => {
+          await nested(); // checks the socket is the sandbox engine's own before speaking gRPC on it
+          return { builds: explainTerminalBuilds(await readTerminalBuilds(options.instance.socketPath, maxTerminalBuilds * 3)).slice(0, maxTerminalBuilds) };
+        });
         return true;
       case '/api/inspect/build-folders':
         await answer(response, async () => ({ folders: await listBuildFolders() }));

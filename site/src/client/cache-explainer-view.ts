@@ -1,4 +1,4 @@
-import type { BuildFolderSummary, CacheMissCause, CacheReport, ExplainBuildRequest } from '../../../runner/src/contract/inspect';
+import type { BuildFolderSummary, CacheMissCause, CacheReport, ExplainBuildRequest, TerminalBuild } from '../../../runner/src/contract/inspect';
 import { element, requestJson, visible } from './explorer-dom';
 import { findRunner } from './runner';
 
@@ -142,6 +142,45 @@ export function startCacheExplainer(root: HTMLElement): void {
     })();
   });
 
+  const buildsList = root.querySelector<HTMLOListElement>('[data-terminal-builds]');
+  const buildsStatus = root.querySelector<HTMLElement>('[data-builds-status]');
+  let shownBuilds = '';
+
+  function renderBuild(build: TerminalBuild): HTMLLIElement {
+    const item = element('li', { 'data-build-image': build.image ?? '' });
+    const when = new Date(build.finishedAt).toLocaleTimeString();
+    const base = build.steps.find((step) => step.number === 1 && step.stage === '') ?? build.steps.find((step) => step.number === 1);
+    const title = build.image ?? (base ? base.name.replace(/^\[[^\]]*\] /, '') : 'A build');
+    item.append(element('strong', {}, visible(title)), element('span', { class: 'meta' }, visible(` built at ${when}${Object.keys(build.buildArgs).length ? ` with ${Object.entries(build.buildArgs).map(([name, value]) => `${name}=${value}`).join(' ')}` : ''}${build.error ? ' — failed' : ''}`)));
+    const steps = element('ol', { class: 'build-steps' });
+    for (const step of build.steps) {
+      const row = element('li', { 'data-step': step.name, 'data-cached': String(step.isCached) });
+      row.append(element('span', { class: `badge ${step.isCached ? 'cached' : step.number === 1 ? 'base' : 'ran'}` }, step.isCached ? 'cached' : step.number === 1 ? 'base' : step.error ? 'failed' : 'ran'), ' ', element('code', {}, visible(step.name)));
+      steps.append(row);
+    }
+    item.append(steps);
+    if (build.firstRan) {
+      const why = element('p', { class: 'why', 'data-cause': build.firstRan.cause.kind });
+      why.append(element('strong', {}, `Why ${visible(build.firstRan.step)} ran: ${causeTitles[build.firstRan.cause.kind]}. `), visible(build.firstRan.cause.message), ' ', element('a', { href: `..${build.firstRan.cause.lessonLink}` }, 'Lesson 5: how the builder decides'));
+      item.append(why);
+    }
+    return item;
+  }
+
+  async function refreshBuilds(): Promise<void> {
+    if (!buildsList || !buildsStatus) return;
+    try {
+      const { builds } = await requestJson<{ builds: TerminalBuild[] }>('/api/inspect/builds');
+      const json = JSON.stringify(builds);
+      if (json === shownBuilds) return;
+      shownBuilds = json;
+      buildsList.replaceChildren(...builds.map(renderBuild));
+      buildsStatus.textContent = builds.length ? '' : 'No builds yet: run `docker build -t NAME .` in the terminal and it shows here.';
+    } catch (error) {
+      buildsStatus.textContent = `Could not read BuildKit's history: ${(error as Error).message}`;
+    }
+  }
+
   void (async () => {
     const runner = await findRunner();
     if (!runner.isPresent) {
@@ -150,5 +189,10 @@ export function startCacheExplainer(root: HTMLElement): void {
       return;
     }
     await loadFolders();
+    await refreshBuilds();
+    // Builds run in the terminal appear as they finish.
+    setInterval(() => {
+      if (document.visibilityState === 'visible') void refreshBuilds();
+    }, 5000);
   })();
 }
