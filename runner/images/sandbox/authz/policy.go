@@ -100,7 +100,9 @@ func apiPath(uri string) (string, error) {
 }
 
 var (
-	containerAction = regexp.MustCompile(`^/containers/([^/]+)/(start|restart|unpause|exec|update)$`)
+	// dockerd's routes take the container as `{name:.*}`, slashes and all: so does this, and
+	// whatever name it is, the engine is asked what that container was stored with.
+	containerAction = regexp.MustCompile(`^/containers/(.+)/(start|restart|unpause|exec|update)$`)
 	serviceWrite    = regexp.MustCompile(`^/services/(create|[^/]+/update)$`)
 )
 

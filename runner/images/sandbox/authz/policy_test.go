@@ -41,6 +41,7 @@ var sandbox = fakeSandbox{
 		"edited":     `{"Privileged":true}`,
 		"swapped":    `{"Binds":["/tmp/proc-link:/p"]}`,
 		"nullconfig": `null`,
+		"sub/edited": `{"Privileged":true}`,
 	},
 }
 
@@ -116,6 +117,8 @@ func TestRefuses(t *testing.T) {
 		{"update adding a device", Request{Method: "POST", URI: "/v1.45/containers/web/update", Body: []byte(`{"Devices":[{"PathOnHost":"/dev/vda"}]}`)}, "devices"},
 		{"start of a container whose stored settings were edited", Request{Method: "POST", URI: "/v1.45/containers/edited/start"}, "--privileged"},
 		{"restart of it", Request{Method: "POST", URI: "/v1.45/containers/edited/restart"}, "--privileged"},
+		{"exec with a slash in the container's name", Request{Method: "POST", URI: "/v1.45/containers/x/y/exec", Body: []byte(`{"Cmd":["sh"],"Privileged":true}`)}, "docker exec --privileged"},
+		{"start with a slash in the container's name", Request{Method: "POST", URI: "/v1.45/containers/sub/edited/start"}, "--privileged"},
 		{"start of a container whose bind now goes through a link", Request{Method: "POST", URI: "/v1.45/containers/swapped/start"}, "symbolic link"},
 		{"start while its settings cannot be read", Request{Method: "POST", URI: "/v1.45/containers/broken/start"}, "cannot be read"},
 		{"start with settings in the body", Request{Method: "POST", URI: "/v1.23/containers/plain/start", Body: []byte(`{"Privileged":true}`)}, "carries its own settings"},
