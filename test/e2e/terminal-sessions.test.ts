@@ -8,7 +8,7 @@ import { startCourse, type StartedCourse } from '../support/course-server-proces
 /**
  * The page's terminal against the real `course start`, in headless Chromium: a 10 MB paste
  * arrives whole (flow control end to end), a dropped connection comes back to the same
- * shell.
+ * shell, and a runner restarted with a new link is explained rather than retried forever.
  */
 const execFileAsync = promisify(execFile);
 const chromiumArgs = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -112,6 +112,27 @@ describe('the page\'s terminal', () => {
       await typeAndWait(page, 'echo "back-$KEPT"', 'back-kept-42');
       expect(await page.evaluate(() => (window as PageWindow).layerlab!.terminal.readText())).not.toContain('a new shell');
       expect(course.child.exitCode).toBe(null);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('after a restart of the runner, says the page\'s link is out of date instead of retrying forever', async () => {
+    const page = await openTerminalPage(course.url);
+    try {
+      // Stopped, then started again on the same port: the page's token is the old one.
+      const port = new URL(course.origin).port;
+      // Ctrl-C ends at once although this page reconnects while the server stops.
+      expect(await course.stop()).toBe(0);
+      course = await startCourse(inject('sandboxEnv'), ['--port', port]);
+      const problem = page.locator('[data-terminal-problem]');
+      await problem.waitFor({ state: 'visible', timeout: 30_000 });
+      await page.waitForFunction(() => document.querySelector('[data-terminal-panel]')?.getAttribute('data-state') === 'failed', null, { timeout: 30_000 });
+      expect(await problem.textContent()).toContain('link is from an earlier `course start`');
+      // The new link works in the same tab.
+      const fresh = await openTerminalPage(course.url);
+      await typeAndWait(fresh, 'echo "fresh-$((40+2))"', 'fresh-42');
+      await fresh.close();
     } finally {
       await page.close();
     }

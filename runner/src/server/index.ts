@@ -126,10 +126,13 @@ export async function startCourseServer(options: CourseServerOptions): Promise<C
     url: `http://${listenHost}:${port}/?token=${options.token}`,
     bridge,
     async close() {
+      // Stop listening first, so no page reconnects while the shells are being ended.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       terminal.terminateAll();
       await bridge.close();
+      terminal.terminateAll();
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closed;
     },
   };
 }

@@ -16,6 +16,7 @@ import type { Gatekeeper } from './auth.js';
  */
 export class TerminalUpgrade {
   readonly #sockets = new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes });
+  #isClosing = false;
 
   constructor(
     readonly gatekeeper: Gatekeeper,
@@ -29,6 +30,8 @@ export class TerminalUpgrade {
     // Node removes its own error listener from a socket it hands over for an upgrade; a peer
     // that resets the connection now must not raise an unhandled 'error'.
     socket.on('error', () => socket.destroy());
+    // The server is stopping: a page reconnecting now must not hold it open.
+    if (this.#isClosing) return void socket.destroy();
     const refuse = (status: number, reason: string) => {
       socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
@@ -46,8 +49,13 @@ export class TerminalUpgrade {
     });
   }
 
-  /** Drops every terminal socket at once (the server is stopping). */
+  /**
+   * Drops every terminal socket at once and refuses new ones (the server is stopping). Pages
+   * reconnect within a second, and one that upgraded meanwhile would keep the server's
+   * close waiting for ever: call again once the shells are ended.
+   */
   terminateAll(): void {
+    this.#isClosing = true;
     for (const client of this.#sockets.clients) client.terminate();
   }
 }

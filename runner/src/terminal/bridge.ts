@@ -89,7 +89,11 @@ export class TerminalBridge {
   }
 
   #refuse(socket: WebSocket, error: unknown): void {
-    if (error instanceof SocketGoneError) return;
+    if (error instanceof SocketGoneError) {
+      // Still open: the server is stopping (the page will reconnect to the next one).
+      if (socket.readyState === socket.OPEN) socket.close(closeCodes.serverStopping, 'server stopping');
+      return;
+    }
     if (error instanceof TooManyTerminalsError) {
       send(socket, {
         type: 'error',
