@@ -285,6 +285,8 @@ describe('terminal sessions', () => {
       // The first tab goes away; its shell waits for a reload, but a new terminal may have its place.
       const firstSession = (clients[0]!.control[0] as { sessionId: string }).sessionId;
       await clients[0]!.close();
+      // The server hears of the close a moment after the client.
+      await eventually(async () => server.bridge.attachedCount, (count) => count === 2, 10_000);
       const next = await TerminalClient.open(origin, token);
       clients.push(next);
       expect((await next.attach()).isNew).toBe(true);

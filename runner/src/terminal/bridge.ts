@@ -53,6 +53,11 @@ export class TerminalBridge {
     return this.#sessions.size;
   }
 
+  /** Shells with a page attached (the others wait for a reload or their expiry). */
+  get attachedCount(): number {
+    return this.#attached.size;
+  }
+
   /** Serves one socket: waits for its `attach`, then relays both ways until it closes. */
   accept(socket: WebSocket): void {
     let session: ShellSession | undefined;
