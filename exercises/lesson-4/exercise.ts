@@ -40,7 +40,7 @@ export default defineExercise({
       id: 'summary-computed',
       title: 'The build computes the checksum; no instruction writes it out',
       kind: 'computed-in-build',
-      params: { value: checksum, name: 'the checksum of numbers.txt' },
+      params: { value: checksum, name: 'the checksum of numbers.txt', path: '/srv/summary.txt' },
       hint: 'Copying the summary the starter printed into the Dockerfile gives the right bytes for the wrong reason. Let the build make numbers.txt and read it, as the starter did; the task is only to change which instruction does it.',
     },
     {

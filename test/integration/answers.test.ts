@@ -40,7 +40,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   // prepare.sh builds the vault under its fixed name, unlabelled; an edited one must not outlive this file.
-  await execInSandbox(host, instance, 'docker rmi -f lesson-6-vault >/dev/null 2>&1; rm -rf /tmp/ll-answer-*');
+  await execInSandbox(host, instance, 'docker rmi -f lesson-6-vault $(docker images -q --filter "reference=ll-answer-prepared-*") >/dev/null 2>&1; rm -rf /tmp/ll-answer-*');
   await removeTestObjects(nested.docker, runId);
   const total = timings.reduce((sum, row) => sum + row.buildMs + row.gradeMs, 0);
   const lines = timings.map((row) => `${row.answer.padEnd(72)} ${row.verdict.padEnd(5)} build ${(row.buildMs / 1000).toFixed(1).padStart(5)} s  grade ${(row.gradeMs / 1000).toFixed(1).padStart(5)} s`);

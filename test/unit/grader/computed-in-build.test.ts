@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { computedInBuild } from '../../../runner/src/grader/kinds/computed-in-build.js';
 import type { ImageConfigFacts } from '../../../runner/src/grader/types.js';
-import { facts } from './builders.js';
+import { facts, layer } from './builders.js';
 
 // The learner reads where the value is written out, every long piece of it masked as ***.
 
@@ -60,5 +60,41 @@ describe('computed-in-build: verdicts', () => {
     expect(quoted(outcome)).toBe('the environment (ENV SUM=***); the CMD; the USER; the WORKDIR; and 2 more');
     const four = judge([], { env: [`SUM=${value}`], cmd: ['echo', value], user: value, workingDir: `/${value}` });
     expect(quoted(four)).toBe('the environment (ENV SUM=***); the CMD; the USER; the WORKDIR');
+  });
+});
+
+describe('computed-in-build: the layer that wrote the file', () => {
+  const withPath = computedInBuild.params.parse({ value, name: 'the checksum', path: '/srv/summary.txt' });
+  const summary = { path: 'srv/summary.txt', type: 'file' as const, sizeBytes: 86 };
+  const judgeLayers = (layers: ReturnType<typeof layer>[]) => computedInBuild.evaluate(facts({ layers, history: [] }), withPath);
+
+  it('fails a flattened image (docker export | docker import): no build step made the layer that holds the file', () => {
+    expect(judgeLayers([layer(0, { instruction: '(Imported from -)', entries: [summary] })])).toEqual({
+      status: 'fail',
+      expected,
+      actual: '/srv/summary.txt written by no build step',
+      message:
+        "/srv/summary.txt was last written by layer 1 (`(Imported from -)`), which no build step made: `docker import` and `docker commit` make such layers, and then nothing shows that a build computed the checksum. Build the image from its Dockerfile with `docker build`.",
+    });
+    expect(judgeLayers([layer(0, { entries: [summary] })]).message).toMatch(/^\/srv\/summary.txt was last written by layer 1, which no build step made: /);
+  });
+
+  it('judges the topmost layer that writes the file, not one below it or one that only holds its folder', () => {
+    const built = layer(1, { instruction: 'RUN seq 1 5000000 > numbers.txt && wc -l < numbers.txt > summary.txt', entries: [summary] });
+    const committed = layer(2, { instruction: 'sh', entries: [summary] });
+    expect(judgeLayers([layer(0, { instruction: 'ADD rootfs.tar /' }), built, committed]).status).toBe('fail');
+    expect(judgeLayers([layer(0, { instruction: '(Imported from -)', entries: [summary] }), built]).status).toBe('pass');
+    expect(judgeLayers([built, layer(2, { instruction: 'sh', entries: [{ path: 'srv', type: 'directory', sizeBytes: 0 }] })]).status).toBe('pass');
+  });
+
+  it('passes the file from a RUN, a COPY (say from a build stage) or an ADD, and an image without the file (another check says so)', () => {
+    for (const instruction of ['RUN /bin/sh -c make', 'COPY /out/summary.txt /srv/summary.txt', 'ADD summary.tar /srv/']) {
+      expect(judgeLayers([layer(0, { instruction, entries: [summary] })]).status).toBe('pass');
+    }
+    expect(judgeLayers([layer(0, { instruction: '(Imported from -)', entries: [] })]).status).toBe('pass');
+  });
+
+  it('takes only an absolute path', () => {
+    expect(computedInBuild.params.safeParse({ value, name: 'n', path: 'srv/summary.txt' }).success).toBe(false);
   });
 });

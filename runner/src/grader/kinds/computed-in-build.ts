@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { escapeLine } from '../report/untrusted.js';
 import { layerAt, plural } from '../describe.js';
-import type { CheckKind } from '../types.js';
+import type { CheckKind, ImageFacts, LayerFacts } from '../types.js';
 import { placesOf } from './no-secret.js';
 
 const params = z
@@ -15,6 +15,12 @@ const params = z
      * split over two `printf` arguments is found too.
      */
     pieceCharacters: z.number().int().min(8).default(16),
+    /**
+     * The file that holds the value. The layer that last wrote it must have been made by a
+     * build step (RUN, COPY, ADD): `docker import` and `docker commit` make layers no build
+     * step made, and then nothing shows that a build computed the value.
+     */
+    path: z.string().startsWith('/').optional(),
   })
   .strict();
 
@@ -31,7 +37,7 @@ export const computedInBuild: CheckKind<typeof params> = {
   summary: 'A value in the image was computed by the build, not written into an instruction or copied in',
   params,
   probes: () => ({ buildContext: true }),
-  evaluate(facts, { value, name, pieceCharacters }) {
+  evaluate(facts, { value, name, pieceCharacters, path }) {
     const expected = `${name} computed by a build step, written in no instruction`;
     const places = placesOf(facts, (text) => maskPieces(text, value, pieceCharacters));
     if (places.length) {
@@ -42,6 +48,17 @@ export const computedInBuild: CheckKind<typeof params> = {
         expected,
         actual: `written in ${plural(places.length, 'place')}`,
         message: escapeLine(`${capitalise(name)} is written out in the image's instructions, not computed: ${shown.join('; ')}. The image must hold what its build worked out, so that a change to the input would change it too.`),
+      };
+    }
+    const writer = path === undefined ? undefined : lastWriterOf(facts, path);
+    if (writer && !buildStep.test(writer.instruction ?? '')) {
+      return {
+        status: 'fail',
+        expected,
+        actual: `${path} written by no build step`,
+        message: escapeLine(
+          `${path} was last written by ${layerAt(facts, writer.index)}, which no build step made: \`docker import\` and \`docker commit\` make such layers, and then nothing shows that a build computed ${name}. Build the image from its Dockerfile with \`docker build\`.`,
+        ),
       };
     }
     // Layers a COPY or ADD made (the learner's own, and any below): what they bring in came from somewhere else.
@@ -74,6 +91,14 @@ export const computedInBuild: CheckKind<typeof params> = {
     return { status: 'pass', expected, actual: 'written in no instruction' };
   },
 };
+
+const buildStep = /^(RUN|COPY|ADD)\b/;
+
+/** The topmost layer whose tar writes `path` (absolute), if any does. */
+function lastWriterOf(facts: ImageFacts, path: string): LayerFacts | undefined {
+  const inTar = path.replace(/^\/+/, '');
+  return facts.layers.findLast((layer) => layer.entries.some((entry) => entry.path === inTar && entry.type !== 'directory'));
+}
 
 /** Replaces every run of at least `minimum` characters that is also a run of `value` with "***". */
 function maskPieces(text: string, value: string, minimum: number): string {
