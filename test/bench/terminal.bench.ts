@@ -6,6 +6,7 @@ import { instanceFor } from '../support/sandbox-env.js';
 import { startCourse, type StartedCourse } from '../support/course-server-process.js';
 import { TerminalClient } from '../support/terminal-client.js';
 import type { BenchResult, BenchSuite } from './types.js';
+import { pasteRandomText } from '../support/page-paste.js';
 
 const execFileAsync = promisify(execFile);
 const pasteBytes = 10 * 1024 * 1024;
@@ -53,23 +54,7 @@ async function measurePastes(course: StartedCourse, log: (line: string) => void)
         { bytes: pasteBytes, run },
       );
       await page.waitForFunction((marker) => (window as PageWindow).layerlab!.terminal.readText().includes(marker), `ready-${run * 7}`);
-      const { expected, startedAt } = await page.evaluate(async (bytes) => {
-        // Base64 lines of random bytes joined by the CR a terminal paste sends.
-        const random = new Uint8Array(3 * 1024);
-        const lines: string[] = [];
-        let length = 0;
-        while (length < bytes) {
-          crypto.getRandomValues(random);
-          const line = btoa(String.fromCharCode(...random));
-          length += line.length + (lines.length ? 1 : 0);
-          lines.push(line);
-        }
-        const text = lines.join('\r').slice(0, bytes);
-        const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
-        const startedAt = performance.now();
-        (window as PageWindow).layerlab!.terminal.terminal.paste(text);
-        return { expected: [...digest].map((byte) => byte.toString(16).padStart(2, '0')).join(''), startedAt };
-      }, pasteBytes);
+      const { expected, startedAt } = await pasteRandomText(page, pasteBytes);
       const finishedAt = await page
         .waitForFunction((marker) => ((window as PageWindow).layerlab!.terminal.readText().includes(marker) ? performance.now() : false), `pasted-${run * 11}`, {
           timeout: 120_000,

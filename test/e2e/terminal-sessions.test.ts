@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startCourse, type StartedCourse } from '../support/course-server-process.js';
+import { pasteRandomText } from '../support/page-paste.js';
 
 /**
  * The page's terminal against the real `course start`, in headless Chromium: a 10 MB paste
@@ -65,24 +66,7 @@ describe('the page\'s terminal', () => {
       const size = 10 * 1024 * 1024;
       // Raw mode: no line limit, no echo, every byte as pasted reaches `head`.
       await typeAndWait(page, `stty raw -echo opost; echo "ready-$((6*7))"; head -c ${size} | sha256sum | cut -d' ' -f1; echo "pasted-$((6*11))"; stty sane`, 'ready-42');
-      const { expected, startedAt } = await page.evaluate(async (bytes) => {
-        // Base64 lines of random bytes, with the CR a terminal paste sends between lines.
-        const random = new Uint8Array(3 * 1024);
-        const lines: string[] = [];
-        let length = 0;
-        while (length < bytes) {
-          crypto.getRandomValues(random);
-          const line = btoa(String.fromCharCode(...random)).slice(0, 4095);
-          // The joined length: each line after the first brings its CR.
-          length += line.length + (lines.length ? 1 : 0);
-          lines.push(line);
-        }
-        const text = lines.join('\r').slice(0, bytes);
-        const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
-        const startedAt = performance.now();
-        (window as PageWindow).layerlab!.terminal.terminal.paste(text);
-        return { expected: [...digest].map((byte) => byte.toString(16).padStart(2, '0')).join(''), startedAt };
-      }, size);
+      const { expected, startedAt } = await pasteRandomText(page, size);
       const seconds = await page.waitForFunction(
         (start) => ((window as PageWindow).layerlab!.terminal.readText().includes('pasted-66') ? (performance.now() - start) / 1000 : false),
         startedAt,
