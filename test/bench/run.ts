@@ -17,6 +17,18 @@ import type { BenchResult } from './types.js';
  */
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
+  const names = benchSuites.map((suite) => suite.name);
+  if (only.some((arg) => arg === '--help' || arg === '-h')) {
+    process.stdout.write(`Usage: npm run bench [-- SUITE...]\nRuns every suite (or those named), prints a table and writes bench/latest.json.\nSuites: ${names.join(', ')}\n`);
+    return;
+  }
+  // A misspelt name would otherwise run nothing and still rewrite the file's date.
+  const unknown = only.filter((name) => !names.includes(name));
+  if (unknown.length) {
+    process.stderr.write(`bench: no suite named ${unknown.map((name) => JSON.stringify(name)).join(', ')}; nothing was run or written.\n  Suites: ${names.join(', ')}\n`);
+    process.exitCode = 2;
+    return;
+  }
   const runId = newTestRunId();
   const sandboxEnv = testSandboxEnv(runId, 'bench');
   const engine = await connectEngine();
