@@ -18,6 +18,18 @@ describe('pipe-failures-fail-the-build', () => {
     expect(judge('RUN |1 V=2 /bin/sh -c make | tee log # buildkit').status).toBe('fail');
   });
 
+  it('fails the legacy builder\'s exec form through a shell, and its shell form after build arguments (measured rows)', () => {
+    // `RUN ["sh","-c","make | tee log"]` with DOCKER_BUILDKIT=0 is recorded as the arguments joined.
+    expect(judge('sh -c make | tee log')).toMatchObject({ status: 'fail', message: expect.stringContaining('`RUN make | tee log` (in sh)') });
+    expect(judge('/bin/bash -c make | tee log').status).toBe('fail');
+    expect(judge('|1 V=2 /bin/sh -c make | tee log').status).toBe('fail');
+    expect(judge('bash -o pipefail -c make | tee log').status).toBe('pass');
+  });
+
+  it('does not take BuildKit\'s other rows, whose pipes are no shell\'s, for a RUN', () => {
+    expect(judge('ENV PATTERN=a|b', 'LABEL x=a|b', 'SHELL ["/bin/sh", "-c"]', 'CMD ["sh", "-c", "a | b"]', 'COPY a|b /x # buildkit').status).toBe('pass');
+  });
+
   it('passes with SHELL pipefail (both builders), with set -o pipefail, and with no pipe at all', () => {
     expect(judge('RUN /bin/bash -o pipefail -c make install 2>&1 | tee log # buildkit').status).toBe('pass');
     expect(judge('/bin/bash -eo pipefail -c make | tee log').status).toBe('pass');

@@ -51,7 +51,7 @@ describe('reading a RUN row', () => {
     expect(runRowOf('  RUN |2 A=1 B= /bin/sh -c make | tee log   # buildkit  ')).toEqual({ shell: '/bin/sh', command: 'make | tee log' });
     expect(runRowOf('/bin/sh -c make')).toEqual({ shell: '/bin/sh', command: 'make' });
     expect(runRowOf('/bin/bash -x -c a\nb')).toEqual({ shell: '/bin/bash -x', command: 'a\nb' });
-    expect(runRowOf('/usr/bin/zsh -c a')).toBeUndefined();
+    expect(runRowOf('/usr/bin/zsh -c a')).toEqual({ shell: '/usr/bin/zsh', command: 'a' });
     expect(runRowOf('RUN ["make"]')).toEqual({ shell: 'exec form', command: '["make"]' });
     expect(runRowOf('/bin/sh -c #(nop)  CMD ["x"]')).toBeUndefined();
     expect(runRowOf('ENV A=1')).toBeUndefined();

@@ -45,7 +45,9 @@ export const pipeFailuresFailTheBuild: CheckKind<typeof params> = {
 export function runRowOf(createdBy: string): RunRow | undefined {
   const text = createdBy.trim().replace(/\s+# buildkit$/, '');
   if (/^\/bin\/sh -c #\(nop\)/.test(text)) return undefined;
-  const withoutRun = text.startsWith('RUN ') ? text.slice(4) : /^\/bin\/\w*sh /.test(text) ? text : undefined;
+  // The legacy builder writes a RUN without the word: its shell form as `/bin/sh -c …` (after
+  // any build arguments), its exec form as the arguments joined, `sh -c make | tee log`.
+  const withoutRun = text.startsWith('RUN ') ? text.slice(4) : legacyShellRun.test(text) ? text : undefined;
   if (withoutRun === undefined) return undefined;
   // Build arguments the step saw come first, as "|2 A=1 B=2 ", with both builders.
   const body = withoutRun.replace(/^\|\d+ (?:\S+=\S* )*/, '');
@@ -53,6 +55,9 @@ export function runRowOf(createdBy: string): RunRow | undefined {
   if (!shell) return { shell: 'exec form', command: body };
   return { shell: `${shell[1]}${shell[2]}`, command: shell[3]! };
 }
+
+/** A legacy history row that runs a shell: `[|N A=1 …] [/path/]sh|bash|… -…`; BuildKit's own rows start with their instruction's name. */
+const legacyShellRun = /^(?:\|\d+ (?:\S+=\S* )*)?(?:\S*\/)?[a-z]*sh /;
 
 /** A `|` or `|&` outside quotes that is not half of `||`. */
 export function hasPipe(command: string): boolean {
