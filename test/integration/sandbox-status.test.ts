@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectEngine, type Engine } from '../../runner/src/engine.js';
 import type { SandboxStatus } from '../../runner/src/sandbox/status.js';
@@ -47,8 +49,10 @@ describe('course status', () => {
   });
 
   it('says the engine is not answering while the sandbox\'s dockerd is frozen', async () => {
-    // From this machine: inside its PID namespace dockerd, as PID 1, ignores SIGSTOP.
-    const dockerdPid = (await engine.docker.getContainer(instance.containerName).inspect()).State.Pid;
+    // The container's main process is Docker's init; dockerd is its only child.
+    const initPid = (await engine.docker.getContainer(instance.containerName).inspect()).State.Pid;
+    const dockerdPid = Number((await readFile(`/proc/${initPid}/task/${initPid}/children`, 'utf8')).trim().split(/\s+/)[0]);
+    expect(readFileSync(`/proc/${dockerdPid}/comm`, 'utf8').trim()).toBe('dockerd');
     process.kill(dockerdPid, 'SIGSTOP');
     let status: SandboxStatus;
     try {

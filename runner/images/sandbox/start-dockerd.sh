@@ -1,5 +1,5 @@
 #!/bin/sh
-# PID 1 of the sandbox: prepares cgroups, then becomes dockerd.
+# The sandbox's main process (under Docker's init, which reaps orphans): prepares cgroups, then becomes dockerd.
 set -eu
 
 # Learner containers and build steps run under the "learner" cgroup, capped below the

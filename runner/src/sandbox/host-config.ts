@@ -16,7 +16,7 @@ export const privilegeModes: readonly PrivilegeMode[] = ['least-privilege', 'pri
  * Bumped whenever the rights a new sandbox gets change, so `course up` recreates an older
  * sandbox (its volumes, and so images and files, are kept) instead of leaving it wider open.
  */
-export const sandboxRightsVersion = '4';
+export const sandboxRightsVersion = '5';
 
 export const sandboxLabels = {
   role: 'layerlab.role',
@@ -130,6 +130,10 @@ export function sandboxContainerOptions(
       MemorySwap: limits.memoryBytes,
       NanoCpus: Math.round(limits.cpus * 1e9),
       PidsLimit: limits.pids,
+      // Docker's init as PID 1 reaps what the learner's processes leave: a process whose
+      // parent dies is handed to PID 1, and dockerd there never reaps it, so the zombies of
+      // ended terminals and fork bombs kept their places in the shells' process cap for good.
+      Init: true,
       ...privilegeOptions(mode),
     },
   };
