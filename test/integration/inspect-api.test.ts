@@ -80,6 +80,10 @@ describe('the inspect API: build folders and the cache explainer', () => {
     expect(await errorOf(await explain(JSON.stringify({ folder, tag: 'Upper:Case' })))).toMatchObject({ status: 422, message: expect.stringContaining('is not an image name to build') });
     expect(await errorOf(await explain(JSON.stringify({ folder, tag, buildArgs: { 'BAD-NAME': '1' } })))).toMatchObject({ status: 422, message: '"BAD-NAME" is not a build argument name.' });
     expect(await errorOf(await explain(JSON.stringify({ folder: '/root/exercises', tag })))).toMatchObject({ status: 422, message: 'There is no Dockerfile in /root/exercises.' });
+    // Only the learner's own folders: a path that climbs out of /root is refused before any build.
+    for (const outside of ['/srv', '../etc', '/root/../var/lib/docker']) {
+      expect(await errorOf(await explain(JSON.stringify({ folder: outside, tag })))).toMatchObject({ status: 422, message: `"${outside}" is not a folder under /root in the sandbox.` });
+    }
     const images = await execIn(host, instance, ['sh', '-c', `docker image ls -q ${tag}`]);
     expect(images.trim()).toBe('');
   });
@@ -104,7 +108,10 @@ describe('the inspect API: build folders and the cache explainer', () => {
     // As a learner types them: build, build again, change a copied file, change a build argument.
     const build = (extra = '') => `cd ${terminalFolder} && docker build -q ${extra} -t ${terminalTag} . >/dev/null`;
     await execIn(host, instance, ['sh', '-c', [
-      `mkdir -p ${terminalFolder} && cd ${terminalFolder} && printf 'FROM busybox:latest\\nARG V=1\\nWORKDIR /w\\nCOPY a.txt ./\\nRUN echo "$V" > v.txt\\n' > Dockerfile && echo one > a.txt`,
+      // A base of this run's own: the history tells builds of one Dockerfile by their bases and
+      // step counts, and other test files build on busybox in the same sandbox.
+      `docker tag busybox:latest ll-inspect-base-${runId}`,
+      `mkdir -p ${terminalFolder} && cd ${terminalFolder} && printf 'FROM ll-inspect-base-${runId}\\nARG V=1\\nWORKDIR /w\\nCOPY a.txt ./\\nRUN echo "$V" > v.txt\\n' > Dockerfile && echo one > a.txt`,
       build(),
       build(),
       `echo two > ${terminalFolder}/a.txt`,

@@ -50,6 +50,15 @@ describe('the sandbox container', () => {
     expect(bounding & (1n << 21n)).not.toBe(0n); // SYS_ADMIN, which the engine needs
   });
 
+  it('runs under Docker\'s init, and a learner\'s shell holds no inheritable or ambient rights to take dropped ones back', async () => {
+    expect((await inspectContainer(engine, instance))!.HostConfig.Init).toBe(true);
+    const shell = await execInSandbox(engine, instance, 'grep -E "^Cap(Inh|Amb|Bnd)" /proc/self/status');
+    expect(shell.stdout).toMatch(/^CapInh:\s+0{16}$/m);
+    expect(shell.stdout).toMatch(/^CapAmb:\s+0{16}$/m);
+    const bounding = BigInt(`0x${/^CapBnd:\s+([0-9a-f]+)$/m.exec(shell.stdout)![1]}`);
+    expect(bounding & (1n << 21n)).toBe(0n); // no SYS_ADMIN at the prompt
+  });
+
   it('keeps global kernel settings read-only even for the sandbox\'s own root; per-network ones stay writable', async () => {
     const corePattern = await asSandboxRoot('echo "|/tmp/x" > /proc/sys/kernel/core_pattern');
     expect(corePattern.exitCode).not.toBe(0);

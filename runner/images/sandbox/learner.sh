@@ -11,7 +11,8 @@
 #    - /run/docker and /run/containerd are covered by empty read-only folders: they hold
 #      the sockets of containerd and its shims, which would run any container asked for
 #      without the engine's authorization plugin (ctr, runc through a shim);
-# 3. drops SYS_ADMIN, NET_ADMIN, MKNOD and SYS_PTRACE from its bounding set (host-config.ts says why),
+# 3. drops SYS_ADMIN, NET_ADMIN, MKNOD and SYS_PTRACE from its bounding set (host-config.ts says why)
+#    and empties its inheritable and ambient sets,
 #    so none of the above can be undone.
 set -eu
 
@@ -44,4 +45,6 @@ for hidden in /run/docker /run/containerd; do
   [ ! -d "$hidden" ] || mount -t tmpfs -o ro,nosuid,nodev,noexec,size=4k,mode=755 layerlab-hidden "$hidden"
 done
 
-exec setpriv --bounding-set=-sys_admin,-net_admin,-mknod,-sys_ptrace -- "$@"
+# Inheritable and ambient sets emptied too: an older runc gave exec'd processes full
+# inheritable sets, through which root's execve would take the dropped rights back.
+exec setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=-sys_admin,-net_admin,-mknod,-sys_ptrace -- "$@"

@@ -245,7 +245,7 @@ function call(session: http2.ClientHttp2Session, path: string, request: Buffer):
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
     stream.on('error', reject);
     stream.on('close', () => {
-      if (status !== '0') return reject(environmentError(`The sandbox engine refused ${path.split('/').pop()} (gRPC status ${status ?? 'none'}${message ? `: ${decodeURIComponent(message)}` : ''}).`, 'Run `course up`, then try again.'));
+      if (status !== '0') return reject(environmentError(`The sandbox engine refused ${path.split('/').pop()} (gRPC status ${status ?? 'none'}${message ? `: ${decodedGrpcMessage(message)}` : ''}).`, 'Run `course up`, then try again.'));
       const body = Buffer.concat(chunks);
       const messages: Buffer[] = [];
       for (let offset = 0; offset + 5 <= body.length; ) {
@@ -315,4 +315,13 @@ function causeOf(build: TerminalBuild, step: TerminalBuildStep, previous: Termin
     return { kind: 'context-file-changed', changed: [], added: [], removed: [], message: `It reads as in the last build of this Dockerfile, on the same base, after the same steps: so a file it copies from the build context changed by content or permissions (BuildKit's history does not keep which; Build and explain on this page names it).`, lessonLink: key };
   }
   return { kind: 'not-in-cache', message: `It reads as in the last build of this Dockerfile with the same build arguments: what it runs with changed (an ENV value above it), or the builder no longer had the result (pruned, or --no-cache).`, lessonLink: key };
+}
+
+/** grpc-message is percent-encoded; a malformed one is shown as sent rather than thrown in a stream handler. */
+function decodedGrpcMessage(message: string): string {
+  try {
+    return decodeURIComponent(message);
+  } catch {
+    return message;
+  }
 }

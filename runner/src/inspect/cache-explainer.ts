@@ -7,6 +7,7 @@ import { environmentError, usageError } from '../errors.js';
 import { stepPosition } from '../grader/facts/build-trace.js';
 import { buildOnce, packContext, readFolder, type ContextFile } from '../grader/facts/rebuild-probe.js';
 import { compilePathPattern } from '../grader/path-pattern.js';
+import { escapeLine } from '../grader/report/untrusted.js';
 import type { BuildStepFacts } from '../grader/types.js';
 import { cacheLessonLinks, cacheReportSchemaVersion, type CacheMissCause, type CacheReport, type ExplainedStep } from '../contract/inspect.js';
 import type { Instance } from '../settings.js';
@@ -300,12 +301,16 @@ export async function explainSandboxBuild(
   request: { folder: string; tag: string; buildArgs?: Record<string, string>; signal?: AbortSignal },
 ): Promise<CacheReport> {
   if (!tagPattern.test(request.tag)) {
-    throw usageError(`"${request.tag}" is not an image name to build: use lower case letters, digits and . _ - / :, as \`docker build -t\` does.`, 'For example: lesson-5');
+    throw usageError(`"${escapeLine(request.tag)}" is not an image name to build: use lower case letters, digits and . _ - / :, as \`docker build -t\` does.`, 'For example: lesson-5');
   }
   for (const name of Object.keys(request.buildArgs ?? {})) {
-    if (!buildArgNamePattern.test(name)) throw usageError(`"${name}" is not a build argument name.`, 'Write build arguments as NAME=VALUE, e.g. VERSION=2.');
+    if (!buildArgNamePattern.test(name)) throw usageError(`"${escapeLine(name)}" is not a build argument name.`, 'Write build arguments as NAME=VALUE, e.g. VERSION=2.');
   }
   const folder = path.posix.resolve('/root', request.folder);
+  // Builds start from the learner's own folders only, as the page and the docs say.
+  if (folder !== '/root' && !folder.startsWith('/root/')) {
+    throw usageError(`"${escapeLine(request.folder)}" is not a folder under /root in the sandbox.`, 'Give a folder of your home in the sandbox, e.g. exercises/lesson-5 or /root/exercises/lesson-5.');
+  }
   const [helper] = await nested.docker.listImages();
   if (!helper) throw usageError('The sandbox has no images at all.', 'Run `course up` to load the base images.');
   return await explainBuild(nested, {

@@ -10,7 +10,7 @@ describe('the learner wrapper', () => {
     const script = await readFile(path.join(imagesDir, 'sandbox', 'learner.sh'), 'utf8');
     const lastLine = script.trim().split('\n').at(-1)!;
     const dropped = learnerDroppedCapabilities.map((capability) => `-${capability.toLowerCase()}`).join(',');
-    expect(lastLine).toBe(`exec setpriv --bounding-set=${dropped} -- "$@"`);
+    expect(lastLine).toBe(`exec setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=${dropped} -- "$@"`);
   });
 
   it('is where the sandbox image installs it, and wraps any command', async () => {

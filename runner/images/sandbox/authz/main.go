@@ -18,14 +18,16 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
 // The fields of dockerd's authorization request this plugin reads.
 type authzRequest struct {
-	RequestMethod string
-	RequestURI    string
-	RequestBody   []byte
+	RequestMethod  string
+	RequestURI     string
+	RequestBody    []byte
+	RequestHeaders map[string]string
 }
 
 type authzResponse struct {
@@ -101,7 +103,7 @@ func main() {
 			writeJSON(w, authzResponse{Err: "layerlab-authz could not read the request: " + err.Error()})
 			return
 		}
-		decision := Decide(Request{Method: request.RequestMethod, URI: request.RequestURI, Body: request.RequestBody}, env)
+		decision := Decide(Request{Method: request.RequestMethod, URI: request.RequestURI, Body: request.RequestBody, ContentType: headerValue(request.RequestHeaders, "Content-Type")}, env)
 		if !decision.Allow {
 			log.Printf("refused %s %s: %s", request.RequestMethod, truncate(request.RequestURI), decision.Msg)
 		}
@@ -130,4 +132,14 @@ func main() {
 func writeJSON(w http.ResponseWriter, value any) {
 	w.Header().Set("Content-Type", "application/vnd.docker.plugins.v1+json")
 	_ = json.NewEncoder(w).Encode(value)
+}
+
+// headerValue reads a header whatever the case its name was sent in.
+func headerValue(headers map[string]string, name string) string {
+	for key, value := range headers {
+		if strings.EqualFold(key, name) {
+			return value
+		}
+	}
+	return ""
 }

@@ -23,6 +23,8 @@ type Request struct {
 	URI    string
 	// Body is nil when dockerd did not pass it (not JSON, or larger than 1 MiB).
 	Body []byte
+	// ContentType is the request's Content-Type header, as the client sent it.
+	ContentType string
 }
 
 // Decision is the answer; Msg is shown to the learner by the docker CLI.
@@ -129,7 +131,7 @@ func Decide(req Request, env Environment) Decision {
 	case p == "/volumes/create":
 		return withBody(req, checkVolumeCreate)
 	case p == "/build":
-		return checkBuild(req.URI)
+		return checkBuild(req.URI, req.ContentType)
 	}
 	if match := containerAction.FindStringSubmatch(p); match != nil {
 		id, action := match[1], match[2]
@@ -186,7 +188,13 @@ func checkContainerCreate(body []byte, env Environment) Decision {
 // checkBuild refuses the classic builder's --cgroup-parent, which would run the build's
 // steps outside the learner's cgroup and its caps. (BuildKit's own --cgroup-parent travels
 // inside its session, out of this plugin's sight; see README.)
-func checkBuild(uri string) Decision {
+func checkBuild(uri string, contentType string) Decision {
+	// dockerd reads build options with FormValue, which also parses a form body: options
+	// there would be out of this check's sight. Clients send the build context (a tar) instead.
+	media := strings.ToLower(strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0]))
+	if media == "application/x-www-form-urlencoded" || media == "multipart/form-data" {
+		return deny("a build whose options come in a form body", "build options are checked in the request's address; send the build context as the body, as docker build does")
+	}
 	parsed, err := url.ParseRequestURI(uri)
 	if err != nil {
 		return deny("a build request it cannot parse", "every request is checked before the engine acts on it")

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readCourseCatalog, resolveSiteDir } from '../../course-catalog.js';
 import { connectEngine } from '../../engine.js';
 import { deliverQueue } from '../../class/membership.js';
-import { ExitCode, usageError } from '../../errors.js';
+import { ExitCode, messageOf, usageError } from '../../errors.js';
 import { bringUpSandbox } from '../../sandbox/sandbox.js';
 import { startCourseServer } from '../../server/index.js';
 import { resolveInstance } from '../../settings.js';
@@ -62,7 +62,7 @@ export const startCommand: Command = {
     // Shells a course server that died (kill -9, a crash) could not end are still running
     // in the sandbox; end them before serving new ones.
     const reaped = await reapOrphanedTerminals(engine, instance).catch((error: unknown) => {
-      stderr.write(`${paint.red('runner:')} could not look for shells left by an earlier course server: ${error instanceof Error ? error.stack : String(error)}\n`);
+      stderr.write(`${paint.red('runner:')} could not look for shells left by an earlier course server: ${messageOf(error)}\n`);
       return 0;
     });
     if (reaped > 0) stdout.write(`Ended ${reaped} ${reaped === 1 ? 'process' : 'processes'} left in the sandbox's terminals by a course server that stopped without ending them.\n`);
