@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream';
+import { runSandboxScript } from './sandbox-script.js';
 import { nestedBaseImages } from '../base-images/recipes.js';
 import {
   formatSize,
@@ -158,7 +158,7 @@ async function readProcessCounts(engine: Engine, instance: Instance): Promise<Pr
     '  echo "$group $(cat "$dir/pids.current" 2>/dev/null || echo -) $(cat "$dir/pids.max" 2>/dev/null || echo -)"',
     'done',
   ].join('\n');
-  const output = await execAsSandboxRoot(engine, instance, ['sh', '-c', script]).catch(() => '');
+  const output = await runSandboxScript(engine, instance, script).catch(() => '');
   for (const line of output.split('\n')) {
     const [group, current, max] = line.trim().split(' ');
     if (!/^\d+$/.test(current ?? '') || !/^\d+$/.test(max ?? '')) continue;
@@ -176,7 +176,8 @@ async function readProcessCounts(engine: Engine, instance: Instance): Promise<Pr
  */
 async function readDisk(engine: Engine, instance: Instance, measureData: boolean): Promise<SandboxDisk | undefined> {
   const script = `df -B1 --output=size,avail /var/lib/docker | tail -n 1${measureData ? '; timeout 20 du -sxb /var/lib/docker 2>/dev/null | cut -f1' : ''}`;
-  const output = await execAsSandboxRoot(engine, instance, ['sh', '-c', script]).catch(() => '');
+  // du is given 20 s inside; the script as a whole a little more.
+  const output = await runSandboxScript(engine, instance, script, 30_000).catch(() => '');
   const [sizes, used] = output.trim().split('\n');
   const [total, free] = (sizes ?? '').trim().split(/\s+/).map(Number);
   if (!Number.isFinite(total) || !Number.isFinite(free) || !total) return undefined;
@@ -196,21 +197,6 @@ async function diskCap(engine: Engine): Promise<Pick<SandboxDisk, 'capBytes' | '
     ? 'it is a volume on xfs, which could cap it only with project quotas (the pquota mount option), which Layerlab does not set up'
     : `it is a volume on your machine's ${backing === 'extfs' ? 'ext4' : backing} file system, which cannot cap one folder's size`;
   return { capBytes: null, capNote: `No cap on the sandbox's data: ${why}. ${warning}.` };
-}
-
-/** A command as the sandbox's own root (not a learner's shell): reads what shells cannot reach. */
-async function execAsSandboxRoot(engine: Engine, instance: Instance, command: string[]): Promise<string> {
-  const exec = await engine.docker.getContainer(instance.containerName).exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const stdout = new PassThrough();
-  let out = '';
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-  engine.docker.modem.demuxStream(stream, stdout, new PassThrough().resume());
-  await new Promise<void>((resolve, reject) => {
-    stream.on('end', resolve);
-    stream.on('error', reject);
-  });
-  return out;
 }
 
 async function tryConnect(engine: Engine, instance: Instance): Promise<Engine | undefined> {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Engine } from '../engine.js';
 import type { Instance } from '../settings.js';
-import { runSandboxScript } from './sandbox-script.js';
+import { runSandboxScript } from '../sandbox/sandbox-script.js';
 
 /**
  * Every terminal's processes in the sandbox carry two environment variables, inherited by
