@@ -165,7 +165,11 @@ describe('the image explorer page', () => {
     const steps = await page.locator('[data-cache-result] [data-step-line]:not([data-step-line="1"])').evaluateAll((items) => items.map((item) => [(item as HTMLElement).dataset.stepLine, (item as HTMLElement).dataset.cached, item.querySelector('[data-cause]')?.getAttribute('data-cause') ?? '']));
     expect(steps).toEqual([['2', 'true', ''], ['3', 'false', 'context-file-changed'], ['4', 'false', 'earlier-step-rebuilt'], ['5', 'false', 'earlier-step-rebuilt']]);
     // The same builds, as BuildKit's history keeps them (the list asks every 5 s), with what ran again and why.
-    const changedBuild = page.locator('[data-terminal-builds] > li', { has: page.locator('[data-cause="context-file-changed"]') }).first();
+    // Other test files build in the same sandbox: this Dockerfile's builds are the ones ending in its `[5/5] COPY . ./`.
+    const changedBuild = page
+      .locator('[data-terminal-builds] > li', { has: page.locator('[data-cause="context-file-changed"]') })
+      .filter({ has: page.locator('code', { hasText: '[5/5] COPY . ./' }) })
+      .first();
     await changedBuild.waitFor({ timeout: 30_000 });
     await expect(changedBuild.locator('[data-cached="false"]:not([data-step^="[1/"]) code').allTextContents()).resolves.toEqual(['[3/5] COPY deps.txt ./', '[4/5] RUN cat deps.txt > installed.txt', '[5/5] COPY . ./']);
     await unstickTopBar(page);
