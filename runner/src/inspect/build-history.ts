@@ -1,6 +1,7 @@
 import http2 from 'node:http2';
 import net from 'node:net';
 import { environmentError } from '../errors.js';
+import { BuildTrace, readFields, stepPosition, type ProtoField } from '../grader/facts/build-trace.js';
 import { cacheLessonLinks, type CacheMissCause, type TerminalBuild, type TerminalBuildStep } from '../contract/inspect.js';
 
 /**
@@ -80,7 +81,7 @@ export function parseRecord(record: Buffer): ParsedRecord {
     else if (field.number === 8) {
       const descriptor = fieldsOf(field.bytes);
       parsed.logDigest = descriptor.find((inner) => inner.number === 2)?.bytes?.toString('utf8');
-      parsed.logSize = Number(descriptor.find((inner) => inner.number === 3)?.value ?? 0n);
+      parsed.logSize = Number(descriptor.find((inner) => inner.number === 3)?.varint ?? 0n);
     } else if (field.number === 9) {
       const [key, value] = mapEntry(field.bytes);
       if (key === 'image.name') parsed.imageName = value.split(',')[0]!.replace(/^docker\.io\/library\//, '');
@@ -90,78 +91,28 @@ export function parseRecord(record: Buffer): ParsedRecord {
 }
 
 /**
- * The Dockerfile steps of a progress log ("[2/3] COPY a.txt /a.txt"), in their order, each
- * with BuildKit's own word on whether it came from the cache. Vertex: digest 1, name 3,
- * cached 4, completed 6, error 7; a vertex is sent again as it changes, so the last wins.
+ * The Dockerfile steps of a progress log ("[2/3] COPY a.txt /a.txt"), in Dockerfile order,
+ * each with BuildKit's own word on whether it came from the cache.
  */
 export function stepsOf(log: Buffer): TerminalBuildStep[] {
-  const byDigest = new Map<string, { name: string; isCached: boolean; isCompleted: boolean; error?: string }>();
+  const trace = new BuildTrace();
   for (let offset = 0; offset + 4 <= log.length; ) {
     const length = log.readUInt32LE(offset);
-    const message = log.subarray(offset + 4, offset + 4 + length);
+    trace.addStatus(log.subarray(offset + 4, offset + 4 + length));
     offset += 4 + length;
-    for (const field of fieldsOf(message)) {
-      if (field.number !== 1 || !field.bytes) continue;
-      const vertex = fieldsOf(field.bytes);
-      const digest = vertex.find((inner) => inner.number === 1)?.bytes?.toString('utf8') ?? '';
-      const known = byDigest.get(digest);
-      const name = vertex.find((inner) => inner.number === 3)?.bytes?.toString('utf8') ?? known?.name ?? '';
-      const error = vertex.find((inner) => inner.number === 7)?.bytes?.toString('utf8');
-      byDigest.set(digest, {
-        name,
-        isCached: (known?.isCached ?? false) || vertex.some((inner) => inner.number === 4 && inner.value === 1n),
-        isCompleted: (known?.isCompleted ?? false) || vertex.some((inner) => inner.number === 6),
-        ...(error || known?.error ? { error: error || known!.error! } : {}),
-      });
-    }
   }
-  const steps: TerminalBuildStep[] = [];
-  for (const [digest, vertex] of byDigest) {
-    const position = /^\[(?:([^\]\s]+) )?(\d+)\/(\d+)\] /.exec(vertex.name);
-    if (!position) continue; // [internal] load…, exporting to image
-    steps.push({ name: vertex.name, digest, stage: position[1] ?? '', number: Number(position[2]), isCached: vertex.isCached, ...(vertex.error ? { error: vertex.error } : {}) });
-  }
-  // In Dockerfile order: stages as they first appear, steps by number (vertexes come in the order they start).
+  const steps = trace.dockerfileVertices().map((vertex): TerminalBuildStep => {
+    const position = stepPosition(vertex.name)!;
+    return { name: vertex.name, digest: vertex.digest, stage: position.stage, number: position.number, isCached: vertex.isCached, ...(vertex.error ? { error: vertex.error } : {}) };
+  });
+  // Stages as they first appear, steps by number (vertexes come in the order they start).
   const stageOrder = [...new Set(steps.map((step) => step.stage))];
   return steps.sort((a, b) => stageOrder.indexOf(a.stage) - stageOrder.indexOf(b.stage) || a.number - b.number);
 }
 
-interface Field {
-  number: number;
-  value?: bigint;
-  bytes?: Buffer;
-}
-
-/** The fields of one protobuf message (varints and length-delimited; fixed-width ones skipped). */
-export function fieldsOf(message: Buffer): Field[] {
-  const fields: Field[] = [];
-  let offset = 0;
-  const varint = (): bigint => {
-    let value = 0n;
-    let shift = 0n;
-    for (;;) {
-      if (offset >= message.length) throw new Error('a protobuf message ends inside a number');
-      const byte = message[offset++]!;
-      value |= BigInt(byte & 0x7f) << shift;
-      if (!(byte & 0x80)) return value;
-      shift += 7n;
-    }
-  };
-  while (offset < message.length) {
-    const key = Number(varint());
-    const number = key >>> 3;
-    const wireType = key & 7;
-    if (wireType === 0) fields.push({ number, value: varint() });
-    else if (wireType === 2) {
-      const length = Number(varint());
-      if (offset + length > message.length) throw new Error('a protobuf field is longer than its message');
-      fields.push({ number, bytes: message.subarray(offset, offset + length) });
-      offset += length;
-    } else if (wireType === 1) offset += 8;
-    else if (wireType === 5) offset += 4;
-    else throw new Error(`protobuf wire type ${wireType} is not read here`);
-  }
-  return fields;
+/** The fields of one protobuf message, as a list. */
+function fieldsOf(message: Buffer): ProtoField[] {
+  return [...readFields(message)];
 }
 
 function mapEntry(entry: Buffer): [string, string] {
@@ -171,7 +122,7 @@ function mapEntry(entry: Buffer): [string, string] {
 
 function timestampMs(timestamp: Buffer): number {
   const fields = fieldsOf(timestamp);
-  return Number(fields.find((field) => field.number === 1)?.value ?? 0n) * 1000 + Math.floor(Number(fields.find((field) => field.number === 2)?.value ?? 0n) / 1e6);
+  return Number(fields.find((field) => field.number === 1)?.varint ?? 0n) * 1000 + Math.floor(Number(fields.find((field) => field.number === 2)?.varint ?? 0n) / 1e6);
 }
 
 function stringField(number: number, text: string): Buffer {
