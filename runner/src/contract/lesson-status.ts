@@ -1,3 +1,5 @@
+import type { SandboxHealth } from './sandbox-health.js';
+
 /** Where a learner stands on a lesson: complete once a check passed; checked when checks ran but none passed yet. */
 export type LessonStatus = 'complete' | 'checked' | 'not-started';
 
@@ -33,8 +35,8 @@ export interface ProgressResponse {
 export interface StatusResponse {
   runner: 'layerlab';
   sandboxRunning: boolean;
-  /** A word of SandboxHealth (contract/sandbox-health.ts) and its label; absent from older runners. */
-  sandboxHealth?: string;
+  /** How the sandbox is doing and its label; absent from older runners. */
+  sandboxHealth?: SandboxHealth;
   sandboxHealthLabel?: string;
   /** What to do about it, when it is not healthy. */
   sandboxHealthAdvice?: string;
