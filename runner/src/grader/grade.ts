@@ -43,7 +43,7 @@ export const imageExistsCheckId = 'image-exists';
 /** What a caller must provide for an exercise: where published ports are dialled, an exercise folder. */
 export function gradeNeeds(exercise: Exercise): { publishedPortHost: boolean; exerciseFolder: boolean } {
   const probes = probesFor(exercise);
-  return { publishedPortHost: probes.http !== undefined, exerciseFolder: probes.rebuild !== undefined || probes.buildContext === true };
+  return { publishedPortHost: probes.http !== undefined, exerciseFolder: probes.rebuild !== undefined || probes.contextChange !== undefined };
 }
 
 /**
@@ -80,7 +80,9 @@ export async function gradeExercise(options: GradeOptions): Promise<CheckRun> {
             ? `Reading the layers of ${ref}`
             : phase === 'rebuilding'
               ? `Rebuilding ${exerciseFolder?.path ?? 'the project'} twice, before and after a source-only change`
-              : `Starting a container from ${ref}`,
+              : phase === 'rebuilding-changed-context'
+                ? `Rebuilding ${exerciseFolder?.path ?? 'the project'} with the files that hold the answer changed`
+                : `Starting a container from ${ref}`,
         ),
     });
   } catch (error) {

@@ -216,15 +216,44 @@ export interface ProbeResults {
   rebuild?: RebuildProbeResult;
   /** One path looked up in every layer of another image (facts/reference-files.ts). */
   referenceFiles?: ReferenceFileFacts[];
-  /** The exercise's folder, which `docker build` sends as the build context. */
-  buildContext?: BuildContextFacts;
+  /** The exercise's folder rebuilt with every file that holds a value changed (facts/context-change.ts). */
+  contextChange?: ContextChangeFacts;
 }
 
-/** The files of the exercise's folder, or why they could not be read. */
-export type BuildContextFacts =
-  | { outcome: 'read'; files: Array<{ path: string; sizeBytes: number; content: Buffer }> }
-  | { outcome: 'not-given' }
-  | { outcome: 'unreadable'; reason: string };
+/**
+ * Whether an image gets a value from its build context: the exercise's folder is rebuilt
+ * with every file that holds the value (or a long piece of it), or whose own SHA-256 is the
+ * value (the data a checksum is of), changed; then `path` is read from the image that makes.
+ * A build that computes the value still holds it; one that copied it in (COPY, ADD, a
+ * `RUN --mount=type=bind`, whatever moved it after) no longer does.
+ */
+export interface ContextChangeRequest {
+  value: string;
+  /** Runs of at least this many characters of `value` count as holding it. */
+  pieceCharacters: number;
+  /** Absolute path of the file that holds the value in the image. */
+  path: string;
+  withinMs: number;
+}
+
+export type ContextChangeFacts = ContextChangeRequest &
+  (
+    /** The caller gave no folder (a CI run without --exercise-folder). */
+    | { outcome: 'not-given' }
+    | { outcome: 'unreadable'; reason: string }
+    /** No file of the folder holds the value: nothing to rebuild. */
+    | { outcome: 'no-holder' }
+    /** `holders` are folder paths, each with how it holds the value. */
+    | { outcome: 'rebuilt'; holders: ContextHolder[]; file: { state: 'absent' } | { state: 'not-a-file'; type: string } | { state: 'read'; holdsValue: boolean } }
+    | { outcome: 'build-failed'; holders: ContextHolder[]; error: string }
+    | { outcome: 'timed-out'; holders: ContextHolder[] }
+  );
+
+export interface ContextHolder {
+  path: string;
+  /** `text`: the value or a long piece is in the file; `checksum`: the file's SHA-256 is the value. */
+  holds: 'text' | 'checksum';
+}
 
 /**
  * Rebuild the exercise's folder with the engine's BuildKit, as it is and then with
@@ -333,8 +362,8 @@ export interface ProbeNeeds {
   rebuild?: RebuildProbeRequest;
   /** Paths to look up in every layer of other images. */
   referenceFiles?: ReferenceFileRequest[];
-  /** The exercise's folder (the build context), its files read. */
-  buildContext?: boolean;
+  /** Rebuild the exercise's folder with the files that hold a value changed. */
+  contextChange?: ContextChangeRequest;
 }
 
 /** One kind of check: its parameters' schema and a pure evaluator. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import { isNotFound, withTimeout, type Engine } from '../../engine.js';
 import { environmentError } from '../../errors.js';
-import type { BuildContextFacts, ExerciseFolder, ImageFacts, LayerFolders, LayerFacts, ProbeNeeds, ProbeResults, ReferenceFileFacts, ReferenceFileRequest, ReferenceImageFacts, RunProbeRequest } from '../types.js';
+import type { ContextChangeFacts, ContextChangeRequest, ExerciseFolder, ImageFacts, LayerFolders, LayerFacts, ProbeNeeds, ProbeResults, ReferenceFileFacts, ReferenceFileRequest, ReferenceImageFacts, RunProbeRequest } from '../types.js';
 import { layerOrigins } from './history.js';
 import { probeHttp } from './http-probe.js';
 import { removeStaleProbes } from './probe-container.js';
@@ -10,7 +10,8 @@ import { ArchiveReadError, readImageArchive, type ImageArchive, type ImageConfig
 import type { CachedImage, LayerFactsCache } from './layer-cache.js';
 import { normaliseEntryName, readLayerTar, type LayerContents } from './layer-tar.js';
 import { mergeLayers } from './merged-view.js';
-import { probeRebuild, readExerciseFolder } from './rebuild-probe.js';
+import { probeContextChange } from './context-change.js';
+import { probeRebuild } from './rebuild-probe.js';
 import { referenceFileFacts } from './reference-files.js';
 import { probeRun, runProbeKey } from './run-probe.js';
 import { readLoaderCache } from './shared-libraries.js';
@@ -22,7 +23,7 @@ export interface GatherOptions {
   publishedPortHost?: string;
   signal?: AbortSignal;
   /** Called as each phase starts, for progress lines. */
-  onPhase?(phase: 'reading-layers' | 'running-container' | 'rebuilding'): void;
+  onPhase?(phase: 'reading-layers' | 'running-container' | 'rebuilding' | 'rebuilding-changed-context'): void;
   /** Labels for containers the probes create (tests add theirs). */
   labels?: Record<string, string>;
   /** The exercise's project, for the rebuild probe (e.g. /root/exercises/lesson-5 on the engine's host). */
@@ -78,7 +79,7 @@ export async function gatherImageFacts(engine: Engine, ref: string, options: Gat
   const probing = (async (): Promise<ProbeResults> => {
     const referenceImages = await inspectReferenceImages(engine, options.probes?.referenceImages ?? []);
     const referenceFiles = await readReferenceFiles(engine, options.probes?.referenceFiles ?? [], { signal, layerCache: options.layerCache, layerFolders: options.layerFolders });
-    const buildContext = options.probes?.buildContext ? { buildContext: await readBuildContext(engine, inspect.Id, options) } : {};
+    const contextChange = options.probes?.contextChange ? { contextChange: await probeContextChangeOf(engine, inspect.Id, options.probes.contextChange, options) } : {};
     const rebuildRequest = options.probes?.rebuild;
     let rebuild: Pick<ProbeResults, 'rebuild'> = {};
     if (rebuildRequest && !options.exerciseFolder) {
@@ -96,12 +97,12 @@ export async function gatherImageFacts(engine: Engine, ref: string, options: Gat
     }
     const http = options.probes?.http;
     const runs = uniqueRuns(options.probes?.runs ?? []);
-    if (!http && !runs.length) return { ...referenceImages, ...referenceFiles, ...rebuild, ...buildContext };
+    if (!http && !runs.length) return { ...referenceImages, ...referenceFiles, ...rebuild, ...contextChange };
     if (http && !options.publishedPortHost) throw new Error('gatherImageFacts: an HTTP probe needs publishedPortHost');
     options.onPhase?.('running-container');
     await removeStaleProbes(engine);
     const probeOptions = { ...(signal ? { signal } : {}), ...(options.labels ? { labels: options.labels } : {}) };
-    const results: ProbeResults = { ...referenceImages, ...referenceFiles, ...rebuild, ...buildContext };
+    const results: ProbeResults = { ...referenceImages, ...referenceFiles, ...rebuild, ...contextChange };
     if (http) results.http = await probeHttp(engine, inspect.Id, http, { publishedPortHost: options.publishedPortHost!, ...probeOptions });
     // One container at a time: they are short, and the learner's machine is small.
     if (runs.length) {
@@ -117,20 +118,16 @@ export async function gatherImageFacts(engine: Engine, ref: string, options: Gat
   return buildFacts(ref, inspect, archiveResult.value, probeResult.value);
 }
 
-/** The exercise's folder as the build context: its regular files and their bytes. */
-async function readBuildContext(engine: Engine, imageId: string, options: GatherOptions): Promise<BuildContextFacts> {
-  if (!options.exerciseFolder) return { outcome: 'not-given' };
-  const read = await readExerciseFolder(engine, {
+/** The exercise's folder rebuilt with the files that hold a value changed (see context-change.ts). */
+async function probeContextChangeOf(engine: Engine, imageId: string, request: ContextChangeRequest, options: GatherOptions): Promise<ContextChangeFacts> {
+  if (!options.exerciseFolder) return { ...request, outcome: 'not-given' };
+  options.onPhase?.('rebuilding-changed-context');
+  return await probeContextChange(engine, request, {
     folder: options.exerciseFolder,
     helperImage: imageId,
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.labels ? { labels: options.labels } : {}),
   });
-  if ('reason' in read) return { outcome: 'unreadable', reason: read.reason };
-  const files = read.files
-    .filter((file) => file.header.type === 'file')
-    .map((file) => ({ path: normaliseEntryName(file.header.name).path, sizeBytes: file.content.length, content: file.content }));
-  return { outcome: 'read', files };
 }
 
 /** Checks that ask for the same arguments share a run, with the longest time any of them allows. */
