@@ -13,11 +13,14 @@ interface RunRow {
 }
 
 /**
- * Every RUN whose command is a pipe (`make | tee log`) runs with `pipefail`, so a failing
- * command in the pipe fails the step. Without it a pipe reports only its last command's exit
- * code, and a failed build step can pass unseen. Judged from the history rows, where both
- * builders record the shell and its options (`RUN /bin/bash -o pipefail -c …`,
- * `/bin/bash -o pipefail -c …`), or from a `set -o pipefail` that starts the command itself.
+ * Every RUN whose command is a pipe (`make | tee log`) fails when any command of the pipe
+ * fails: the pipe runs with `pipefail` (from the shell's options, `SHELL ["/bin/bash", "-o",
+ * "pipefail", "-c"]`, or a `set -o pipefail` before it in the command) and its failure is the
+ * step's failure: not swallowed by an `|| handler` that succeeds, nor by a later command after
+ * `;` unless errexit (`-e`) stops the shell first. Without it a pipe reports only its last
+ * command's exit code, and a failed build step can pass unseen. Judged from the history rows,
+ * where both builders record the shell and its options (`RUN /bin/bash -o pipefail -c …`,
+ * `/bin/bash -o pipefail -c …`).
  */
 export const pipeFailuresFailTheBuild: CheckKind<typeof params> = {
   summary: 'Every RUN that pipes one command into another fails when any of them fails',
@@ -25,20 +28,31 @@ export const pipeFailuresFailTheBuild: CheckKind<typeof params> = {
   evaluate(facts) {
     const unguarded = facts.history
       .map((row) => runRowOf(row.createdBy))
-      .filter((run): run is RunRow => run !== undefined && hasPipe(run.command) && !hasPipefail(run));
+      .flatMap((run) => {
+        const why = run === undefined ? undefined : unguardedPipe(run);
+        return run !== undefined && why !== undefined ? [{ run, why }] : [];
+      });
     const expected = 'no RUN with a pipe runs without pipefail';
     if (unguarded.length === 0) return { status: 'pass', expected, actual: 'every pipe fails with its commands' };
-    const listed = unguarded.map((run) => `\`${describeInstruction(`RUN ${run.command}`)}\` (in ${run.shell})`).join('; ');
+    const listed = unguarded.map(({ run }) => `\`${describeInstruction(`RUN ${run.command}`)}\` (in ${run.shell})`).join('; ');
+    const reasons = [...new Set(unguarded.map(({ why }) => why).filter((why) => why !== 'no-pipefail'))];
     return {
       status: 'fail',
       expected,
       actual: `${plural(unguarded.length, 'RUN')} with a pipe and no pipefail`,
       message: escapeLine(
         `${listed}: a pipe reports only the exit code of its last command, so a command that fails before it does not stop the build.` +
-          (unguarded.some((run) => swallowsFailure(run.command)) ? ' An ending like `|| true` turns any failure into success, pipefail or not.' : ''),
+          reasons.map((why) => ` ${swallowedSentences[why]}`).join(''),
       ),
     };
   },
+};
+
+type Unguarded = 'no-pipefail' | 'swallowed' | 'later-command';
+
+const swallowedSentences: Record<Exclude<Unguarded, 'no-pipefail'>, string> = {
+  swallowed: 'An ending like `|| true` or `|| echo …` turns any failure into success, pipefail or not; end the handler with `exit 1` if you want one.',
+  'later-command': 'A command after `;` runs even when the pipe failed, and its exit code becomes the step\'s: join the commands with `&&`, or start the shell with `-e` (`set -e`).',
 };
 
 /** The shell and command of a RUN row, or undefined for rows that ran nothing. */
@@ -51,13 +65,15 @@ export function runRowOf(createdBy: string): RunRow | undefined {
   if (withoutRun === undefined) return undefined;
   // Build arguments the step saw come first, as "|2 A=1 B=2 ", with both builders.
   const body = withoutRun.replace(/^\|\d+ (?:\S+=\S* )*/, '');
-  const shell = /^(\S*sh)((?: +-[a-zA-Z]+(?: +pipefail)?)*) +-c +([\s\S]*)$/.exec(body);
+  // The shell, maybe through env, its options (`-o NAME` takes a word), then -c, alone or run together (`-ec`).
+  const shell = /^((?:\S*\/)?env +)?(\S*sh)((?: +[-+][a-zA-Z]*o +\w+| +[-+][a-zA-Z]+)*?) +-([a-zA-Z]*)c([a-zA-Z]*) +([\s\S]*)$/.exec(body);
   if (!shell) return { shell: 'exec form', command: body };
-  return { shell: `${shell[1]}${shell[2]}`, command: shell[3]! };
+  const together = `${shell[4]}${shell[5]}`;
+  return { shell: `${shell[1] ?? ''}${shell[2]}${shell[3]}${together ? ` -${together}` : ''}`, command: shell[6]! };
 }
 
 /** A legacy history row that runs a shell: `[|N A=1 …] [/path/]sh|bash|… -…`; BuildKit's own rows start with their instruction's name. */
-const legacyShellRun = /^(?:\|\d+ (?:\S+=\S* )*)?(?:\S*\/)?[a-z]*sh /;
+const legacyShellRun = /^(?:\|\d+ (?:\S+=\S* )*)?(?:(?:\S*\/)?env +)?(?:\S*\/)?[a-z]*sh /;
 
 /** A `|` or `|&` outside quotes that is not half of `||`. */
 export function hasPipe(command: string): boolean {
@@ -87,14 +103,147 @@ export function hasPipe(command: string): boolean {
   return false;
 }
 
-function hasPipefail(run: RunRow): boolean {
-  // pipefail switched off again, or the step's failure swallowed at its end (`|| true`): a failing command passes anyway.
-  if (/(?:^|[\s;&|])set +\+o +pipefail\b/.test(run.command) || swallowsFailure(run.command)) return false;
-  if (/(?:^|\s)-[a-zA-Z]*o +pipefail\b/.test(run.shell)) return true;
-  return /^\s*set +(?:-[a-zA-Z]*o +pipefail|-o +\w+ +-o +pipefail)\b/.test(run.command);
+/** Why a RUN's pipe can fail without failing the step, or undefined when it cannot (or it has no pipe). */
+export function unguardedPipe(run: RunRow): Unguarded | undefined {
+  if (!hasPipe(run.command)) return undefined;
+  const options = shellOptions(run.shell);
+  const isBash = /(?:^|[\s/])bash$/.test(run.shell.split(/\s+-/)[0]!.trim());
+  const commands = topLevelCommands(run.command);
+  for (const [index, { text }] of commands.entries()) {
+    const words = text.trim().split(/\s+/);
+    if (words[0] === 'set') {
+      applySetOptions(words.slice(1), options);
+      continue;
+    }
+    if (!hasPipe(text)) continue;
+    const next = commands[index + 1];
+    // bash's idiom without pipefail: `a | tee log; exit ${PIPESTATUS[0]}` exits with the first command's code.
+    const exitsWithPipeStatus = isBash && next !== undefined && next.before !== '||' && /^exit\s+"?\$\{PIPESTATUS\[0\]\}"?$/.test(next.text.trim());
+    if (exitsWithPipeStatus) continue;
+    if (!options.pipefail) return 'no-pipefail';
+    const fate = whenThePipeFails(commands, index, options.errexit);
+    if (fate) return fate;
+  }
+  return undefined;
 }
 
-/** The command ends by turning any failure into success: `|| true`, `|| :`, `|| exit 0`, `; true`, `; exit 0`. */
-export function swallowsFailure(command: string): boolean {
-  return /(?:\|\||;)\s*(?:true|:|exit\s+0)\s*;?\s*$/.test(command);
+/** Where a failed pipe's exit code goes: undefined when it ends the step with a failure. */
+function whenThePipeFails(commands: readonly TopLevelCommand[], index: number, errexit: boolean): Exclude<Unguarded, 'no-pipefail'> | undefined {
+  for (const next of commands.slice(index + 1)) {
+    // `a | b && c`: c is skipped, the list still fails.
+    if (next.before === '&&') continue;
+    if (next.before === '||') return alwaysFails(next.text) ? undefined : 'swallowed';
+    // `;`, a new line or `&`: the shell goes on unless errexit stops it.
+    return errexit ? undefined : 'later-command';
+  }
+  return undefined;
+}
+
+/** `exit 1`, `false`, or a group whose last command is one of those: a handler that keeps the failure. */
+function alwaysFails(handler: string): boolean {
+  let text = handler.trim();
+  const group = /^\(([\s\S]*)\)$/.exec(text) ?? /^\{([\s\S]*?);?\s*\}$/.exec(text);
+  if (group) {
+    const inner = topLevelCommands(group[1]!);
+    text = inner.at(-1)?.text.trim() ?? '';
+  }
+  return /^(?:exit\s+(?:[1-9]\d*|"?\$\?"?)|false)$/.test(text.replace(/;\s*$/, '').trim());
+}
+
+interface ShellOptionState {
+  pipefail: boolean;
+  errexit: boolean;
+}
+
+/** pipefail and errexit as the shell's own options leave them: `-o pipefail`, `-eo pipefail`, `-e`, `+o pipefail`. */
+export function shellOptions(shell: string): ShellOptionState {
+  const options = { pipefail: false, errexit: false };
+  const words = shell.trim().split(/\s+/);
+  const program = words.findIndex((word) => /sh$/.test(word));
+  applySetOptions(words.slice(program + 1), options);
+  return options;
+}
+
+/** The options of `set` (or of a shell's command line): letters after - switch on, after + off; o takes a name. */
+function applySetOptions(words: readonly string[], options: ShellOptionState): void {
+  for (let index = 0; index < words.length; index++) {
+    const flags = /^([-+])([a-zA-Z]+)$/.exec(words[index]!);
+    if (!flags) break;
+    const on = flags[1] === '-';
+    for (const letter of flags[2]!) {
+      if (letter === 'e') options.errexit = on;
+      if (letter === 'o') {
+        const name = words[++index];
+        if (name === 'pipefail') options.pipefail = on;
+        if (name === 'errexit') options.errexit = on;
+      }
+    }
+  }
+}
+
+interface TopLevelCommand {
+  /** The operator before it: `;` for the first, a new line or `&`. */
+  before: '&&' | '||' | ';';
+  text: string;
+}
+
+/**
+ * A command line split at its top-level list operators (`&&`, `||`, `;`, a new line, `&`),
+ * pipes kept inside their command; quotes, escapes, `( … )`, `$( … )` and `{ …; }` groups
+ * are not split, and a `#` comment ends at the line's end.
+ */
+export function topLevelCommands(command: string): TopLevelCommand[] {
+  const commands: TopLevelCommand[] = [];
+  let before: TopLevelCommand['before'] = ';';
+  let current = '';
+  let quote: string | undefined;
+  let depth = 0;
+  const push = (next: TopLevelCommand['before']) => {
+    if (current.trim()) commands.push({ before, text: current.trim() });
+    before = next;
+    current = '';
+  };
+  for (let index = 0; index < command.length; index++) {
+    const char = command[index]!;
+    const rest = command.slice(index);
+    if (quote) {
+      current += char;
+      if (char === '\\' && quote === '"') current += command[++index] ?? '';
+      else if (char === quote) quote = undefined;
+      continue;
+    }
+    if (char === '\\') {
+      current += char + (command[++index] ?? '');
+      continue;
+    }
+    if (char === "'" || char === '"') {
+      quote = char;
+      current += char;
+      continue;
+    }
+    const atWordStart = index === 0 || /[\s;&|()]/.test(command[index - 1]!);
+    if (char === '#' && atWordStart) {
+      const newline = command.indexOf('\n', index);
+      index = newline === -1 ? command.length : newline - 1;
+      continue;
+    }
+    if (char === '(' || (char === '{' && atWordStart && /^\{\s/.test(rest))) depth++;
+    if ((char === ')' || (char === '}' && atWordStart)) && depth > 0) depth--;
+    if (depth === 0) {
+      if (rest.startsWith('&&') || rest.startsWith('||')) {
+        push(rest.startsWith('&&') ? '&&' : '||');
+        index++;
+        continue;
+      }
+      const previous = command[index - 1];
+      const isBackground = char === '&' && previous !== '>' && previous !== '<' && previous !== '|' && command[index + 1] !== '>';
+      if (char === ';' || char === '\n' || isBackground) {
+        push(';');
+        continue;
+      }
+    }
+    current += char;
+  }
+  push(';');
+  return commands;
 }
