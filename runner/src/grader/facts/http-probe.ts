@@ -81,16 +81,21 @@ export async function probeHttp(engine: Engine, imageId: string, request: HttpPr
 }
 
 async function publishedPort(container: Docker.Container, portKey: string): Promise<number | undefined> {
-  const info = await withTimeout(container.inspect(), engineCallTimeoutMs, 'the engine did not answer');
+  return publishedPortOf(await withTimeout(container.inspect(), engineCallTimeoutMs, 'the engine did not answer'), portKey);
+}
+
+/** The host port `portKey` ("8080/tcp") is published on, from the container's inspect data. */
+export function publishedPortOf(info: Pick<Docker.ContainerInspectInfo, 'NetworkSettings'>, portKey: string): number | undefined {
   const bindings = (info.NetworkSettings.Ports?.[portKey] ?? []) as Array<{ HostIp: string; HostPort: string }>;
   // Prefer the IPv4 binding; engines with IPv6 list "::" as well.
   const binding = bindings.find((candidate) => !candidate.HostIp.includes(':')) ?? bindings[0];
   return binding ? Number(binding.HostPort) : undefined;
 }
 
-type Attempt = { kind: 'answered'; statusCode: number; bodyStart: string } | { kind: 'failed'; error: string };
+export type Attempt = { kind: 'answered'; statusCode: number; bodyStart: string } | { kind: 'failed'; error: string };
 
-function requestOnce(host: string, port: number, requestPath: string, timeoutMs: number, signal?: AbortSignal): Promise<Attempt> {
+/** One GET: its status and the first 200 characters of its body, or why there was no answer. */
+export function requestOnce(host: string, port: number, requestPath: string, timeoutMs: number, signal?: AbortSignal): Promise<Attempt> {
   return new Promise((resolve) => {
     const request = http.get({ host, port, path: requestPath, timeout: timeoutMs, agent: false, ...(signal ? { signal } : {}) }, (response) => {
       let body = '';
@@ -124,9 +129,14 @@ async function logTail(container: Docker.Container): Promise<string> {
       engineCallTimeoutMs,
       'logs timed out',
     )) as Buffer;
-    const text = demuxLogStreams(raw).combined.trim();
-    return text.length > logTailBytes ? `...${text.slice(-logTailBytes)}` : text;
+    return logTailOf(raw);
   } catch {
     return '';
   }
+}
+
+/** What a service said before it exited or stopped answering, both streams as written, its end kept. */
+export function logTailOf(raw: Buffer): string {
+  const text = demuxLogStreams(raw).combined.trim();
+  return text.length > logTailBytes ? `...${text.slice(-logTailBytes)}` : text;
 }

@@ -33,16 +33,7 @@ export async function startProbeContainer(engine: Engine, spec: ProbeContainerSp
   let container: Docker.Container | undefined;
   try {
     container = await withTimeout(
-      engine.docker.createContainer({
-        name: `layerlab-probe-${randomBytes(4).toString('hex')}`,
-        Image: spec.imageId,
-        ...(spec.cmd ? { Cmd: spec.cmd } : {}),
-        Labels: { ...probeLabels, ...spec.labels },
-        ...(spec.exposedPorts ? { ExposedPorts: spec.exposedPorts } : {}),
-        Tty: false,
-        OpenStdin: false,
-        HostConfig: spec.hostConfig,
-      }),
+      engine.docker.createContainer(probeContainerOptions(spec, `layerlab-probe-${randomBytes(4).toString('hex')}`)),
       engineCallTimeoutMs,
       `the engine did not create the container within ${engineCallTimeoutMs / 1000} s`,
     );
@@ -56,6 +47,20 @@ export async function startProbeContainer(engine: Engine, spec: ProbeContainerSp
     }
     return { notStarted: engineMessage(error), ...(container ? { container } : {}) };
   }
+}
+
+/** What the engine is asked to create: the spec, labelled as a probe, with no terminal or input. */
+export function probeContainerOptions(spec: Omit<ProbeContainerSpec, 'signal'>, name: string): Docker.ContainerCreateOptions {
+  return {
+    name,
+    Image: spec.imageId,
+    ...(spec.cmd ? { Cmd: spec.cmd } : {}),
+    Labels: { ...probeLabels, ...spec.labels },
+    ...(spec.exposedPorts ? { ExposedPorts: spec.exposedPorts } : {}),
+    Tty: false,
+    OpenStdin: false,
+    HostConfig: spec.hostConfig,
+  };
 }
 
 export async function containerState(container: Docker.Container): Promise<Docker.ContainerInspectInfo['State']> {
@@ -82,11 +87,12 @@ export async function removeStaleProbes(engine: Engine): Promise<void> {
     engineCallTimeoutMs,
     'the engine did not answer',
   );
-  const now = Date.now() / 1000;
-  for (const container of containers) {
-    if (now - container.Created < staleProbeAgeSeconds) continue;
-    await removeQuietly(engine.docker.getContainer(container.Id));
-  }
+  for (const id of staleProbeIds(containers, Date.now() / 1000)) await removeQuietly(engine.docker.getContainer(id));
+}
+
+/** The probes listed that a dead grader left: created `staleProbeAgeSeconds` or more before `nowSeconds`. */
+export function staleProbeIds(containers: ReadonlyArray<Pick<Docker.ContainerInfo, 'Id' | 'Created'>>, nowSeconds: number): string[] {
+  return containers.filter((container) => nowSeconds - container.Created >= staleProbeAgeSeconds).map((container) => container.Id);
 }
 
 /** The engine's own words, without dockerode's "(HTTP code 400) unexpected - " prefix. */

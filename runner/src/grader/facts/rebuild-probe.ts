@@ -56,14 +56,14 @@ export async function probeRebuild(engine: Engine, request: RebuildProbeRequest,
   const source = context.files.find((file) => file.header.name === sourceName && file.header.type === 'file');
   if (!source) return { ...base, outcome: 'no-source-file' };
 
-  const changed = Buffer.concat([source.content, Buffer.from(`\n${commentLine(sourceName, `layerlab: a source-only change (${randomBytes(6).toString('hex')})`)}\n`)]);
+  const changedFiles = withSourceChanged(context.files, source, randomBytes(6).toString('hex'));
   const deadline = performance.now() + request.withinMs;
   const runId = randomBytes(4).toString('hex');
   const tags: string[] = [];
   try {
     const results: Record<'as-is' | 'after-change', BuildStepFacts[]> = { 'as-is': [], 'after-change': [] };
     for (const build of ['as-is', 'after-change'] as const) {
-      const files = build === 'as-is' ? context.files : context.files.map((file) => (file === source ? { header: { ...file.header, size: changed.length }, content: changed } : file));
+      const files = build === 'as-is' ? context.files : changedFiles;
       const tag = `${rebuildTagRepository}:${runId}-${build}`;
       tags.push(tag);
       const outcome = await buildOnce(engine, await packContext(files), tag, deadline - performance.now(), options);
@@ -78,6 +78,16 @@ export async function probeRebuild(engine: Engine, request: RebuildProbeRequest,
   } finally {
     for (const tag of tags) await removeTagQuietly(engine, tag);
   }
+}
+
+/**
+ * The context with `source` given one more line at its end, a comment naming `nonce`; every
+ * other file is the same object. The header's size follows the new bytes.
+ */
+export function withSourceChanged(files: readonly ContextFile[], source: ContextFile, nonce: string): ContextFile[] {
+  const sourceName = normaliseEntryName(source.header.name).path;
+  const changed = Buffer.concat([source.content, Buffer.from(`\n${commentLine(sourceName, `layerlab: a source-only change (${nonce})`)}\n`)]);
+  return files.map((file) => (file === source ? { header: { ...file.header, size: changed.length }, content: changed } : file));
 }
 
 /**
@@ -117,8 +127,8 @@ export async function readFolder(engine: Engine, options: RebuildProbeOptions): 
         `the engine did not create the container within ${engineCallTimeoutMs / 1000} s`,
       );
     } catch (error) {
-      const message = engineMessage(error);
-      if (/does not exist|not a directory|no such file/i.test(message)) return { reason: message };
+      const reason = missingFolderReason(error);
+      if (reason !== undefined) return { reason };
       throw error;
     }
     options.signal?.throwIfAborted();
@@ -127,6 +137,15 @@ export async function readFolder(engine: Engine, options: RebuildProbeOptions): 
   } finally {
     if (helper) await removeQuietly(helper);
   }
+}
+
+/**
+ * The engine's words when it refused the helper because the folder is not there (or is not a
+ * folder): the learner's to fix, said as the engine says it. Undefined for any other failure.
+ */
+export function missingFolderReason(error: unknown): string | undefined {
+  const message = engineMessage(error);
+  return /does not exist|not a directory|no such file/i.test(message) ? message : undefined;
 }
 
 /**
@@ -160,7 +179,7 @@ async function readLocalFolder(folder: string): Promise<{ files: ContextFile[] }
 }
 
 /** The folder's files, named relative to the folder ("main.go", "third_party/x/x.go"). */
-async function unpackContext(archive: NodeJS.ReadableStream): Promise<ContextFile[]> {
+export async function unpackContext(archive: NodeJS.ReadableStream): Promise<ContextFile[]> {
   const extract = tar.extract();
   const files: ContextFile[] = [];
   let total = 0;
@@ -243,14 +262,7 @@ export async function buildOnce(engine: Engine, context: Buffer, tag: string, wi
   const onAbort = () => response.destroy();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    let pending = '';
-    for await (const chunk of response) {
-      pending += (chunk as Buffer).toString('utf8');
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) error ??= readBuildLine(line, trace);
-    }
-    if (pending) error ??= readBuildLine(pending, trace);
+    error = await readBuildStream(response, trace);
   } catch (streamError) {
     options.signal?.throwIfAborted();
     if (!isTimedOut) throw streamError;
@@ -264,18 +276,39 @@ export async function buildOnce(engine: Engine, context: Buffer, tag: string, wi
   return { kind: 'built', steps: trace.steps() };
 }
 
+/**
+ * Reads the engine's answer to `POST /build?version=2` to its end: JSON lines, split across
+ * chunks anywhere, BuildKit's trace (`moby.buildkit.trace`) fed to `trace`. Returns the first
+ * error the stream reports (the build failed), undefined when it reports none.
+ */
+export async function readBuildStream(response: AsyncIterable<Buffer | string> | Iterable<Buffer | string>, trace: BuildTrace): Promise<string | undefined> {
+  let error: string | undefined;
+  let pending = '';
+  // A chunk may end inside a character (an error message in the learner's language).
+  const decoder = new TextDecoder();
+  for await (const chunk of response) {
+    pending += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) error ??= readBuildLine(line, trace);
+  }
+  pending += decoder.decode();
+  if (pending) error ??= readBuildLine(pending, trace);
+  return error;
+}
+
 /** Feeds a trace line to the trace; returns the build's error when the line reports one. */
 function readBuildLine(line: string, trace: BuildTrace): string | undefined {
   if (!line.trim()) return undefined;
-  let message: { id?: string; aux?: unknown; error?: string; errorDetail?: { message?: string } };
+  let message: { id?: string; aux?: unknown; error?: unknown; errorDetail?: { message?: unknown } };
   try {
     message = JSON.parse(line) as typeof message;
   } catch {
     return undefined;
   }
   if (message.id === 'moby.buildkit.trace' && typeof message.aux === 'string') trace.add(message.aux);
-  const error = message.errorDetail?.message ?? message.error;
-  return typeof error === 'string' ? error.trim() : undefined;
+  const error = [message.errorDetail?.message, message.error].find((said) => typeof said === 'string');
+  return error?.trim();
 }
 
 async function removeTagQuietly(engine: Engine, tag: string): Promise<void> {
@@ -294,12 +327,7 @@ function dialBuild(engine: Engine, context: Buffer, tag: string, options: Rebuil
         path: '/build?',
         method: 'POST',
         file: Readable.from([context]),
-        options: {
-          version: '2',
-          t: tag,
-          labels: options.imageLabels ?? { ...probeLabels, ...options.labels },
-          ...(options.buildArgs ? { buildargs: options.buildArgs } : {}),
-        },
+        options: buildQuery(tag, options),
         isStream: true,
         headers: { 'Content-Type': 'application/x-tar' },
         statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' },
@@ -308,4 +336,14 @@ function dialBuild(engine: Engine, context: Buffer, tag: string, options: Rebuil
       (error: unknown, stream: unknown) => (error ? reject(error) : resolve(stream as Readable)),
     );
   });
+}
+
+/** The query of the build request: BuildKit, the tag, and the image's labels and build arguments. */
+export function buildQuery(tag: string, options: Pick<RebuildProbeOptions, 'labels' | 'imageLabels' | 'buildArgs'>): Record<string, unknown> {
+  return {
+    version: '2',
+    t: tag,
+    labels: options.imageLabels ?? { ...probeLabels, ...options.labels },
+    ...(options.buildArgs ? { buildargs: options.buildArgs } : {}),
+  };
 }

@@ -59,6 +59,11 @@ async function outputOf(container: Docker.Container): Promise<{ stdout: string; 
     engineCallTimeoutMs,
     'the engine did not send the logs',
   )) as Buffer;
+  return outputOfLogs(raw);
+}
+
+/** A command's standard output and standard error, apart, from the engine's log stream; each capped. */
+export function outputOfLogs(raw: Buffer): { stdout: string; stderr: string } {
   const { stdout, stderr } = demuxLogStreams(raw);
   return { stdout: capped(stdout), stderr: capped(stderr) };
 }

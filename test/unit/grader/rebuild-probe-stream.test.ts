@@ -1,0 +1,170 @@
+import { createReadStream, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { BuildTrace } from '../../../runner/src/grader/facts/build-trace.js';
+import { buildQuery, missingFolderReason, readBuildStream, unpackContext, withSourceChanged, type ContextFile } from '../../../runner/src/grader/facts/rebuild-probe.js';
+
+// The rebuild probe's reading of what the engine sends, on answers recorded once from a real
+// engine (test/fixtures/probes/README.md): BuildKit's build stream, the folder's archive, the
+// engine's refusal of a missing folder.
+
+const fixture = (name: string) => new URL(`../../fixtures/probes/${name}`, import.meta.url);
+const bytesOf = (name: string) => readFileSync(fixture(name));
+
+/** The recorded bytes in chunks of `size`, cut anywhere (inside a line, inside a character). */
+async function* chunked(bytes: Buffer, size: number): AsyncGenerator<Buffer> {
+  for (let offset = 0; offset < bytes.length; offset += size) yield bytes.subarray(offset, offset + size);
+}
+
+async function read(name: string, chunkSize: number) {
+  const trace = new BuildTrace();
+  const error = await readBuildStream(chunked(bytesOf(name), chunkSize), trace);
+  return { error, steps: trace.steps() };
+}
+
+describe('reading the build stream', () => {
+  it('reads a build that ran: each step of the Dockerfile, cached or run, and no error', async () => {
+    const whole = await read('build-ran.jsonl', 1 << 20);
+    expect(whole.error).toBeUndefined();
+    expect(whole.steps.map((step) => step.name)).toEqual(['[1/3] FROM docker.io/layerlab/busybox:latest', '[2/3] COPY . /app/', expect.stringMatching(/^\[3\/3\] RUN echo built-\d+ > \/app\/stamp$/)]);
+    // The base was there already: only FROM is cached.
+    expect(whole.steps.map((step) => step.isCached)).toEqual([true, false, false]);
+    // Cut in 7-byte chunks, the lines are joined again: the same steps.
+    expect(await read('build-ran.jsonl', 7)).toEqual(whole);
+  });
+
+  it('reads a cached build as cached, whether or not the last line ends with a newline', async () => {
+    const bytes = bytesOf('../buildkit/cached-build.jsonl');
+    const traceOf = async (input: Buffer) => {
+      const trace = new BuildTrace();
+      expect(await readBuildStream(chunked(input, 13), trace)).toBeUndefined();
+      return trace.steps();
+    };
+    const steps = await traceOf(bytes);
+    // Engine 26.1.5 (the sandbox's), a six-step Dockerfile built the second time.
+    expect(steps).toHaveLength(6);
+    expect(steps.filter((step) => !step.name.includes('FROM')).every((step) => step.isCached)).toBe(true);
+    // A stream that ends in the middle of the build, on the line that first names a step,
+    // its newline left off: that line is read all the same.
+    const lines = bytes.toString().split('\n');
+    let firstStepLine = -1;
+    for (let count = 1; count <= lines.length && firstStepLine < 0; count += 1) {
+      if ((await traceOf(Buffer.from(`${lines.slice(0, count).join('\n')}\n`))).length > 0) firstStepLine = count - 1;
+    }
+    expect(firstStepLine).toBeGreaterThan(0);
+    const endingOnIt = await traceOf(Buffer.from(lines.slice(0, firstStepLine + 1).join('\n')));
+    expect(endingOnIt).not.toEqual([]);
+    expect(endingOnIt).toEqual(await traceOf(Buffer.from(`${lines.slice(0, firstStepLine + 1).join('\n')}\n`)));
+  });
+
+  it("gives a failed RUN's error as the engine words it, with the steps up to it", async () => {
+    const failed = await read('build-run-fails.jsonl', 5);
+    expect(failed.error).toBe('executor failed running [/bin/sh -c echo about to fail && exit 7]: exit code: 7');
+    expect(failed.steps.map((step) => step.name)).toEqual(['[1/2] FROM docker.io/layerlab/busybox:latest', '[2/2] RUN echo about to fail && exit 7']);
+  });
+
+  it('gives a Dockerfile that does not parse as its error, with no steps', async () => {
+    const failed = await read('build-bad-instruction.jsonl', 64);
+    expect(failed.error).toBe('failed to solve with frontend dockerfile.v0: failed to create LLB definition: dockerfile parse error line 2: unknown instruction: RUNN');
+    expect(failed.steps).toEqual([]);
+  });
+
+  it('keeps the first error, takes errorDetail before error, and skips blank and broken lines', async () => {
+    const lines = [
+      '',
+      '   ',
+      'not json at all',
+      '{"stream":"Step 1/2"}',
+      '{"error":"the plain one","errorDetail":{"message":"  the detailed one \\n"}}',
+      '{"error":"a later one"}',
+    ].join('\n');
+    expect(await readBuildStream(chunked(Buffer.from(lines), 3), new BuildTrace())).toBe('the detailed one');
+    expect(await readBuildStream(chunked(Buffer.from('{"error":" only plain "}'), 4), new BuildTrace())).toBe('only plain');
+    expect(await readBuildStream(chunked(Buffer.from('{"errorDetail":{"message":42},"error":"plain after a bad detail"}\n'), 100), new BuildTrace())).toBe('plain after a bad detail');
+    expect(await readBuildStream(chunked(Buffer.from('{"error":{"not":"text"}}\n{"id":"moby.buildkit.trace","aux":42}\n'), 100), new BuildTrace())).toBeUndefined();
+  });
+
+  it('reads an error whose characters are cut between chunks whole', async () => {
+    const line = Buffer.from('{"error":"Überprüfung fehlgeschlagen: ✗"}\n');
+    expect(await readBuildStream(chunked(line, 1), new BuildTrace())).toBe('Überprüfung fehlgeschlagen: ✗');
+    expect(await readBuildStream(['{"error":', '"as text"}'], new BuildTrace())).toBe('as text');
+  });
+
+  it('feeds only BuildKit trace lines to the trace', async () => {
+    const aux = bytesOf('build-run-fails.jsonl').toString().split('\n').map((line) => (line ? (JSON.parse(line) as { aux?: string }).aux : undefined)).find((value) => value);
+    expect(aux).toBeDefined();
+    const asOther = `{"id":"something.else","aux":${JSON.stringify(aux)}}\n`;
+    const other = new BuildTrace();
+    await readBuildStream(chunked(Buffer.from(asOther.repeat(3) + bytesOf('build-bad-instruction.jsonl').toString()), 50), other);
+    expect(other.steps()).toEqual([]);
+  });
+});
+
+describe("reading the exercise folder's archive", () => {
+  it('names each entry relative to the folder, the folder itself ./, with its bytes, modes and links', async () => {
+    const files = await unpackContext(createReadStream(fixture('exercise-folder-archive.tar')));
+    expect(files.map((file) => ({ name: file.header.name, type: file.header.type, mode: file.header.mode! & 0o7777, linkname: file.header.linkname ?? null, content: file.content.toString() }))).toEqual([
+      { name: './', type: 'directory', mode: 0o755, linkname: null, content: '' },
+      { name: '.hidden', type: 'file', mode: 0o600, linkname: null, content: 'x' },
+      { name: 'Dockerfile', type: 'file', mode: 0o644, linkname: null, content: 'FROM scratch\nCOPY . /\n' },
+      { name: 'link.go', type: 'symlink', mode: 0o777, linkname: 'src/main.go', content: '' },
+      { name: 'src/', type: 'directory', mode: 0o755, linkname: null, content: '' },
+      { name: 'src/main.go', type: 'file', mode: 0o644, linkname: null, content: 'package main\n\nfunc main() {}\n' },
+    ]);
+  });
+
+  it('fails on an archive the engine cut short, and on one that breaks', async () => {
+    const whole = bytesOf('exercise-folder-archive.tar');
+    await expect(unpackContext(chunkedStream(whole.subarray(0, 1200)))).rejects.toThrow();
+    const { PassThrough } = await import('node:stream');
+    const breaking = new PassThrough();
+    const reading = unpackContext(breaking);
+    breaking.write(whole.subarray(0, 1024));
+    breaking.destroy(new Error('the engine went away'));
+    await expect(reading).rejects.toThrow('the engine went away');
+  });
+});
+
+function chunkedStream(bytes: Buffer): NodeJS.ReadableStream {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Readable } = require('node:stream') as typeof import('node:stream');
+  return Readable.from([bytes]);
+}
+
+describe('the parts of a rebuild decided before the engine', () => {
+  const errors = JSON.parse(bytesOf('engine-errors.json').toString()) as Record<string, { statusCode: number; json: { message: string } }>;
+
+  it("says a missing folder in the engine's words, and leaves any other failure to the caller", () => {
+    expect(missingFolderReason(errors.missingBindSource)).toBe('invalid mount config for type "bind": bind source path does not exist: /root/exercises/nope');
+    expect(missingFolderReason(new Error('(HTTP code 400) unexpected - open /x: no such file or directory'))).toBe('open /x: no such file or directory');
+    expect(missingFolderReason(new Error('mount /x: Not a directory'))).toBe('mount /x: Not a directory');
+    expect(missingFolderReason(errors.relativeBindSource)).toBeUndefined();
+    expect(missingFolderReason(new Error('connect ECONNREFUSED /var/run/docker.sock'))).toBeUndefined();
+  });
+
+  it('changes only the source file, by one comment line in its language, and sizes it anew', () => {
+    const files: ContextFile[] = [
+      { header: { name: './', type: 'directory' }, content: Buffer.alloc(0) },
+      { header: { name: 'main.go', type: 'file', size: 13, mode: 0o640 }, content: Buffer.from('package main\n') },
+      { header: { name: 'run.sh', type: 'file', size: 3 }, content: Buffer.from('ls\n') },
+    ];
+    const changed = withSourceChanged(files, files[1]!, 'c0ffee');
+    expect(changed).toHaveLength(3);
+    expect(changed[0]).toBe(files[0]);
+    expect(changed[2]).toBe(files[2]);
+    const expected = 'package main\n\n// layerlab: a source-only change (c0ffee)\n';
+    expect(changed[1]).toEqual({ header: { name: 'main.go', type: 'file', size: Buffer.byteLength(expected), mode: 0o640 }, content: Buffer.from(expected) });
+    expect(files[1]!.content.toString()).toBe('package main\n');
+    expect(withSourceChanged(files, files[2]!, 'n')[2]!.content.toString()).toBe('ls\n\n# layerlab: a source-only change (n)\n');
+  });
+
+  it("labels the probe's own builds as probes, or as the caller asks, and passes build arguments", () => {
+    expect(buildQuery('layerlab-probe-rebuild:x', {})).toEqual({ version: '2', t: 'layerlab-probe-rebuild:x', labels: { 'layerlab.role': 'grader-probe' } });
+    expect(buildQuery('t:1', { labels: { 'layerlab.test': 'run-1' }, buildArgs: { GO_VERSION: '1.24' } })).toEqual({
+      version: '2',
+      t: 't:1',
+      labels: { 'layerlab.role': 'grader-probe', 'layerlab.test': 'run-1' },
+      buildargs: { GO_VERSION: '1.24' },
+    });
+    expect(buildQuery('lesson-5:latest', { labels: { 'layerlab.test': 'run-1' }, imageLabels: { 'layerlab.lesson': '5' } })).toEqual({ version: '2', t: 'lesson-5:latest', labels: { 'layerlab.lesson': '5' } });
+  });
+});
