@@ -29,7 +29,7 @@ describe('the published port', () => {
 
   it('is missing for a port the engine did not publish', () => {
     expect(publishedPortOf(inspected, '80/tcp')).toBeUndefined();
-    expect(publishedPortOf({ NetworkSettings: { ...inspected.NetworkSettings, Ports: null as unknown as Docker.PortMap } }, '8080/tcp')).toBeUndefined();
+    expect(publishedPortOf({ NetworkSettings: { ...inspected.NetworkSettings, Ports: null as unknown as Docker.ContainerInspectInfo['NetworkSettings']['Ports'] } }, '8080/tcp')).toBeUndefined();
   });
 });
 

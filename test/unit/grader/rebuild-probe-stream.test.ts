@@ -1,7 +1,11 @@
 import { createReadStream, readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { chmod, mkdir, mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Engine } from '../../../runner/src/engine.js';
 import { BuildTrace } from '../../../runner/src/grader/facts/build-trace.js';
-import { buildQuery, missingFolderReason, readBuildStream, unpackContext, withSourceChanged, type ContextFile } from '../../../runner/src/grader/facts/rebuild-probe.js';
+import { buildQuery, missingFolderReason, readBuildStream, readExerciseFolder, unpackContext, withSourceChanged, type ContextFile } from '../../../runner/src/grader/facts/rebuild-probe.js';
 
 // The rebuild probe's reading of what the engine sends, on answers recorded once from a real
 // engine (test/fixtures/probes/README.md): BuildKit's build stream, the folder's archive, the
@@ -166,5 +170,54 @@ describe('the parts of a rebuild decided before the engine', () => {
       buildargs: { GO_VERSION: '1.24' },
     });
     expect(buildQuery('lesson-5:latest', { labels: { 'layerlab.test': 'run-1' }, imageLabels: { 'layerlab.lesson': '5' } })).toEqual({ version: '2', t: 'lesson-5:latest', labels: { 'layerlab.lesson': '5' } });
+  });
+});
+
+describe('the exercise folder on this machine (a CI checkout)', () => {
+  /** Reading a folder here never asks the engine; one that is touched fails the test. */
+  const untouchedEngine = new Proxy({}, { get: (_, property) => { throw new Error(`the engine was used (${String(property)})`); } }) as Engine;
+  const folders: string[] = [];
+  afterEach(async () => {
+    await Promise.all(folders.splice(0).map((folder) => rm(folder, { recursive: true, force: true })));
+  });
+  async function newFolder(): Promise<string> {
+    const folder = await mkdtemp(path.join(tmpdir(), 'layerlab-local-folder-'));
+    folders.push(folder);
+    return folder;
+  }
+  const readHere = (folder: string) => readExerciseFolder(untouchedEngine, { folder: { where: 'here', path: folder }, helperImage: 'unused' });
+  const described = (files: ContextFile[]) =>
+    files.map((file) => ({ name: file.header.name, type: file.header.type, mode: file.header.mode! & 0o7777, linkname: file.header.linkname ?? null, content: file.content.toString() }));
+
+  it('is read as the engine sends the same folder: the same entries, in the same order, modes and links', async () => {
+    // The folder the recorded archive was made from.
+    const folder = await newFolder();
+    await mkdir(path.join(folder, 'src'));
+    await writeFile(path.join(folder, 'Dockerfile'), 'FROM scratch\nCOPY . /\n');
+    await writeFile(path.join(folder, 'src', 'main.go'), 'package main\n\nfunc main() {}\n');
+    await symlink('src/main.go', path.join(folder, 'link.go'));
+    await writeFile(path.join(folder, '.hidden'), 'x');
+    await chmod(path.join(folder, '.hidden'), 0o600);
+    await chmod(folder, 0o755);
+    const here = await readHere(folder);
+    const fromEngine = await unpackContext(createReadStream(fixture('exercise-folder-archive.tar')));
+    expect('files' in here && described(here.files)).toEqual(described(fromEngine));
+  });
+
+  it('says what is wrong with a folder that is missing, a file, or too big to be a lesson project', async () => {
+    const folder = await newFolder();
+    const missing = path.join(folder, 'lesson-5');
+    expect(await readHere(missing)).toEqual({ reason: `${missing}: no such folder` });
+    await writeFile(path.join(folder, 'file'), 'x');
+    expect(await readHere(path.join(folder, 'file'))).toEqual({ reason: `${path.join(folder, 'file')} is not a folder` });
+    // Sparse files: their size counts (50 MB with 'file'), nothing is read until the sum is known under it.
+    await writeFile(path.join(folder, 'a.bin'), '');
+    await truncate(path.join(folder, 'a.bin'), 30_000_000);
+    await writeFile(path.join(folder, 'b.bin'), '');
+    await truncate(path.join(folder, 'b.bin'), 19_999_999);
+    const atTheLimit = await readHere(folder);
+    expect('files' in atTheLimit && atTheLimit.files.map((file) => file.header.name)).toEqual(['./', 'a.bin', 'b.bin', 'file']);
+    await truncate(path.join(folder, 'b.bin'), 20_000_000);
+    expect(await readHere(folder)).toEqual({ reason: `${folder} holds more than 50 MB` });
   });
 });

@@ -39,18 +39,18 @@ const inspectTimeoutMs = 30_000;
  * A busy engine (builds running, a small machine) can take long to start sending a big
  * image, so the wait grows with the image: 30 s, plus 60 s per GB.
  */
-const archiveStartTimeoutMs = (imageBytes: number) => 30_000 + Math.ceil((imageBytes / 1e9) * 60_000);
+export const archiveStartTimeoutMs = (imageBytes: number) => 30_000 + Math.ceil((imageBytes / 1e9) * 60_000);
 /** Once it streams, the engine may pause between layers; not for this long. */
 const archiveIdleTimeoutMs = 120_000;
 
 /** Waits for the engine; a limit that is hit is the machine's state, said plainly, not a bug. */
-async function engineAnswer<T>(engine: Engine, promise: Promise<T>, ms: number, what: string): Promise<T> {
+export async function engineAnswer<T>(address: string, promise: Promise<T>, ms: number, what: string): Promise<T> {
   try {
     return await withTimeout(promise, ms, 'timed out');
   } catch (error) {
     if (!(error instanceof Error) || error.message !== 'timed out') throw error;
     throw environmentError(
-      `The Docker engine at ${engine.address} did not ${what} within ${Math.round(ms / 1000)} s; it may be busy (a build, other containers, little free memory).`,
+      `The Docker engine at ${address} did not ${what} within ${Math.round(ms / 1000)} s; it may be busy (a build, other containers, little free memory).`,
       'Wait until it settles, then check again.',
     );
   }
@@ -65,7 +65,7 @@ export async function gatherImageFacts(engine: Engine, ref: string, options: Gat
   const { signal } = options;
   let inspect: Docker.ImageInspectInfo;
   try {
-    inspect = await engineAnswer(engine, engine.docker.getImage(ref).inspect(), inspectTimeoutMs, `say whether it has the image ${ref}`);
+    inspect = await engineAnswer(engine.address, engine.docker.getImage(ref).inspect(), inspectTimeoutMs, `say whether it has the image ${ref}`);
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;
@@ -131,7 +131,7 @@ async function probeContextChangeOf(engine: Engine, imageId: string, request: Co
 }
 
 /** Checks that ask for the same arguments share a run, with the longest time any of them allows. */
-function uniqueRuns(requests: readonly RunProbeRequest[]): RunProbeRequest[] {
+export function uniqueRuns(requests: readonly RunProbeRequest[]): RunProbeRequest[] {
   const byKey = new Map<string, RunProbeRequest>();
   for (const request of requests) {
     const key = runProbeKey(request);
@@ -142,7 +142,7 @@ function uniqueRuns(requests: readonly RunProbeRequest[]): RunProbeRequest[] {
 }
 
 /** The paths checks asked to read, as the archive names them: relative, no leading "/". */
-function contentPaths(probes: ProbeNeeds | undefined): ReadonlySet<string> {
+export function contentPaths(probes: ProbeNeeds | undefined): ReadonlySet<string> {
   return new Set((probes?.fileContents ?? []).map((filePath) => normaliseEntryName(filePath).path));
 }
 
@@ -152,7 +152,7 @@ async function inspectReferenceImages(engine: Engine, refs: readonly string[]): 
   const referenceImages: Record<string, ReferenceImageFacts> = {};
   for (const ref of new Set(refs)) {
     try {
-      const found = await engineAnswer(engine, engine.docker.getImage(ref).inspect(), inspectTimeoutMs, `say whether it has the image ${ref}`);
+      const found = await engineAnswer(engine.address, engine.docker.getImage(ref).inspect(), inspectTimeoutMs, `say whether it has the image ${ref}`);
       referenceImages[ref] = { ref, isPresent: true, id: found.Id, diffIds: found.RootFS?.Layers ?? [] };
     } catch (error) {
       if (!isNotFound(error)) throw error;
@@ -177,7 +177,7 @@ async function readReferenceFiles(
     const wanted = requests.filter((request) => request.image === image);
     let id: string;
     try {
-      id = (await engineAnswer(engine, engine.docker.getImage(image).inspect(), inspectTimeoutMs, `say whether it has the image ${image}`)).Id;
+      id = (await engineAnswer(engine.address, engine.docker.getImage(image).inspect(), inspectTimeoutMs, `say whether it has the image ${image}`)).Id;
     } catch (error) {
       if (!isNotFound(error)) throw error;
       referenceFiles.push(...wanted.map((request): ReferenceFileFacts => ({ ...request, isImagePresent: false })));
@@ -190,7 +190,7 @@ async function readReferenceFiles(
 }
 
 /** Where an image's parts can come from besides `docker save`, and what a check wants kept. */
-interface ArchiveSources {
+export interface ArchiveSources {
   signal: AbortSignal | undefined;
   keepContentOf: ReadonlySet<string>;
   layerCache: LayerFactsCache | undefined;
@@ -203,9 +203,26 @@ interface ArchiveSources {
  * for whatever neither has. Layers read now are kept in the cache for next time.
  */
 async function readArchiveOf(engine: Engine, imageId: string, sources: ArchiveSources): Promise<ImageArchive> {
-  const { signal, keepContentOf, layerCache, layerFolders } = sources;
-  const inspect = await engineAnswer(engine, engine.docker.getImage(imageId).inspect(), inspectTimeoutMs, `describe the image ${imageId.slice(7, 19)}`);
+  const inspect = await engineAnswer(engine.address, engine.docker.getImage(imageId).inspect(), inspectTimeoutMs, `describe the image ${imageId.slice(7, 19)}`);
   const diffIds = inspect.RootFS?.Layers ?? [];
+  const known = await archiveWithoutSaving(imageId, diffIds, sources);
+  if ('archive' in known) return known.archive;
+  const archive = await streamArchive(engine, imageId, inspect.Size ?? 0, sources.signal, sources.keepContentOf, known.knownLayers);
+  await rememberSavedArchive(sources.layerCache, imageId, diffIds, archive, known.knownLayers);
+  return archive;
+}
+
+/**
+ * The image's archive from the layer cache and the engine's layer folders, when they hold all
+ * of it (its config and every layer); else the layers they did hold, for `docker save` to
+ * skip. Layers read from the folders are kept in the cache either way.
+ */
+export async function archiveWithoutSaving(
+  imageId: string,
+  diffIds: readonly string[],
+  sources: ArchiveSources,
+): Promise<{ archive: ImageArchive } | { knownLayers: Map<string, LayerContents> }> {
+  const { keepContentOf, layerCache, layerFolders } = sources;
   const knownLayers = new Map<string, LayerContents>();
   if (layerCache) {
     for (const diffId of new Set(diffIds)) {
@@ -216,20 +233,29 @@ async function readArchiveOf(engine: Engine, imageId: string, sources: ArchiveSo
   // Graded before, every layer and the config known: nothing to stream at all.
   const cachedImage = layerCache && diffIds.every((diffId) => knownLayers.has(diffId)) ? await layerCache.getImage(imageId) : undefined;
   const fromCache = cachedImage && archiveOfKnown(cachedImage, diffIds, knownLayers);
-  if (fromCache) return fromCache;
+  if (fromCache) return { archive: fromCache };
 
   if (layerFolders) {
     const image = await readLayerFolders(layerFolders, imageId, diffIds, knownLayers, sources);
     const fromFolders = image && archiveOfKnown(image, diffIds, knownLayers);
     if (fromFolders) {
       await layerCache?.putImage(imageId, image);
-      return fromFolders;
+      return { archive: fromFolders };
     }
   }
+  return { knownLayers };
+}
 
-  const archive = await streamArchive(engine, imageId, inspect.Size ?? 0, signal, keepContentOf, knownLayers);
-  if (!layerCache) return archive;
-  // Layers read now are kept for next time; the config's diff_ids name them in manifest order.
+/** Layers `docker save` gave now are kept for next time, and the config once every layer was read. */
+export async function rememberSavedArchive(
+  layerCache: LayerFactsCache | undefined,
+  imageId: string,
+  diffIds: readonly string[],
+  archive: ImageArchive,
+  knownLayers: ReadonlyMap<string, LayerContents>,
+): Promise<void> {
+  if (!layerCache) return;
+  // The config's diff_ids name the layers in manifest order.
   const archiveDiffIds = archive.config.rootfs?.diff_ids ?? diffIds;
   for (const [index, layer] of archive.layers.entries()) {
     const diffId = archiveDiffIds[index];
@@ -238,11 +264,10 @@ async function readArchiveOf(engine: Engine, imageId: string, sources: ArchiveSo
   if (archive.layers.every((layer) => layer.contents)) {
     await layerCache.putImage(imageId, { layout: archive.layout, configJson: archive.configJson, compressions: archive.layers.map((layer) => layer.compression) });
   }
-  return archive;
 }
 
 /** The archive `docker save` would have given, from a config and layers all known already; undefined when one is missing. */
-function archiveOfKnown(image: CachedImage, diffIds: readonly string[], knownLayers: ReadonlyMap<string, LayerContents>): ImageArchive | undefined {
+export function archiveOfKnown(image: CachedImage, diffIds: readonly string[], knownLayers: ReadonlyMap<string, LayerContents>): ImageArchive | undefined {
   const config = JSON.parse(image.configJson) as ImageConfigJson;
   if (!sameLayers(config.rootfs?.diff_ids, diffIds) || !diffIds.every((diffId) => knownLayers.has(diffId))) return undefined;
   return {
@@ -264,7 +289,7 @@ function archiveOfKnown(image: CachedImage, diffIds: readonly string[], knownLay
  * read fails part way, is left for `docker save`. The config must be the one the image id
  * names (its digest, in the classic store), so nothing else can stand in for it.
  */
-async function readLayerFolders(
+export async function readLayerFolders(
   folders: LayerFolders,
   imageId: string,
   diffIds: readonly string[],
@@ -318,14 +343,35 @@ async function streamArchive(
   knownLayers: ReadonlyMap<string, LayerContents>,
 ): Promise<ImageArchive> {
   const startMs = archiveStartTimeoutMs(imageBytes);
-  const stream = (await engineAnswer(engine, engine.docker.getImage(imageId).get(), startMs, `start sending the image ${imageId.slice(7, 19)}`)) as NodeJS.ReadableStream & {
+  const stream = (await engineAnswer(engine.address, engine.docker.getImage(imageId).get(), startMs, `start sending the image ${imageId.slice(7, 19)}`)) as NodeJS.ReadableStream & {
     destroy(error?: Error): void;
   };
+  return await readSavedArchive(stream, { imageId, address: engine.address, signal, keepContentOf, knownLayers });
+}
+
+export interface SavedArchiveOptions {
+  imageId: string;
+  /** The engine's address, for the message when the archive cannot be read. */
+  address: string;
+  signal: AbortSignal | undefined;
+  keepContentOf: ReadonlySet<string>;
+  knownLayers: ReadonlyMap<string, LayerContents>;
+  /** How long the engine may send nothing before the read gives up. */
+  idleTimeoutMs?: number;
+}
+
+/**
+ * Reads the `docker save` stream the engine sends. The stream is ended (and the read fails)
+ * when it sends nothing for `idleTimeoutMs` or when `signal` aborts; an archive that cannot
+ * be read is said to the learner with what to do.
+ */
+export async function readSavedArchive(stream: NodeJS.ReadableStream & { destroy(error?: Error): void }, options: SavedArchiveOptions): Promise<ImageArchive> {
+  const { imageId, signal, keepContentOf, knownLayers, idleTimeoutMs = archiveIdleTimeoutMs } = options;
   let idleTimer: NodeJS.Timeout | undefined;
   const stop = (error: Error) => stream.destroy(error);
   const armIdleTimer = () => {
     clearTimeout(idleTimer);
-    idleTimer = setTimeout(() => stop(new Error(`the engine sent nothing for ${archiveIdleTimeoutMs / 1000} s`)), archiveIdleTimeoutMs);
+    idleTimer = setTimeout(() => stop(new Error(`the engine sent nothing for ${idleTimeoutMs / 1000} s`)), idleTimeoutMs);
   };
   const onAbort = () => stop(new Error('aborted'));
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -337,7 +383,7 @@ async function streamArchive(
     signal?.throwIfAborted();
     if (error instanceof ArchiveReadError) {
       throw environmentError(
-        `Could not read the image ${imageId.slice(7, 19)} from the engine at ${engine.address}: ${error.message}.`,
+        `Could not read the image ${imageId.slice(7, 19)} from the engine at ${options.address}: ${error.message}.`,
         'Check again; if it keeps failing, rebuild the image.',
       );
     }
