@@ -13,6 +13,7 @@ import {
   contentPaths,
   engineAnswer,
   readSavedArchive,
+  referenceImageFacts,
   rememberSavedArchive,
   uniqueRuns,
   type ArchiveSources,
@@ -315,4 +316,16 @@ describe('the small decisions of gathering', () => {
     expect(archiveOfKnown({ ...image, configJson: '{}' }, diffIds, known)).toBeUndefined();
   });
 
+
+  it('describes a reference image by its inspect data, or as missing', () => {
+    const inspected = JSON.parse(fixture('image-inspect-busybox.json').toString()) as Parameters<typeof referenceImageFacts>[1];
+    expect(referenceImageFacts('busybox:latest', inspected)).toEqual({
+      ref: 'busybox:latest',
+      isPresent: true,
+      id: 'sha256:e1b2ff9dfaad3b205063736264731bf4af3d0a4172f88e19f1116f50804cf696',
+      diffIds: ['sha256:c42666af5a3defb350a27661bd5b7c3043571e7863101c7861b8b228436d40b5'],
+    });
+    expect(referenceImageFacts('x', { Id: 'sha256:1' } as Parameters<typeof referenceImageFacts>[1])).toEqual({ ref: 'x', isPresent: true, id: 'sha256:1', diffIds: [] });
+    expect(referenceImageFacts('golang:1.24', undefined)).toEqual({ ref: 'golang:1.24', isPresent: false });
+  });
 });

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Engine } from '../../../runner/src/engine.js';
+import { removalWarning } from '../../../runner/src/grader/facts/probe-container.js';
 import { BuildTrace } from '../../../runner/src/grader/facts/build-trace.js';
-import { buildQuery, missingFolderReason, readBuildStream, readExerciseFolder, unpackContext, withSourceChanged, type ContextFile } from '../../../runner/src/grader/facts/rebuild-probe.js';
+import { buildQuery, missingFolderReason, readBuildStream, readExerciseFolder, rebuildResult, refusedBuild, unpackContext, withSourceChanged, type ContextFile } from '../../../runner/src/grader/facts/rebuild-probe.js';
 
 // The rebuild probe's reading of what the engine sends, on answers recorded once from a real
 // engine (test/fixtures/probes/README.md): BuildKit's build stream, the folder's archive, the
@@ -219,5 +220,48 @@ describe('the exercise folder on this machine (a CI checkout)', () => {
     expect('files' in atTheLimit && atTheLimit.files.map((file) => file.header.name)).toEqual(['./', 'a.bin', 'b.bin', 'file']);
     await truncate(path.join(folder, 'b.bin'), 20_000_000);
     expect(await readHere(folder)).toEqual({ reason: `${folder} holds more than 50 MB` });
+  });
+});
+
+describe("the rebuild probe's answer", () => {
+  const errors = JSON.parse(bytesOf('engine-errors.json').toString()) as Record<string, { statusCode: number; json: { message: string } }>;
+  const base = { sourceFile: 'main.go', withinMs: 60_000, folder: '/root/exercises/lesson-5' };
+
+  it('is both builds\' steps when both built, or the first build that did not, with the engine\'s words', async () => {
+    const ran = await read('build-ran.jsonl', 4096);
+    const failed = await read('build-run-fails.jsonl', 4096);
+    const cachedTrace = new BuildTrace();
+    await readBuildStream([bytesOf('../buildkit/cached-build.jsonl')], cachedTrace);
+    const cached = cachedTrace.steps();
+    expect(rebuildResult(base, [['as-is', { kind: 'built', steps: ran.steps }], ['after-change', { kind: 'built', steps: cached }]])).toEqual({
+      ...base,
+      outcome: 'rebuilt',
+      asIs: ran.steps,
+      afterChange: cached,
+    });
+    expect(rebuildResult(base, [['as-is', { kind: 'built', steps: ran.steps }], ['after-change', { kind: 'failed', error: failed.error! }]])).toEqual({
+      ...base,
+      outcome: 'build-failed',
+      build: 'after-change',
+      error: 'executor failed running [/bin/sh -c echo about to fail && exit 7]: exit code: 7',
+    });
+    expect(rebuildResult(base, [['as-is', { kind: 'failed', error: 'bad' }]])).toEqual({ ...base, outcome: 'build-failed', build: 'as-is', error: 'bad' });
+    expect(rebuildResult(base, [['as-is', { kind: 'timed-out' }]])).toEqual({ ...base, outcome: 'timed-out', build: 'as-is' });
+    expect(rebuildResult(base, [['as-is', { kind: 'built', steps: ran.steps }], ['after-change', { kind: 'timed-out' }]])).toEqual({ ...base, outcome: 'timed-out', build: 'after-change' });
+  });
+
+  it("takes the engine's refusal of a build as the learner's failure, and anything else as the engine's", () => {
+    expect(refusedBuild(errors.buildBadTag)).toEqual({ kind: 'failed', error: 'invalid reference format: repository name must be lowercase' });
+    expect(refusedBuild({ statusCode: 400, json: { message: 'bad parameter' } })).toEqual({ kind: 'failed', error: 'bad parameter' });
+    expect(refusedBuild(errors.removeNoSuchImage)).toBeUndefined();
+    expect(refusedBuild(Object.assign(new Error('connect ENOENT /var/run/docker.sock'), { code: 'ENOENT' }))).toBeUndefined();
+  });
+
+  it('warns of a probe image or container it could not remove, but not of one already gone', () => {
+    expect(removalWarning(errors.removeNoSuchImage, 'the probe image layerlab-probe-rebuild:x')).toBeUndefined();
+    expect(removalWarning(errors.removeImageInUse, 'the probe image layerlab-probe-rebuild:x')).toBe(
+      'Could not remove the probe image layerlab-probe-rebuild:x: conflict: unable to delete e1b2ff9dfaad (must be forced) - image is being used by stopped container 5f09025373f2',
+    );
+    expect(removalWarning(new Error('remove timed out'), 'the probe container')).toBe('Could not remove the probe container: remove timed out');
   });
 });

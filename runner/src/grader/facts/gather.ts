@@ -152,14 +152,18 @@ async function inspectReferenceImages(engine: Engine, refs: readonly string[]): 
   const referenceImages: Record<string, ReferenceImageFacts> = {};
   for (const ref of new Set(refs)) {
     try {
-      const found = await engineAnswer(engine.address, engine.docker.getImage(ref).inspect(), inspectTimeoutMs, `say whether it has the image ${ref}`);
-      referenceImages[ref] = { ref, isPresent: true, id: found.Id, diffIds: found.RootFS?.Layers ?? [] };
+      referenceImages[ref] = referenceImageFacts(ref, await engineAnswer(engine.address, engine.docker.getImage(ref).inspect(), inspectTimeoutMs, `say whether it has the image ${ref}`));
     } catch (error) {
       if (!isNotFound(error)) throw error;
-      referenceImages[ref] = { ref, isPresent: false };
+      referenceImages[ref] = referenceImageFacts(ref, undefined);
     }
   }
   return { referenceImages };
+}
+
+/** A reference image as the checks see it: there or not, and its id and layers (from its inspect data). */
+export function referenceImageFacts(ref: string, found: Pick<Docker.ImageInspectInfo, 'Id' | 'RootFS'> | undefined): ReferenceImageFacts {
+  return found ? { ref, isPresent: true, id: found.Id, diffIds: found.RootFS?.Layers ?? [] } : { ref, isPresent: false };
 }
 
 /**

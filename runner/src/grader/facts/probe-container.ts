@@ -71,10 +71,15 @@ export async function removeQuietly(container: Docker.Container): Promise<void> 
   try {
     await withTimeout(container.remove({ force: true, v: true }), engineCallTimeoutMs, 'remove timed out');
   } catch (error) {
-    if (isNotFound(error)) return;
     // Nothing more can be done now; it is labelled, and removeStaleProbes clears it next time.
-    process.emitWarning(`Could not remove the probe container: ${engineMessage(error)}`);
+    const warning = removalWarning(error, 'the probe container');
+    if (warning) process.emitWarning(warning);
   }
+}
+
+/** What to warn of when removing `what` failed; nothing when it was gone already (404). */
+export function removalWarning(error: unknown, what: string): string | undefined {
+  return isNotFound(error) ? undefined : `Could not remove ${what}: ${engineMessage(error)}`;
 }
 
 /** Probes older than this belong to a grader that died (a probe lasts seconds). */

@@ -4,10 +4,10 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import tar from 'tar-stream';
-import { isNotFound, withTimeout, type Engine } from '../../engine.js';
+import { withTimeout, type Engine } from '../../engine.js';
 import type { BuildStepFacts, ExerciseFolder, RebuildProbeRequest, RebuildProbeResult } from '../types.js';
 import { BuildTrace } from './build-trace.js';
-import { engineMessage, probeLabels, removeQuietly } from './probe-container.js';
+import { engineMessage, probeLabels, removalWarning, removeQuietly } from './probe-container.js';
 import { normaliseEntryName } from './layer-tar.js';
 
 const engineCallTimeoutMs = 30_000;
@@ -61,23 +61,41 @@ export async function probeRebuild(engine: Engine, request: RebuildProbeRequest,
   const runId = randomBytes(4).toString('hex');
   const tags: string[] = [];
   try {
-    const results: Record<'as-is' | 'after-change', BuildStepFacts[]> = { 'as-is': [], 'after-change': [] };
+    const outcomes: Array<[RebuildName, BuildOutcome]> = [];
     for (const build of ['as-is', 'after-change'] as const) {
       const files = build === 'as-is' ? context.files : changedFiles;
       const tag = `${rebuildTagRepository}:${runId}-${build}`;
       tags.push(tag);
       const outcome = await buildOnce(engine, await packContext(files), tag, deadline - performance.now(), options);
-      if (outcome.kind === 'timed-out') return { ...base, outcome: 'timed-out', build };
-      if (outcome.kind === 'failed') return { ...base, outcome: 'build-failed', build, error: outcome.error };
-      results[build] = outcome.steps;
+      outcomes.push([build, outcome]);
+      if (outcome.kind !== 'built') break;
     }
-    return { ...base, outcome: 'rebuilt', asIs: results['as-is'], afterChange: results['after-change'] };
+    return rebuildResult(base, outcomes);
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     throw error;
   } finally {
     for (const tag of tags) await removeTagQuietly(engine, tag);
   }
+}
+
+type RebuildName = 'as-is' | 'after-change';
+
+/**
+ * The probe's answer from its builds, in the order they ran: the first that did not build
+ * (timed out or failed) is the answer; else both builds' steps.
+ */
+export function rebuildResult(
+  base: RebuildProbeRequest & { folder: string },
+  outcomes: ReadonlyArray<readonly [RebuildName, BuildOutcome]>,
+): RebuildProbeResult {
+  const steps: Record<RebuildName, BuildStepFacts[]> = { 'as-is': [], 'after-change': [] };
+  for (const [build, outcome] of outcomes) {
+    if (outcome.kind === 'timed-out') return { ...base, outcome: 'timed-out', build };
+    if (outcome.kind === 'failed') return { ...base, outcome: 'build-failed', build, error: outcome.error };
+    steps[build] = outcome.steps;
+  }
+  return { ...base, outcome: 'rebuilt', asIs: steps['as-is'], afterChange: steps['after-change'] };
 }
 
 /**
@@ -247,9 +265,8 @@ export async function buildOnce(engine: Engine, context: Buffer, tag: string, wi
     response = await dialBuild(engine, context, tag, options);
   } catch (error) {
     options.signal?.throwIfAborted();
-    // The engine refused the build itself (a bad Dockerfile name, say): the learner's to fix.
-    const statusCode = (error as { statusCode?: number }).statusCode;
-    if (statusCode === 400 || statusCode === 500) return { kind: 'failed', error: engineMessage(error) };
+    const refused = refusedBuild(error);
+    if (refused) return refused;
     throw error;
   }
   const trace = new BuildTrace();
@@ -297,6 +314,15 @@ export async function readBuildStream(response: AsyncIterable<Buffer | string> |
   return error;
 }
 
+/**
+ * The engine refused the build itself (a tag it cannot take, say: 400 or 500): the learner's to
+ * fix, in the engine's words. Undefined for anything else (the engine is not there).
+ */
+export function refusedBuild(error: unknown): BuildOutcome | undefined {
+  const statusCode = (error as { statusCode?: number }).statusCode;
+  return statusCode === 400 || statusCode === 500 ? { kind: 'failed', error: engineMessage(error) } : undefined;
+}
+
 /** Feeds a trace line to the trace; returns the build's error when the line reports one. */
 function readBuildLine(line: string, trace: BuildTrace): string | undefined {
   if (!line.trim()) return undefined;
@@ -315,8 +341,8 @@ async function removeTagQuietly(engine: Engine, tag: string): Promise<void> {
   try {
     await withTimeout(engine.docker.getImage(tag).remove({ noprune: false }), engineCallTimeoutMs, 'remove timed out');
   } catch (error) {
-    if (isNotFound(error)) return;
-    process.emitWarning(`Could not remove the probe image ${tag}: ${engineMessage(error)}`);
+    const warning = removalWarning(error, `the probe image ${tag}`);
+    if (warning) process.emitWarning(warning);
   }
 }
 
