@@ -42,41 +42,64 @@ export async function probeHttp(engine: Engine, imageId: string, request: HttpPr
   try {
     if ('notStarted' in started) return { ...request, outcome: 'not-started', reason: started.notStarted };
     const { container } = started;
-    const startedAt = performance.now();
-    const deadline = startedAt + request.withinMs;
     const hostPort = await publishedPort(container, portKey);
-    let lastError = hostPort ? 'no answer yet' : 'the engine published no port';
-    const [firstPath = '/', ...otherPaths] = request.paths;
-    for (;;) {
-      signal?.throwIfAborted();
-      if (hostPort) {
-        const remaining = deadline - performance.now();
-        const attempt = await requestOnce(options.publishedPortHost, hostPort, firstPath, Math.max(50, Math.min(attemptTimeoutMs, remaining)), signal);
-        if (attempt.kind === 'answered') {
-          const afterMs = Math.round(performance.now() - startedAt);
-          const answers: HttpAnswer[] = [{ path: firstPath, statusCode: attempt.statusCode, bodyStart: attempt.bodyStart }];
-          for (const otherPath of otherPaths) {
-            const other = await requestOnce(options.publishedPortHost, hostPort, otherPath, laterRequestTimeoutMs, signal);
-            answers.push(other.kind === 'answered' ? { path: otherPath, statusCode: other.statusCode, bodyStart: other.bodyStart } : { path: otherPath, error: other.error });
-          }
-          return { ...request, outcome: 'answered', answers, afterMs };
-        }
-        lastError = attempt.error;
-      }
-      const state = await containerState(container);
-      if (!state.Running) {
-        return { ...request, outcome: 'exited', exitCode: state.ExitCode, logTail: await logTail(container), afterMs: Math.round(performance.now() - startedAt) };
-      }
-      if (performance.now() >= deadline) {
-        return { ...request, outcome: 'timed-out', logTail: await logTail(container), lastError };
-      }
-      await sleep(Math.min(pollIntervalMs, Math.max(0, deadline - performance.now())), undefined, signal ? { signal } : {});
-    }
+    return await askUntilAnswered(request, {
+      ...(hostPort ? { ask: (path: string, timeoutMs: number) => requestOnce(options.publishedPortHost, hostPort, path, timeoutMs, signal) } : {}),
+      state: () => containerState(container),
+      logTail: () => logTail(container),
+      ...(signal ? { signal } : {}),
+    });
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     throw error;
   } finally {
     if (started.container) await removeQuietly(started.container);
+  }
+}
+
+/** How a started service is asked: over HTTP (absent when the engine published no port), its state and its last words. */
+export interface ServiceWatch {
+  ask?(path: string, timeoutMs: number): Promise<Attempt>;
+  state(): Promise<Pick<Docker.ContainerInspectInfo['State'], 'Running' | 'ExitCode'>>;
+  logTail(): Promise<string>;
+  signal?: AbortSignal;
+  pollIntervalMs?: number;
+}
+
+/**
+ * Asks the first path until the service answers HTTP, exits, or `request.withinMs` passes;
+ * once it answers, each other path is asked once.
+ */
+export async function askUntilAnswered(request: HttpProbeRequest, watch: ServiceWatch): Promise<HttpProbeResult> {
+  const { signal, pollIntervalMs: interval = pollIntervalMs } = watch;
+  const startedAt = performance.now();
+  const deadline = startedAt + request.withinMs;
+  let lastError = watch.ask ? 'no answer yet' : 'the engine published no port';
+  const [firstPath = '/', ...otherPaths] = request.paths;
+  for (;;) {
+    signal?.throwIfAborted();
+    if (watch.ask) {
+      const remaining = deadline - performance.now();
+      const attempt = await watch.ask(firstPath, Math.max(50, Math.min(attemptTimeoutMs, remaining)));
+      if (attempt.kind === 'answered') {
+        const afterMs = Math.round(performance.now() - startedAt);
+        const answers: HttpAnswer[] = [{ path: firstPath, statusCode: attempt.statusCode, bodyStart: attempt.bodyStart }];
+        for (const otherPath of otherPaths) {
+          const other = await watch.ask(otherPath, laterRequestTimeoutMs);
+          answers.push(other.kind === 'answered' ? { path: otherPath, statusCode: other.statusCode, bodyStart: other.bodyStart } : { path: otherPath, error: other.error });
+        }
+        return { ...request, outcome: 'answered', answers, afterMs };
+      }
+      lastError = attempt.error;
+    }
+    const state = await watch.state();
+    if (!state.Running) {
+      return { ...request, outcome: 'exited', exitCode: state.ExitCode, logTail: await watch.logTail(), afterMs: Math.round(performance.now() - startedAt) };
+    }
+    if (performance.now() >= deadline) {
+      return { ...request, outcome: 'timed-out', logTail: await watch.logTail(), lastError };
+    }
+    await sleep(Math.min(interval, Math.max(0, deadline - performance.now())), undefined, signal ? { signal } : {});
   }
 }
 

@@ -33,23 +33,40 @@ export async function probeRun(engine: Engine, imageId: string, request: RunProb
   try {
     if ('notStarted' in started) return { ...request, outcome: 'not-started', reason: started.notStarted };
     const { container } = started;
-    const startedAt = performance.now();
-    const deadline = startedAt + request.withinMs;
-    for (;;) {
-      signal?.throwIfAborted();
-      const state = await containerState(container);
-      if (!state.Running) {
-        const afterMs = Math.round(performance.now() - startedAt);
-        return { ...request, outcome: 'exited', exitCode: state.ExitCode, afterMs, ...(await outputOf(container)) };
-      }
-      if (performance.now() >= deadline) return { ...request, outcome: 'timed-out', ...(await outputOf(container)) };
-      await sleep(Math.min(pollIntervalMs, Math.max(0, deadline - performance.now())), undefined, signal ? { signal } : {});
-    }
+    return await watchRun(request, { state: () => containerState(container), output: () => outputOf(container), ...(signal ? { signal } : {}) });
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     throw error;
   } finally {
     if (started.container) await removeQuietly(started.container);
+  }
+}
+
+/** How a started run is watched: its state and its output, as the engine gives them. */
+export interface RunWatch {
+  state(): Promise<Pick<Docker.ContainerInspectInfo['State'], 'Running' | 'ExitCode'>>;
+  output(): Promise<{ stdout: string; stderr: string }>;
+  signal?: AbortSignal;
+  pollIntervalMs?: number;
+}
+
+/**
+ * Polls a started run until it exits (its exit code, how long it took, its output) or
+ * `request.withinMs` passes (its output so far).
+ */
+export async function watchRun(request: RunProbeRequest, watch: RunWatch): Promise<RunProbeResult> {
+  const { signal, pollIntervalMs: interval = pollIntervalMs } = watch;
+  const startedAt = performance.now();
+  const deadline = startedAt + request.withinMs;
+  for (;;) {
+    signal?.throwIfAborted();
+    const state = await watch.state();
+    if (!state.Running) {
+      const afterMs = Math.round(performance.now() - startedAt);
+      return { ...request, outcome: 'exited', exitCode: state.ExitCode, afterMs, ...(await watch.output()) };
+    }
+    if (performance.now() >= deadline) return { ...request, outcome: 'timed-out', ...(await watch.output()) };
+    await sleep(Math.min(interval, Math.max(0, deadline - performance.now())), undefined, signal ? { signal } : {});
   }
 }
 
