@@ -2,6 +2,8 @@ import { defineExercise } from '../define.js';
 
 const vault = 'lesson-6-vault';
 const hiddenPath = '/vault/recovery-code.txt';
+/** The FROM line of starter/vault/Dockerfile: the vault is this image's layers and one per instruction below. */
+export const vaultBase = 'busybox:latest';
 
 /**
  * The RUN instructions of starter/vault/Dockerfile, which make the vault's two layers above
@@ -25,7 +27,7 @@ export default defineExercise({
       id: 'recovered',
       title: `/recovered/recovery-code.txt holds the code that a lower layer of ${vault} still carries`,
       kind: 'file-recovered-from-layer',
-      params: { path: '/recovered/recovery-code.txt', from: { image: vault, path: hiddenPath, madeBy: vaultInstructions } },
+      params: { path: '/recovered/recovery-code.txt', from: { image: vault, path: hiddenPath, madeBy: vaultInstructions, base: vaultBase } },
       hint: `No container of ${vault} can show you the file: the top layer deletes it. The bytes are still in the layer below, and \`docker save\` hands you every layer as a tar.`,
     },
     {

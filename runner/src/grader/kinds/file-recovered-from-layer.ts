@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { escapeLine } from '../report/untrusted.js';
 import { z } from 'zod';
-import { formatSize, layerAt } from '../describe.js';
+import { formatSize, layerAt, plural } from '../describe.js';
 import { normaliseInstruction } from '../facts/history.js';
 import { undecidedForUnreadableLayers } from '../unreadable.js';
-import { maxKeptFileBytes, type CheckKind, type ReferenceFileFacts } from '../types.js';
+import { maxKeptFileBytes, type CheckKind, type ImageFacts, type ReferenceFileFacts } from '../types.js';
+import { presentBase } from './shares-base-layers.js';
 
 const absolutePath = z.string().regex(/^\/[^*?]+$/, 'must be an absolute path without wildcards, such as /vault/code.txt');
 
@@ -24,6 +25,13 @@ const params = z
          * copy in sight); only the course's Dockerfile makes the exercise mean anything.
          */
         madeBy: z.array(z.string().min(1)).min(1),
+        /**
+         * The image the course's Dockerfile builds it FROM. Its bottom layers must be exactly
+         * this image's, with one layer per `madeBy` instruction on top: a layer slipped in
+         * below those instructions (a `head` of one's own first on PATH) could make the
+         * "random" file whatever its builder wants, with the same instructions on top.
+         */
+        base: z.string().min(1).optional(),
       })
       .strict(),
   })
@@ -42,7 +50,7 @@ const fingerprint = (text: string) => `sha256 ${createHash('sha256').update(text
 export const fileRecoveredFromLayer: CheckKind<typeof params> = {
   summary: 'A file holds the bytes another image keeps only in a lower layer',
   params,
-  probes: ({ path, from }) => ({ fileContents: [path], referenceFiles: [from] }),
+  probes: ({ path, from }) => ({ fileContents: [path], referenceFiles: [from], ...(from.base ? { referenceImages: [from.base, from.image] } : {}) }),
   evaluate(facts, { path, from }) {
     const expected = `${path} with the content of ${from.path} from a lower layer of ${from.image}`;
     const fail = (actual: string, message: string) => ({ status: 'fail' as const, expected, actual, message: escapeLine(message) });
@@ -50,6 +58,9 @@ export const fileRecoveredFromLayer: CheckKind<typeof params> = {
     if (!reference) return { status: 'skip', expected, actual: 'not read', message: escapeLine(`${from.image} was not read.`) };
     const changed = changedInstruction(reference, from.madeBy);
     if (changed) return fail(`${from.image} is not the course's`, changed);
+    const layering = otherLayering(facts, from);
+    if (layering && 'skip' in layering) return { status: 'skip', expected, actual: 'not compared', message: escapeLine(layering.skip) };
+    if (layering) return fail(`${from.image} is not the course's`, layering.problem);
     const original = hiddenOriginal(reference);
     if ('problem' in original) return fail(original.actual, original.problem);
 
@@ -74,7 +85,7 @@ export const fileRecoveredFromLayer: CheckKind<typeof params> = {
  */
 function changedInstruction(reference: ReferenceFileFacts, madeBy: readonly string[]): string | undefined {
   if (!reference.isImagePresent) return undefined;
-  const rebuild = `Rebuild it from the course's unchanged Dockerfile (\`docker rmi ${reference.image}\`, then the exercise's prepare.sh), recover the file again, and rebuild your image.`;
+  const rebuild = rebuildAdvice(reference.image);
   const top = reference.layerInstructions.slice(-madeBy.length);
   if (reference.layerInstructions.length < madeBy.length) {
     return `${reference.image} has ${reference.layerInstructions.length} layers, fewer than the course's Dockerfile makes. ${rebuild}`;
@@ -88,6 +99,29 @@ function changedInstruction(reference: ReferenceFileFacts, madeBy: readonly stri
     return `${reference.image} is not the image the course's Dockerfile builds: its layer ${layer} was made by ${shown}, where the course's Dockerfile has \`${wanted.length > 120 ? `${wanted.slice(0, 117)}...` : wanted}\`. ${rebuild}`;
   }
   return undefined;
+}
+
+const rebuildAdvice = (image: string) =>
+  `Rebuild it from the course's unchanged Dockerfile (\`docker rmi ${image}\`, then the exercise's prepare.sh), recover the file again, and rebuild your image.`;
+
+/**
+ * Why the reference image is not `from.base`'s layers with exactly one layer per `madeBy`
+ * instruction on top, or undefined when it is (or no base was given, or the image is absent,
+ * which the caller reports). Skipped when the engine has no base image to compare with.
+ */
+function otherLayering(facts: ImageFacts, from: { image: string; base?: string | undefined; madeBy: readonly string[] }): { problem: string } | { skip: string } | undefined {
+  if (!from.base) return undefined;
+  const image = facts.probes.referenceImages?.[from.image];
+  if (!image?.isPresent) return undefined;
+  const base = presentBase(facts, from.base);
+  if (!base) return { skip: `Not checked: the engine has no image ${from.base}, which ${from.image} must be built on.` };
+  const wanted = base.diffIds.length + from.madeBy.length;
+  const isOnBase = base.diffIds.every((diffId, index) => image.diffIds[index] === diffId);
+  if (isOnBase && image.diffIds.length === wanted) return undefined;
+  const what = isOnBase
+    ? `it has ${plural(image.diffIds.length, 'layer')}, where ${from.base}'s ${plural(base.diffIds.length, 'layer')} and one per instruction of the course's Dockerfile make ${wanted}`
+    : `its bottom layers are not ${from.base}'s`;
+  return { problem: `${from.image} is not the image the course's Dockerfile builds: ${what}. ${rebuildAdvice(from.image)}` };
 }
 
 function hiddenOriginal(reference: ReferenceFileFacts): { text: string; layer: number } | { problem: string; actual: string } {
