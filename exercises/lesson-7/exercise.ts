@@ -41,6 +41,8 @@ export default defineExercise({
           { path: '/', status: 200 },
         ],
         withinMs: 5000,
+        // main.go's package: `go build .` names it by the module, `go build main.go` as command-line-arguments.
+        builtFrom: ['example.com/layerlab/hello', 'command-line-arguments'],
       },
       hint: 'Run it yourself with `docker run --rm -p 8080:8080 lesson-7` and read what it prints. A Go binary built with cgo needs a C library at run time; a static one needs nothing.',
     },

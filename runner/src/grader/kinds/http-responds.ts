@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { escapeLine } from '../report/untrusted.js';
 import { formatDuration } from '../describe.js';
 import { resolvePath } from '../facts/merged-view.js';
-import type { CheckKind, HttpProbeResult, ImageFacts } from '../types.js';
+import type { CheckKind, FileFacts, HttpProbeResult, ImageFacts } from '../types.js';
 
 const expectedAnswer = z
   .object({
@@ -27,6 +27,13 @@ const params = z
     requests: z.array(expectedAnswer).min(1),
     /** How long after start the container may take to answer. */
     withinMs: z.number().int().positive().max(60_000),
+    /**
+     * The Go main packages the service is built from, as its build info names them
+     * (`go build .` names the module's package, `go build main.go` "command-line-arguments").
+     * When given, the program a container runs must be such a Go program: files served by
+     * another web server can answer the same paths with the same bodies.
+     */
+    builtFrom: z.array(z.string().min(1)).min(1).optional(),
   })
   .strict();
 
@@ -43,7 +50,7 @@ export const httpResponds: CheckKind<typeof params> = {
   summary: 'A container from the image answers HTTP on a port as the service does',
   params,
   probes: ({ port, requests, withinMs }) => ({ http: { port, paths: requests.map((request) => request.path), withinMs } }),
-  evaluate(facts, { port, requests, withinMs }) {
+  evaluate(facts, { port, requests, withinMs, builtFrom }) {
     const seconds = `${withinMs / 1000} s`;
     const expected = `on port ${port} within ${seconds}: ${requests.map(describeExpected).join(', ')}`;
     const probe = facts.probes.http;
@@ -70,6 +77,17 @@ export const httpResponds: CheckKind<typeof params> = {
           return `GET ${wanted.path}: ${answer.statusCode}${wanted.body !== undefined ? ` ${shown(body)}` : ''}`;
         });
         const after = `, first answer after ${formatDuration(probe.afterMs)}`;
+        const notTheService = !wrong.length && builtFrom ? otherProgram(facts, builtFrom) : undefined;
+        if (notTheService) {
+          return {
+            status: 'fail',
+            expected: `${expected}, from the Go program built from ${builtFrom![0]}`,
+            actual: `${actual.join(', ')}${after}; the program is ${notTheService.what}`,
+            message: escapeLine(
+              `Something answers on port ${port} as the service does, but the program the container runs, ${notTheService.name} (${notTheService.what}), is not the service: that is the Go program built from ${builtFrom!.join(' or ')}. Ship the program you built, and run it.`,
+            ),
+          };
+        }
         if (!wrong.length) return { status: 'pass', expected, actual: `${actual.join(', ')}${after}` };
         return {
           status: 'fail',
@@ -144,4 +162,62 @@ export function diagnoseCommand(facts: ImageFacts): string | undefined {
     return `${program} is a script for ${identity.interpreter}, which is not in the image.`;
   }
   return undefined;
+}
+
+/** Docker's PATH when the image sets none. */
+const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * The program a container of the image starts: the first word of ENTRYPOINT and CMD, or for
+ * the shell form (`/bin/sh -c "hello"`) the first word of the command, after variable
+ * assignments and `exec`; found as the runtime finds it, through the image's PATH or its
+ * working folder, symlinks followed. `path` is undefined when the image has no such file.
+ */
+export function startedProgram(facts: ImageFacts): { name: string; path?: string } | undefined {
+  const command = [...(facts.config.entrypoint ?? []), ...(facts.config.cmd ?? [])];
+  let name = command[0];
+  if (!name) return undefined;
+  if (/(?:^|\/)(?:ba|da|a)?sh$/.test(name) && command[1] === '-c' && command[2] !== undefined) {
+    const words = command[2].trim().split(/\s+/);
+    while (words.length && (/^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0]!) || words[0] === 'exec')) words.shift();
+    if (words[0]) name = words[0];
+  }
+  const searchPath = facts.config.env.find((entry) => entry.startsWith('PATH='))?.slice(5) ?? defaultPath;
+  const candidates = name.includes('/')
+    ? [name.startsWith('/') ? name : `${facts.config.workingDir || '/'}/${name}`]
+    : searchPath.split(':').filter(Boolean).map((folder) => `${folder}/${name}`);
+  for (const candidate of candidates) {
+    const resolved = resolvePath(facts.files, candidate);
+    if (resolved !== undefined && facts.files.get(resolved)?.type === 'file') return { name, path: resolved };
+  }
+  return { name };
+}
+
+/**
+ * What the started program is, when it is not a Go program built from one of `builtFrom`;
+ * undefined when it is. A script is given the benefit of the doubt when the image holds such
+ * a Go program (an entrypoint script that ends in `exec /server`).
+ */
+function otherProgram(facts: ImageFacts, builtFrom: readonly string[]): { name: string; what: string } | undefined {
+  const isService = (file: FileFacts | undefined) => file?.identity?.kind === 'go-program' && builtFrom.includes(file.identity.mainPath);
+  const program = startedProgram(facts);
+  if (!program) return { name: 'nothing', what: 'the image has neither ENTRYPOINT nor CMD' };
+  const file = program.path === undefined ? undefined : facts.files.get(program.path);
+  if (isService(file)) return undefined;
+  const identity = file?.identity;
+  if (identity?.kind === 'script' && [...facts.files.values()].some(isService)) return undefined;
+  const what = !file
+    ? 'not a file the image holds'
+    : identity?.kind === 'go-program'
+      ? `a Go program built from ${identity.mainPath}`
+      : identity?.kind === 'busybox'
+        ? 'busybox'
+        : identity?.kind === 'script'
+          ? `a script for ${identity.interpreter}, and no Go program built from ${builtFrom[0]} is in the image`
+          : identity?.kind === 'build-tool'
+            ? `the build tool ${identity.tool}`
+            : identity?.kind === 'elf'
+              ? 'a program not built with Go'
+              : 'a file that is no program the check knows';
+  return { name: program.path ? `/${program.path}` : program.name, what };
 }
