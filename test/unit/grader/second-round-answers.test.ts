@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { pipeFailuresFailTheBuild, runRowOf, shellOptions, topLevelCommands, unguardedPipe } from '../../../runner/src/grader/kinds/pipe-failures-fail-the-build.js';
+import { vaultBase, vaultInstructions } from '../../../exercises/lesson-6/exercise.js';
+import { fileRecoveredFromLayer } from '../../../runner/src/grader/kinds/file-recovered-from-layer.js';
+import { findExercise } from '../../../exercises/index.js';
+import { httpResponds, startedProgram } from '../../../runner/src/grader/kinds/http-responds.js';
+import type { FileFacts, HttpProbeResult, ImageConfigFacts, ReferenceFileFacts, ReferenceImageFacts } from '../../../runner/src/grader/types.js';
 import { facts } from './builders.js';
 
 // Misgrades found by the second round of adversarial answers (test/fixtures/answers.ts),
@@ -110,5 +115,121 @@ describe('reading a command line', () => {
 
   it('says nothing of a RUN without a pipe', () => {
     expect(unguardedPipe({ shell: '/bin/sh', command: 'make || echo failed; ls' })).toBeUndefined();
+  });
+});
+
+describe('lesson 6: the vault is the course\'s only when built on its base, nothing slipped in below its instructions', () => {
+  const code = '5b0e1f2a3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f';
+  const busybox = ['sha256:b0b0'];
+  const vault = (diffIds: string[]): ReferenceImageFacts => ({ ref: 'lesson-6-vault', isPresent: true, id: 'sha256:va', diffIds });
+  const reference = (layerInstructions: string[]): ReferenceFileFacts => ({
+    image: 'lesson-6-vault',
+    path: '/vault/recovery-code.txt',
+    isImagePresent: true,
+    layerCount: layerInstructions.length,
+    layerInstructions,
+    versions: [{ layer: layerInstructions.length - 2, type: 'file', sizeBytes: code.length, content: Buffer.from(code) }],
+    isVisible: false,
+  });
+  const recovered: FileFacts = { path: 'recovered/recovery-code.txt', type: 'file', sizeBytes: code.length, mode: 0o644, layer: 1, content: Buffer.from(code) };
+  const params = { path: '/recovered/recovery-code.txt', from: { image: 'lesson-6-vault', path: '/vault/recovery-code.txt', madeBy: vaultInstructions, base: vaultBase } };
+  const judgeVault = (vaultDiffIds: string[], instructions: string[], base: ReferenceImageFacts = { ref: vaultBase, isPresent: true, id: 'sha256:bb', diffIds: busybox }) =>
+    fileRecoveredFromLayer.evaluate(
+      facts({ ref: 'lesson-6', probes: { referenceFiles: [reference(instructions)], referenceImages: { [vaultBase]: base, 'lesson-6-vault': vault(vaultDiffIds) } } }, [recovered]),
+      params,
+    );
+
+  it('passes the course\'s vault: busybox\'s layer and one per RUN', () => {
+    expect(judgeVault([...busybox, 'sha256:r1', 'sha256:r2'], ['ADD busybox.tar /', ...vaultInstructions]).status).toBe('pass');
+  });
+
+  it('fails a vault with a head of its own slipped in below the same RUNs (its "random" code is whatever it prints)', () => {
+    const outcome = judgeVault([...busybox, 'sha256:fake', 'sha256:r1', 'sha256:r2'], ['ADD busybox.tar /', 'COPY head /usr/local/bin/head', ...vaultInstructions]);
+    expect(outcome).toMatchObject({
+      status: 'fail',
+      actual: "lesson-6-vault is not the course's",
+      message: expect.stringContaining("lesson-6-vault is not the image the course's Dockerfile builds: it has 4 layers, where busybox:latest's 1 layer and one per instruction of the course's Dockerfile make 3."),
+    });
+  });
+
+  it('fails a vault on another base, and cannot decide without the base image', () => {
+    expect(judgeVault(['sha256:deb', 'sha256:r1', 'sha256:r2'], ['ADD rootfs.tar /', ...vaultInstructions])).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining("its bottom layers are not busybox:latest's"),
+    });
+    expect(judgeVault([...busybox, 'sha256:r1', 'sha256:r2'], ['ADD busybox.tar /', ...vaultInstructions], { ref: vaultBase, isPresent: false })).toMatchObject({
+      status: 'skip',
+      message: 'Not checked: the engine has no image busybox:latest, which lesson-6-vault must be built on.',
+    });
+  });
+
+  it('asks for both images when a base is given, and only then', () => {
+    expect(fileRecoveredFromLayer.probes?.(params)).toEqual({ fileContents: ['/recovered/recovery-code.txt'], referenceFiles: [params.from], referenceImages: [vaultBase, 'lesson-6-vault'] });
+    const { base: _base, ...withoutBase } = params.from;
+    expect(fileRecoveredFromLayer.probes?.({ ...params, from: withoutBase })).not.toHaveProperty('referenceImages');
+  });
+});
+
+describe('lesson 6: the vault base named in the exercise', () => {
+  it('is the FROM line of the course\'s vault Dockerfile', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const dockerfile = await readFile(new URL('../../../exercises/lesson-6/starter/vault/Dockerfile', import.meta.url), 'utf8');
+    expect(dockerfile.split('\n').filter((line) => line.startsWith('FROM '))).toEqual([`FROM ${vaultBase}`]);
+  });
+});
+
+describe('lesson 7: the service is the Go program built from main.go, not files served with the same answers', () => {
+  const exercise = findExercise('lesson-7');
+  const runs = exercise.checks.find((check) => check.id === 'runs')!;
+  const answers: HttpProbeResult = {
+    port: 8080,
+    paths: ['/healthz', '/'],
+    withinMs: 5000,
+    outcome: 'answered',
+    afterMs: 40,
+    answers: [
+      { path: '/healthz', statusCode: 200, bodyStart: 'ok\n' },
+      { path: '/', statusCode: 200, bodyStart: 'Hello from Layerlab, lesson 7!\n' },
+    ],
+  };
+  const program = (path: string, identity: FileFacts['identity'], overrides: Partial<FileFacts> = {}): FileFacts => ({ path, type: 'file', sizeBytes: 5_000_000, mode: 0o755, layer: 1, ...(identity ? { identity } : {}), ...overrides });
+  const service = (path: string, mainPath = 'example.com/layerlab/hello') => program(path, { kind: 'go-program', mainPath });
+  const judgeRun = (config: Partial<ImageConfigFacts>, files: FileFacts[]) =>
+    httpResponds.evaluate(facts({ config: { ...facts().config, entrypoint: null, cmd: null, env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], ...config }, probes: { http: answers } }, files), runs.params as never);
+
+  it('fails busybox httpd serving a healthz file that says ok (measured: passed before)', () => {
+    const outcome = judgeRun({ cmd: ['httpd', '-f', '-p', '8080', '-h', '/www'] }, [program('bin/busybox', { kind: 'busybox' }), program('bin/httpd', { kind: 'busybox' }, { hardLinkTo: 'bin/busybox' })]);
+    expect(outcome).toMatchObject({
+      status: 'fail',
+      message:
+        'Something answers on port 8080 as the service does, but the program the container runs, /bin/httpd (busybox), is not the service: that is the Go program built from example.com/layerlab/hello or command-line-arguments. Ship the program you built, and run it.',
+    });
+  });
+
+  it('passes the service however it is started: by absolute path, through PATH, from the working folder, in shell form, through a symlink', () => {
+    expect(judgeRun({ entrypoint: ['/hello'] }, [service('hello')]).status).toBe('pass');
+    expect(judgeRun({ cmd: ['server'] }, [service('usr/local/bin/server')]).status).toBe('pass');
+    expect(judgeRun({ cmd: ['./hello'], workingDir: '/app' }, [service('app/hello')]).status).toBe('pass');
+    expect(judgeRun({ cmd: ['/bin/sh', '-c', 'PORT=8080 exec hello'] }, [service('bin/hello')]).status).toBe('pass');
+    expect(judgeRun({ entrypoint: ['/app/run'] }, [service('opt/hello', 'command-line-arguments'), program('app/run', undefined, { type: 'symlink', linkTarget: '../opt/hello' })]).status).toBe('pass');
+  });
+
+  it('gives a script the benefit of the doubt only when the service is in the image', () => {
+    const script = program('entrypoint.sh', { kind: 'script', interpreter: '/bin/sh' });
+    expect(judgeRun({ entrypoint: ['/entrypoint.sh'] }, [script, service('hello')]).status).toBe('pass');
+    expect(judgeRun({ entrypoint: ['/entrypoint.sh'] }, [script])).toMatchObject({ status: 'fail', actual: expect.stringContaining('a script for /bin/sh, and no Go program built from example.com/layerlab/hello is in the image') });
+  });
+
+  it('fails another Go program, and a program the image does not hold', () => {
+    expect(judgeRun({ cmd: ['/server'] }, [service('server', 'example.com/other/server')])).toMatchObject({ status: 'fail', actual: expect.stringContaining('the program is a Go program built from example.com/other/server') });
+    expect(judgeRun({ cmd: ['/nowhere'] }, [service('hello')])).toMatchObject({ status: 'fail', actual: expect.stringContaining('not a file the image holds') });
+  });
+
+  it('finds the started program as the runtime does', () => {
+    const image = (config: Partial<ImageConfigFacts>, files: FileFacts[]) => facts({ config: { ...facts().config, env: [], entrypoint: null, cmd: null, ...config } }, files);
+    expect(startedProgram(image({ cmd: ['hello'] }, [service('usr/bin/hello')]))).toEqual({ name: 'hello', path: 'usr/bin/hello' });
+    expect(startedProgram(image({ entrypoint: ['/bin/sh', '-c'], cmd: ['exec server --port 8080'] }, [service('bin/server')]))).toEqual({ name: 'server', path: 'bin/server' });
+    expect(startedProgram(image({ cmd: ['hello'] }, [program('usr/bin/hello', undefined, { type: 'directory' })]))).toEqual({ name: 'hello' });
+    expect(startedProgram(image({}, []))).toBeUndefined();
   });
 });
