@@ -36,10 +36,15 @@ RUN mkdir -p /data/sub/deeper /app /links /srv /odd && echo a > /data/sub/a && e
 RUN rm /app/todelete && rm -rf /app/gone-folder /data/sub && mkdir -p /data/sub && echo new > /data/sub/h \
  && ln /links/orig /links/copy && rm /links/orig && echo changed > /data/keep && rm /odd/sp*
 RUN echo summary > /srv/summary.txt && ln /srv/summary.txt /srv/report.txt && chmod 600 /srv/report.txt
+RUN mkdir /heads && head -c 10000 /dev/urandom > /heads/mid.bin && head -c 200000 /dev/urandom > /heads/large.bin \
+ && ln /heads/large.bin /heads/large-link && head -c 30000 /dev/urandom > /heads/small-linked && ln /heads/small-linked /heads/small-link \
+ && cp /bin/busybox /heads/elf-not-executable && chmod 644 /heads/elf-not-executable \
+ && { printf '#!/bin/sh\n'; head -c 9000 /dev/zero | tr '\0' x; } > /heads/script-not-executable \
+ && { printf 'wanted\n'; head -c 20000 /dev/zero | tr '\0' w; } > /heads/wanted.txt && head -c 5000 /dev/zero > /heads/run-x && chmod 755 /heads/run-x
 `;
 
 /** The bytes of a few files, as a check asks for them (hard links among them). */
-const probes: ProbeNeeds = { fileContents: ['/srv/summary.txt', '/srv/report.txt', '/links/copy', '/links/second', '/data/keep'] };
+const probes: ProbeNeeds = { fileContents: ['/srv/summary.txt', '/srv/report.txt', '/links/copy', '/links/second', '/data/keep', '/heads/wanted.txt', '/heads/small-link'] };
 
 beforeAll(async () => {
   host = await connectEngine();
@@ -60,8 +65,8 @@ function counting(folders: LayerFolders): { folders: LayerFolders; read: () => n
     folders: {
       ...folders,
       readConfig: (imageId) => folders.readConfig(imageId),
-      async readLayer(diffIds, signal) {
-        const layer = await folders.readLayer(diffIds, signal);
+      async readLayer(diffIds, signal, keepContentOf) {
+        const layer = await folders.readLayer(diffIds, signal, keepContentOf);
         if (!layer) return undefined;
         return { chunks: layer.chunks, finished: async () => (await layer.finished(), read++, undefined) };
       },
@@ -145,7 +150,7 @@ describe('layer folders give the facts docker save gives', () => {
 
   it('reads the deletions, the opaque folder and the hard links as a container sees them', async () => {
     const facts = await gatherImageFacts(nested, tag, { probes, layerFolders: sandboxLayerFolders(async () => host, instance) });
-    const deletions = facts!.layers.at(-2)!;
+    const deletions = facts!.layers.at(-3)!;
     expect([...deletions.whiteouts].sort()).toEqual(['app/gone-folder', 'app/todelete', 'links/orig', 'odd/sp ace']);
     expect(deletions.opaqueDirectories).toEqual(['data/sub']);
     expect(facts!.files.has('data/sub/a')).toBe(false);
@@ -153,6 +158,13 @@ describe('layer folders give the facts docker save gives', () => {
     expect(facts!.files.get('links/copy')?.content?.toString()).toBe('orig\n');
     expect(facts!.files.get('srv/report.txt')).toMatchObject({ type: 'file', content: Buffer.from('summary\n') });
     expect(facts!.files.has('odd/new\nline')).toBe(true);
+    // Of files no fact reads only the head came, yet their sizes are whole; the bytes a check wants came whole.
+    expect(facts!.files.get('heads/large.bin')).toMatchObject({ type: 'file', sizeBytes: 200000 });
+    expect(facts!.files.get('heads/mid.bin')).toMatchObject({ type: 'file', sizeBytes: 10000 });
+    expect(facts!.files.get('heads/wanted.txt')?.content?.length).toBe(20007);
+    expect(facts!.files.get('heads/small-link')?.content?.length).toBe(30000);
+    expect(facts!.files.get('heads/script-not-executable')?.identity).toEqual({ kind: 'script', interpreter: '/bin/sh' });
+    expect(facts!.layers.at(-1)!.sizeBytes).toBe(10000 + 200000 + 30000 + facts!.files.get('heads/elf-not-executable')!.sizeBytes + 9010 + 20007 + 5000);
   });
 
   it('reads from docker save whatever layer the folders cannot give, with the same facts', async () => {
@@ -161,11 +173,11 @@ describe('layer folders give the facts docker save gives', () => {
     const failingMiddle: LayerFolders = {
       ...folders,
       readConfig: (imageId) => folders.readConfig(imageId),
-      async readLayer(diffIds, signal) {
-        if (diffIds.length !== 2) return await folders.readLayer(diffIds, signal);
+      async readLayer(diffIds, signal, keepContentOf) {
+        if (diffIds.length !== 2) return await folders.readLayer(diffIds, signal, keepContentOf);
         refused++;
         // A read that fails part way (tar exited non-zero): its part must not be used.
-        const layer = await folders.readLayer(diffIds, signal);
+        const layer = await folders.readLayer(diffIds, signal, keepContentOf);
         return layer && { chunks: layer.chunks, finished: async () => Promise.reject(new Error('tar exited 2')) };
       },
     };

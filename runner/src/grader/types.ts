@@ -110,8 +110,13 @@ export interface LayerFolders {
    * path is a character device 0/0, an opaque folder carries the xattr overlay.opaque=y
    * (a pax `SCHILY.xattr.trusted.overlay.opaque` or `…user.overlay.opaque` record).
    * Undefined when the folder is not there.
+   *
+   * Only the bytes facts read need to come whole: a program's (any execute bit, or ELF), the
+   * paths in `keepContentOf` (relative, as the reader names them) and small hard-linked
+   * files'. Of any other file the tar may hold just the first 4 KiB, the real size in a pax
+   * record `LAYERLAB.size` (facts/layer-tar.ts reads it so).
    */
-  readLayer(diffIds: readonly string[], signal?: AbortSignal): Promise<LayerFolderRead | undefined>;
+  readLayer(diffIds: readonly string[], signal?: AbortSignal, keepContentOf?: ReadonlySet<string>): Promise<LayerFolderRead | undefined>;
   /** What `docker save` on this engine writes, reported as the image's archive layout. */
   layout: ArchiveLayout;
 }

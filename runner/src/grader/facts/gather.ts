@@ -312,7 +312,7 @@ export async function readLayerFolders(
   for (const [index, diffId] of diffIds.entries()) {
     if (knownLayers.has(diffId)) continue;
     sources.signal?.throwIfAborted();
-    const read = await folders.readLayer(diffIds.slice(0, index + 1), sources.signal);
+    const read = await folders.readLayer(diffIds.slice(0, index + 1), sources.signal, sources.keepContentOf);
     if (!read) continue;
     let contents: LayerContents | undefined;
     try {

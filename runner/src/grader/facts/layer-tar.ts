@@ -43,6 +43,20 @@ function paxRecordsOf(header: tar.Header): Record<string, string> {
   return (header as { pax?: Record<string, string> }).pax ?? {};
 }
 
+/**
+ * The real size of a file of which a layer folder's tar holds only the head: the pax record
+ * `LAYERLAB.size`, bigger than the bytes that follow the header. Undefined for a whole file.
+ */
+function headOnlySize(header: tar.Header): number | undefined {
+  const record = paxRecordsOf(header)[headOnlySizeRecord];
+  if (record === undefined || !/^\d{1,15}$/.test(record)) return undefined;
+  const size = Number(record);
+  return size > (header.size ?? 0) ? size : undefined;
+}
+
+/** The pax record LayerFolders.readLayer puts the real size of a file in when it sends only its head. */
+export const headOnlySizeRecord = 'LAYERLAB.size';
+
 /** The pax records GNU tar writes for the xattr overlayfs marks an opaque folder with (trusted., or user. in userxattr mode). */
 const opaqueXattrRecords = ['SCHILY.xattr.trusted.overlay.opaque', 'SCHILY.xattr.user.overlay.opaque'];
 
@@ -140,9 +154,12 @@ export async function readLayerTar(source: AsyncIterable<Buffer>, options: ReadL
       const name = path.posix.basename(entryPath);
       const isFile = type === 'file';
       const identifier = isFile && entryPath ? new ExecutableIdentifier(entryPath, header.mode ?? 0) : undefined;
-      const isSmall = isFile && (header.size ?? 0) <= maxKeptFileBytes;
-      const isWanted = isSmall && options.keepContentOf?.has(entryPath) === true;
-      const isKept = isWanted || (isSmall && (header.size ?? 0) <= smallFileBudget);
+      // A folder's tar may carry only a file's head, with its real size beside it (see LayerFolders).
+      const headOf = isOverlayFolder && isFile ? headOnlySize(header) : undefined;
+      const size = headOf ?? header.size ?? 0;
+      const isSmall = isFile && size <= maxKeptFileBytes;
+      const isWanted = isSmall && headOf === undefined && options.keepContentOf?.has(entryPath) === true;
+      const isKept = isWanted || (isSmall && headOf === undefined && size <= smallFileBudget);
       const kept: Buffer[] = [];
       for await (const chunk of entry as AsyncIterable<Buffer>) {
         identifier?.push(chunk);
@@ -170,11 +187,11 @@ export async function readLayerTar(source: AsyncIterable<Buffer>, options: ReadL
         else if (!name.startsWith('.wh..wh.')) contents.whiteouts.push(parent ? `${parent}/${name.slice(4)}` : name.slice(4));
         continue;
       }
-      if (isFile) contents.sizeBytes += header.size ?? 0;
+      if (isFile) contents.sizeBytes += size;
       // Permission bits only: whether a tar's mode field also holds the file-type bits depends
       // on the tool that wrote it (moby's archive package adds them, BuildKit and GNU tar do not).
       const mode = (header.mode ?? 0) & 0o7777;
-      const record: LayerEntry = { path: entryPath, type, sizeBytes: isFile ? (header.size ?? 0) : 0, mode };
+      const record: LayerEntry = { path: entryPath, type, sizeBytes: isFile ? size : 0, mode };
       if (type === 'symlink' && header.linkname) record.linkTarget = header.linkname;
       if (type === 'hardlink' && header.linkname) {
         record.linkTarget = hardLinkTarget(header.linkname);
