@@ -136,7 +136,11 @@ describe("an image's layers from the engine's layer folders", () => {
       expect(read).toEqual({ knownLayers: new Map() });
       expect(folders.reads).toEqual([]);
     }
-    // A config that is its id's digest but no JSON.
+    // Configs that are their ids' digests but no JSON, or name no layers.
+    const noLayers = '{}';
+    const noLayersId = `sha256:${createHash('sha256').update(noLayers).digest('hex')}`;
+    const withoutRootfs: LayerFolders = { ...recordedFolders(), readConfig: async (id) => (id === noLayersId ? noLayers : undefined) };
+    expect(await archiveWithoutSaving(noLayersId, diffIds, sources({ layerFolders: withoutRootfs }))).toEqual({ knownLayers: new Map() });
     const notJson = 'not json';
     const notJsonId = `sha256:${createHash('sha256').update(notJson).digest('hex')}`;
     const folders: LayerFolders = { ...recordedFolders(), readConfig: async (id) => (id === notJsonId ? notJson : undefined) };
@@ -144,7 +148,7 @@ describe("an image's layers from the engine's layer folders", () => {
   });
 
   it('reads nothing when the layers the engine reports are not those of the config', async () => {
-    for (const reported of [diffIds.slice(0, 1), [...diffIds].reverse(), [...diffIds, diffIds[0]!], []]) {
+    for (const reported of [diffIds.slice(0, 1), [...diffIds].reverse(), [diffIds[0]!, 'sha256:another'], [...diffIds, diffIds[0]!], []]) {
       const folders = recordedFolders();
       expect(await archiveWithoutSaving(imageId, reported, sources({ layerFolders: folders }))).toEqual({ knownLayers: new Map() });
       expect(folders.reads).toEqual([]);
@@ -194,6 +198,10 @@ describe('an archive docker save gave, kept for next time', () => {
     expect(archive.layers.map((layer) => entryFacts(layer.contents))).toEqual(saved.layers.map((layer) => entryFacts(layer.contents)));
   });
 
+  it('keeps nothing without a cache', async () => {
+    await expect(rememberSavedArchive(undefined, imageId, diffIds, await savedArchive(), new Map())).resolves.toBeUndefined();
+  });
+
   it('does not write again the layers that came from the cache', async () => {
     const saved = await savedArchive();
     await rememberSavedArchive(cache, imageId, diffIds, saved, new Map([[diffIds[0]!, saved.layers[0]!.contents!]]));
@@ -227,6 +235,11 @@ describe('the docker save stream', () => {
   it('is read to the archive', async () => {
     const archive = await readSavedArchive(createReadStream(fixturePath('two-layers-image.tar')), options);
     expect(archive.layers.map((layer) => entryFacts(layer.contents))).toEqual((await savedArchive()).layers.map((layer) => entryFacts(layer.contents)));
+  });
+
+  it('keeps the bytes asked for', async () => {
+    const archive = await readSavedArchive(createReadStream(fixturePath('two-layers-image.tar')), { ...options, keepContentOf: new Set(['app/hello.txt']) });
+    expect(archive.layers[0]!.contents!.entries.find((entry) => entry.path === 'app/hello.txt')?.content?.toString()).toBe('hello from layer one\n');
   });
 
   it('that is no archive is said to the learner, with what to do', async () => {

@@ -4,7 +4,7 @@ import net from 'node:net';
 import type Docker from 'dockerode';
 import { afterEach, describe, expect, it } from 'vitest';
 import { logTailOf, publishedPortOf, requestOnce } from '../../../runner/src/grader/facts/http-probe.js';
-import { probeContainerOptions, staleProbeIds } from '../../../runner/src/grader/facts/probe-container.js';
+import { engineMessage, probeContainerOptions, staleProbeIds } from '../../../runner/src/grader/facts/probe-container.js';
 import { outputOfLogs } from '../../../runner/src/grader/facts/run-probe.js';
 
 // How the run and HTTP probes read what the engine sends (inspect data, multiplexed logs,
@@ -95,6 +95,10 @@ describe('the probe containers', () => {
     expect(probeContainerOptions({ imageId: 'i', hostConfig, cmd: [] }, 'n').Cmd).toEqual([]);
   });
 
+  it("errors keep the engine's words; only a leading HTTP code is taken off", () => {
+    expect(engineMessage(new Error('cannot start (HTTP code 500) server error - a - b'))).toBe('cannot start (HTTP code 500) server error - a - b');
+  });
+
   it('left by a dead grader are those five minutes old or more', () => {
     const listed = JSON.parse(fixture('containers-list.json').toString()) as Docker.ContainerInfo[];
     const [probe] = listed;
@@ -141,10 +145,10 @@ describe('asking a service over HTTP', () => {
     const port = await listening(
       http.createServer((_request, response) => {
         response.writeHead(200, { 'content-length': '1000' });
-        response.write('partial', () => setTimeout(() => response.destroy(), 20));
+        response.write(`partial${'.'.repeat(300)}`, () => setTimeout(() => response.destroy(), 20));
       }),
     );
-    expect(await requestOnce('127.0.0.1', port, '/', 2000)).toEqual({ kind: 'answered', statusCode: 200, bodyStart: 'partial' });
+    expect(await requestOnce('127.0.0.1', port, '/', 2000)).toEqual({ kind: 'answered', statusCode: 200, bodyStart: `partial${'.'.repeat(193)}` });
   });
 
   it('says the connection was refused when nothing listens', async () => {

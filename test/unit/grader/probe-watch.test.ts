@@ -116,6 +116,7 @@ describe('asking a started service', () => {
       ],
     });
     expect(asked).toEqual([['/healthz', 1000], ['/healthz', 1000], ['/healthz', 1000], ['/missing', 3000], ['/broken', 3000]]);
+    expect((result as { afterMs: number }).afterMs).toBeLessThan(5000);
   });
 
   it('asks for / when the check names no path', async () => {
@@ -159,6 +160,7 @@ describe('asking a started service', () => {
     expect(result).toEqual({ port: 8080, paths: ['/healthz'], withinMs: 10_000, outcome: 'exited', exitCode: 3, logTail: 'out-1\nerr-1\nout-2\nerr-2', afterMs: expect.any(Number) });
     expect(polls.count).toBe(2);
     expect(asked).toHaveLength(2);
+    expect((result as { afterMs: number }).afterMs).toBeLessThan(10_000);
   });
 
   it('stops when the check is stopped', async () => {

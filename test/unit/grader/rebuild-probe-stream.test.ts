@@ -1,12 +1,15 @@
+import { execFileSync } from 'node:child_process';
 import { createReadStream, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import tar from 'tar-stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Engine } from '../../../runner/src/engine.js';
 import { removalWarning } from '../../../runner/src/grader/facts/probe-container.js';
 import { BuildTrace } from '../../../runner/src/grader/facts/build-trace.js';
-import { buildQuery, missingFolderReason, readBuildStream, readExerciseFolder, rebuildResult, refusedBuild, unpackContext, withSourceChanged, type ContextFile } from '../../../runner/src/grader/facts/rebuild-probe.js';
+import { buildOnce, buildQuery, missingFolderReason, probeRebuild, readBuildStream, readExerciseFolder, rebuildResult, refusedBuild, unpackContext, withSourceChanged, type ContextFile } from '../../../runner/src/grader/facts/rebuild-probe.js';
 
 // The rebuild probe's reading of what the engine sends, on answers recorded once from a real
 // engine (test/fixtures/probes/README.md): BuildKit's build stream, the folder's archive, the
@@ -95,7 +98,17 @@ describe('reading the build stream', () => {
   });
 
   it('feeds only BuildKit trace lines to the trace', async () => {
-    const aux = bytesOf('build-run-fails.jsonl').toString().split('\n').map((line) => (line ? (JSON.parse(line) as { aux?: string }).aux : undefined)).find((value) => value);
+    // An aux that names a Dockerfile step when fed to a trace.
+    const aux = bytesOf('build-run-fails.jsonl')
+      .toString()
+      .split('\n')
+      .map((line) => (line ? (JSON.parse(line) as { aux?: string }).aux : undefined))
+      .find((value) => {
+        if (typeof value !== 'string') return false;
+        const trace = new BuildTrace();
+        trace.add(value);
+        return trace.steps().length > 0;
+      });
     expect(aux).toBeDefined();
     const asOther = `{"id":"something.else","aux":${JSON.stringify(aux)}}\n`;
     const other = new BuildTrace();
@@ -263,5 +276,76 @@ describe("the rebuild probe's answer", () => {
       'Could not remove the probe image layerlab-probe-rebuild:x: conflict: unable to delete e1b2ff9dfaad (must be forced) - image is being used by stopped container 5f09025373f2',
     );
     expect(removalWarning(new Error('remove timed out'), 'the probe container')).toBe('Could not remove the probe container: remove timed out');
+  });
+});
+
+describe('the rebuild probe up to its first build', () => {
+  const untouchedEngine = new Proxy({}, { get: (_, property) => { throw new Error(`the engine was used (${String(property)})`); } }) as Engine;
+  const folders: string[] = [];
+  afterEach(async () => {
+    await Promise.all(folders.splice(0).map((folder) => rm(folder, { recursive: true, force: true })));
+  });
+  async function project(): Promise<string> {
+    const folder = await mkdtemp(path.join(tmpdir(), 'layerlab-rebuild-first-'));
+    folders.push(folder);
+    await writeFile(path.join(folder, 'Dockerfile'), 'FROM scratch\nCOPY . /\n');
+    await writeFile(path.join(folder, 'main.go'), 'package main\n');
+    return folder;
+  }
+
+  it('finds the source file and gives up on a build with no time left, then removes its tag (warning when it cannot)', async () => {
+    const folder = await project();
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.message);
+    process.on('warning', onWarning);
+    try {
+      const result = await probeRebuild(untouchedEngine, { sourceFile: './main.go', withinMs: 0 }, { folder: { where: 'here', path: folder }, helperImage: 'unused' });
+      expect(result).toEqual({ sourceFile: './main.go', withinMs: 0, folder, outcome: 'timed-out', build: 'as-is' });
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toEqual([expect.stringMatching(/^Could not remove the probe image layerlab-probe-rebuild:[0-9a-f]{8}-as-is: the engine was used \(docker\)$/)]);
+  });
+
+  it('dials the engine for a build with time left, and reads a folder on the engine host through the engine', async () => {
+    await expect(buildOnce(untouchedEngine, Buffer.alloc(0), 'x:y', 1000, { folder: { where: 'here', path: '/' }, helperImage: 'unused' })).rejects.toThrow('the engine was used');
+    await expect(readExerciseFolder(untouchedEngine, { folder: { where: 'engine-host', path: await project() }, helperImage: 'unused' })).rejects.toThrow('the engine was used');
+  });
+
+  it('says why a folder here cannot be read, leaves out what is neither file, folder nor link', async () => {
+    const folder = await project();
+    const through = path.join(folder, 'main.go', 'x');
+    const unreadable = await readExerciseFolder(untouchedEngine, { folder: { where: 'here', path: through }, helperImage: 'unused' });
+    expect(unreadable).toEqual({ reason: expect.stringMatching(new RegExp(`^${through.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ENOTDIR: not a directory`)) });
+    // A named pipe: reading it would wait for ever.
+    execFileSync('mkfifo', [path.join(folder, 'pipe')]);
+    const read = await readExerciseFolder(untouchedEngine, { folder: { where: 'here', path: folder }, helperImage: 'unused' });
+    expect('files' in read && read.files.map((file) => file.header.name)).toEqual(['./', 'Dockerfile', 'main.go']);
+  });
+});
+
+describe('an archive of the folder from the engine', () => {
+  async function archiveOf(entries: Array<{ name: string; size: number }>): Promise<Buffer> {
+    const pack = tar.pack();
+    const chunks: Buffer[] = [];
+    pack.on('data', (chunk) => chunks.push(chunk as Buffer));
+    const ended = new Promise<void>((resolve) => pack.on('end', () => resolve()));
+    for (const entry of entries) pack.entry({ name: entry.name, size: entry.size }, Buffer.alloc(entry.size, 'a'));
+    pack.finalize();
+    await ended;
+    return Buffer.concat(chunks);
+  }
+
+  it('keeps only what is under the mounted folder', async () => {
+    const files = await unpackContext(Readable.from([await archiveOf([{ name: 'layerlab-context/', size: 0 }, { name: 'elsewhere/x', size: 1 }, { name: 'layerlab-context/a', size: 2 }])]));
+    expect(files.map((file) => [file.header.name, file.content.length])).toEqual([['./', 0], ['a', 2]]);
+  });
+
+  it('refuses a folder over 50 MB, counting every file', async () => {
+    const atLimit = await archiveOf([{ name: 'layerlab-context/a', size: 30_000_000 }, { name: 'layerlab-context/b', size: 20_000_000 }]);
+    expect((await unpackContext(Readable.from([atLimit]))).map((file) => file.header.name)).toEqual(['a', 'b']);
+    const over = await archiveOf([{ name: 'layerlab-context/a', size: 30_000_000 }, { name: 'layerlab-context/b', size: 20_000_001 }]);
+    await expect(unpackContext(Readable.from([over]))).rejects.toThrow('the folder holds more than 50 MB');
   });
 });
