@@ -4,8 +4,9 @@ import { vaultBase, vaultInstructions } from '../../../exercises/lesson-6/exerci
 import { fileRecoveredFromLayer } from '../../../runner/src/grader/kinds/file-recovered-from-layer.js';
 import { findExercise } from '../../../exercises/index.js';
 import { httpResponds, startedProgram } from '../../../runner/src/grader/kinds/http-responds.js';
-import type { FileFacts, HttpProbeResult, ImageConfigFacts, ReferenceFileFacts, ReferenceImageFacts } from '../../../runner/src/grader/types.js';
-import { facts } from './builders.js';
+import { pathNeverInLayers } from '../../../runner/src/grader/kinds/path-never-in-layers.js';
+import type { FileFacts, HttpProbeResult, ImageConfigFacts, LayerFacts, ReferenceFileFacts, ReferenceImageFacts } from '../../../runner/src/grader/types.js';
+import { facts, layer } from './builders.js';
 
 // Misgrades found by the second round of adversarial answers (test/fixtures/answers.ts),
 // each history row as BuildKit recorded it for the answer's image.
@@ -231,5 +232,22 @@ describe('lesson 7: the service is the Go program built from main.go, not files 
     expect(startedProgram(image({ entrypoint: ['/bin/sh', '-c'], cmd: ['exec server --port 8080'] }, [service('bin/server')]))).toEqual({ name: 'server', path: 'bin/server' });
     expect(startedProgram(image({ cmd: ['hello'] }, [program('usr/bin/hello', undefined, { type: 'directory' })]))).toEqual({ name: 'hello' });
     expect(startedProgram(image({}, []))).toBeUndefined();
+  });
+});
+
+describe('lesson 2: an empty folder ships none of what it would hold', () => {
+  const at = (index: number, instruction: string, entries: LayerFacts['entries']) => layer(index, { instruction, entries });
+  const judgeLayers = (layers: LayerFacts[], paths: string[]) => pathNeverInLayers.evaluate(facts({ layers }), { paths });
+
+  it('passes /app/docs left empty by docs/* in .dockerignore (measured: failed before)', () => {
+    const layers = [at(0, 'FROM busybox', [{ path: 'bin/sh', type: 'file', sizeBytes: 900 }]), at(1, 'COPY . /app', [{ path: 'app', type: 'directory', sizeBytes: 0 }, { path: 'app/docs', type: 'directory', sizeBytes: 0 }, { path: 'app/docs/old', type: 'directory', sizeBytes: 0 }, { path: 'app/README.md', type: 'file', sizeBytes: 40 }])];
+    expect(judgeLayers(layers, ['/app/docs', '/app/CHANGELOG.md']).status).toBe('pass');
+  });
+
+  it('still fails a folder that holds a file, a link or anything else, named by the folder', () => {
+    for (const entry of [{ path: 'app/docs/a.md', type: 'file' as const, sizeBytes: 10 }, { path: 'app/docs/link', type: 'symlink' as const, sizeBytes: 0, linkTarget: '/etc/passwd' }]) {
+      const layers = [at(0, 'COPY . /app', [{ path: 'app/docs', type: 'directory', sizeBytes: 0 }, entry])];
+      expect(judgeLayers(layers, ['/app/docs'])).toMatchObject({ status: 'fail', message: expect.stringMatching(/^\/app\/docs \(\d+ B\) is in layer 1/) });
+    }
   });
 });

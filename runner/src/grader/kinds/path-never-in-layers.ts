@@ -6,7 +6,7 @@ import type { CheckKind, EvidenceGroup, ImageFacts } from '../types.js';
 
 const params = z
   .object({
-    /** Absolute paths or patterns (`*`, `?`, `**`); a directory stands for everything under it. */
+    /** Absolute paths or patterns (`*`, `?`, `**`); a directory stands for everything under it, and an empty one holds nothing. */
     paths: z.array(z.string().refine(isPathPattern, 'must be an absolute path such as /srv/numbers.txt')).min(1),
   })
   .strict();
@@ -89,6 +89,9 @@ function findInLayers(facts: ImageFacts, patterns: readonly string[]): Finding[]
   const findings = new Map<string, Finding>();
   for (const layer of facts.layers) {
     for (const entry of layer.entries) {
+      // A folder ships only what it holds: an empty one (`docs/*` in .dockerignore keeps the
+      // folder, not its files) carries nothing of the paths, and a full one is found by its files.
+      if (entry.type === 'directory') continue;
       const parts = entry.path.split('/');
       for (let length = 1; length <= parts.length; length++) {
         const candidate = parts.slice(0, length).join('/');
