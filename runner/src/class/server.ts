@@ -178,7 +178,7 @@ export async function startClassServer(options: ClassServerOptions): Promise<Cla
     checkJoinCode(body.data.code);
     const joined = store.registerLearner(body.data.name, 'join');
     if (joined.outcome === 'name-taken') {
-      throw new HttpError(409, `Someone in this class is already called "${body.data.name}".`, 'Join with another name (add your surname or an initial), or ask your instructor.');
+      throw new HttpError(409, `Someone in this class is already called "${joined.takenBy}".`, 'Join with another name (add your surname or an initial), or ask your instructor.');
     }
     announceChange();
     sendJson(response, 201, { learnerId: joined.learner.id, name: joined.learner.name, key: joined.key });

@@ -83,7 +83,7 @@ export interface ExerciseDescription {
   reference: { sizeBytes: number; layers: number } | null;
 }
 
-export type JoinOutcome = { outcome: 'joined'; learner: StoredLearner; key: string } | { outcome: 'name-taken' };
+export type JoinOutcome = { outcome: 'joined'; learner: StoredLearner; key: string } | { outcome: 'name-taken'; takenBy: string };
 
 export type SubmissionOutcome = { outcome: 'stored' } | { outcome: 'duplicate' } | { outcome: 'id-taken' };
 
@@ -110,7 +110,7 @@ export class ClassStore {
     this.#db = db;
     this.#statements = {
       learnerByKey: db.prepare<[string], LearnerRow>('SELECT id, name, via, joined_at FROM learners WHERE key_hash = ?'),
-      learnerByName: db.prepare<[string], LearnerRow & { key_hash: string | null }>('SELECT id, name, via, joined_at, key_hash FROM learners WHERE name = ?'),
+      learnersWithKeys: db.prepare<[], LearnerRow & { key_hash: string | null }>('SELECT id, name, via, joined_at, key_hash FROM learners'),
       learnerById: db.prepare<[number], LearnerRow>('SELECT id, name, via, joined_at FROM learners WHERE id = ?'),
       insertLearner: db.prepare('INSERT INTO learners (name, key_hash, via, joined_at) VALUES (?, ?, ?, ?)'),
       submissionOwner: db.prepare<[string], { learner_id: number }>('SELECT learner_id FROM submissions WHERE id = ?'),
@@ -125,26 +125,35 @@ export class ClassStore {
 
   /** Opens (creating and migrating as needed) the class database at `file`. */
   static open(file: string): ClassStore {
-    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    let db: Database.Database;
+    let db: Database.Database | undefined;
     try {
-      db = new Database(file);
+      mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      // No waiting on a lock: whoever holds it keeps it for as long as it serves the class.
+      db = new Database(file, { timeout: 0 });
       // The file holds the instructor's token and the server's private key.
       chmodSync(file, 0o600);
+      // One class server per file: a second one would count its own revisions, never tell its
+      // dashboard of the other's results, and race it for names. The connection holds the
+      // file's lock until it closes (the system drops it when the process dies, even on kill -9).
+      db.pragma('locking_mode = EXCLUSIVE');
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
-      db.pragma('busy_timeout = 5000');
     } catch (error) {
+      db?.close();
+      if ((error as { code?: string }).code === 'SQLITE_BUSY') throw inUseError(file);
       throw environmentError(`Cannot open the class database ${file}: ${(error as Error).message}.`, 'Choose a file in a folder you can write to with --db FILE, or remove a damaged file.');
     }
     try {
       migrate(db, file);
       const store = new ClassStore(db);
       store.#ensureSettings();
+      // The first write takes the exclusive lock, held from now on.
+      store.writeSetting('lastOpenedAt', new Date().toISOString());
       return store;
     } catch (error) {
       db.close();
+      if ((error as { code?: string }).code === 'SQLITE_BUSY') throw inUseError(file);
       throw error;
     }
   }
@@ -192,12 +201,19 @@ export class ClassStore {
 
   /** A learner who runs `course join` gets a key; a CI job's learner (via 'ci') gets none. */
   registerLearner(name: string, via: 'join' | 'ci', now: Date = new Date()): JoinOutcome {
-    if (this.#statements.learnerByName.get(name)) return { outcome: 'name-taken' };
+    const taken = this.#learnerCalled(name);
+    if (taken) return { outcome: 'name-taken', takenBy: taken.name };
     const key = via === 'join' ? randomBytes(32).toString('base64url') : undefined;
     const joinedAt = now.toISOString();
     const result = this.#statements.insertLearner.run(name, key ? hashKey(key) : null, via, joinedAt);
     this.#revision++;
     return { outcome: 'joined', learner: { id: Number(result.lastInsertRowid), name, via, joinedAt }, key: key ?? '' };
+  }
+
+  /** The learner whose name reads the same as `name` ("ada  LOVELACE" is "Ada Lovelace"); a class is small enough to look at each. */
+  #learnerCalled(name: string): (LearnerRow & { key_hash: string | null }) | undefined {
+    const key = nameKey(name);
+    return this.#statements.learnersWithKeys.all().find((learner) => nameKey(learner.name) === key);
   }
 
   findLearnerByKey(key: string): StoredLearner | undefined {
@@ -207,7 +223,7 @@ export class ClassStore {
 
   /** The learner a CI job reports as: found or created by name, never one who joined with a key. */
   learnerForReport(name: string, now: Date = new Date()): StoredLearner | 'joined-with-key' {
-    const existing = this.#statements.learnerByName.get(name);
+    const existing = this.#learnerCalled(name);
     if (existing) return existing.key_hash === null ? toLearner(existing) : 'joined-with-key';
     const joined = this.registerLearner(name, 'ci', now);
     if (joined.outcome !== 'joined') throw new Error(`learner "${name}" appeared while being created`);
@@ -434,6 +450,21 @@ interface SubmissionRow {
 
 function toLearner(row: LearnerRow): StoredLearner {
   return { id: row.id, name: row.name, via: row.via, joinedAt: row.joined_at };
+}
+
+function inUseError(file: string) {
+  return environmentError(
+    `The class database ${file} is in use by another \`course class serve\` (or another program).`,
+    'Use the class server that is already running (its window shows the links), or stop it first; for a separate class give --db OTHER_FILE.',
+  );
+}
+
+/**
+ * The form two names share when people would take them for the same: compatibility forms
+ * (full-width letters, no-break spaces), case and runs of spaces folded away.
+ */
+export function nameKey(name: string): string {
+  return name.normalize('NFKC').toLowerCase().replace(/\s+/gu, ' ').trim();
 }
 
 function hashKey(key: string): string {

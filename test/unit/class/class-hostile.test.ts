@@ -1,0 +1,83 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { classPaths } from '../../../runner/src/class/contract.js';
+import { parseJoinLink } from '../../../runner/src/class/join-link.js';
+import { openClass, type OpenClass } from '../../../runner/src/class/open-class.js';
+import { ClassStore } from '../../../runner/src/class/store.js';
+import { UserError } from '../../../runner/src/errors.js';
+import { makeSubmission } from '../../support/class-fixtures.js';
+
+/** What an adversarial learner, CI job or careless instructor does to a real class server and its SQLite file. */
+
+let dir: string;
+let opened: OpenClass;
+let origin: string;
+let code: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'll-class-hostile-'));
+  opened = await openClass({ dbFile: path.join(dir, 'class.sqlite'), listen: '127.0.0.1', port: 0, siteDir: path.join(dir, 'no-site'), exercises: [] });
+  origin = opened.server.origin;
+  code = parseJoinLink(opened.server.joinLink).code;
+});
+
+afterAll(async () => {
+  await opened?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function post(pathname: string, body: unknown): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${origin}${pathname}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: response.status, body: await response.json() };
+}
+
+describe('names that only look different', () => {
+  it('refuses a second learner whose name differs from one in the class only in case, spacing or width', async () => {
+    expect((await post(classPaths.apiJoin, { code, name: 'Grace Hopper' })).status).toBe(201);
+    for (const lookalike of ['grace hopper', 'GRACE HOPPER', 'Grace  Hopper', 'Grace\u00a0Hopper', 'Ｇrace Hopper', 'Grace\u3000Hopper']) {
+      const answer = await post(classPaths.apiJoin, { code, name: lookalike });
+      expect(answer.status, lookalike).toBe(409);
+      expect(answer.body.error.message).toContain('Grace Hopper');
+    }
+  });
+
+  it('refuses a CI report in the name of a joined learner written another way, and files CI results under one learner', async () => {
+    const submission = makeSubmission({ exercise: 'lesson-1' });
+    expect((await post(classPaths.apiReport, { code, name: 'grace HOPPER', submission })).status).toBe(409);
+    expect((await post(classPaths.apiReport, { code, name: 'Linus (CI)', submission: makeSubmission({ exercise: 'lesson-1' }) })).status).toBe(201);
+    expect((await post(classPaths.apiReport, { code, name: 'linus  (ci)', submission: makeSubmission({ exercise: 'lesson-1' }) })).status).toBe(201);
+    const names = opened.store.learners().map((learner) => learner.name);
+    expect(names.filter((name) => /linus/i.test(name))).toEqual(['Linus (CI)']);
+  });
+});
+
+describe('the class database file', () => {
+  it('says what to do when the database cannot be made where --db points', async () => {
+    const notAFolder = path.join(dir, 'a-file');
+    await writeFile(notAFolder, 'x');
+    let thrown: unknown;
+    try {
+      ClassStore.open(path.join(notAFolder, 'class.sqlite'));
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(UserError);
+    expect((thrown as UserError).message).toContain(notAFolder);
+  });
+
+  it('refuses to serve a class whose file another class server already serves', async () => {
+    let thrown: unknown;
+    try {
+      const second = await openClass({ dbFile: path.join(dir, 'class.sqlite'), listen: '127.0.0.1', port: 0, siteDir: path.join(dir, 'no-site'), exercises: [] });
+      await second.close();
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(UserError);
+    expect((thrown as UserError).message).toMatch(/in use by another `course class serve`/);
+    // The first server still takes results.
+    expect((await post(classPaths.apiJoin, { code, name: 'Ken Thompson' })).status).toBe(201);
+  });
+});
