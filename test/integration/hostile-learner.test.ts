@@ -11,7 +11,7 @@ import { connectEngine, connectSocket } from '../../runner/src/engine.js';
 import { gradeAndRecord } from '../../runner/src/grade-and-record.js';
 import { startCourseServer, type CourseServer } from '../../runner/src/server/index.js';
 import { closeCodes } from '../../runner/src/terminal/protocol.js';
-import { ownRunnerTag } from '../../runner/src/terminal/sandbox-processes.js';
+import { ownRunnerTag, terminalsTool } from '../../runner/src/terminal/sandbox-processes.js';
 import { connectNestedEngine, ensureEngineId, expectedEngineId } from '../../runner/src/sandbox/nested-engine.js';
 import type { Instance } from '../../runner/src/settings.js';
 import { startCourse, type StartedCourse } from '../support/course-server-process.js';
@@ -152,16 +152,27 @@ describe('the token and other local web servers', () => {
 });
 
 /**
- * The sandbox's processes whose environment names the given runner tag (or a tag starting
- * with `prefix`), read from /proc by the sandbox's own root: the count the issue measured.
+ * The processes in the cgroups of the terminals of runners whose tag starts with `prefix`,
+ * as the sandbox's own root lists them (layerlab-terminals): the count the issue measured.
  */
 async function processesOfRunner(prefix: string): Promise<string[]> {
-  const { stdout } = await execFileAsync('docker', ['exec', instance.containerName, 'sh', '-c', `grep -lzs '^LAYERLAB_RUNNER=${prefix}' /proc/[0-9]*/environ | cut -d/ -f3; true`]);
+  const script = `for r in $(${terminalsTool} runners); do case "$r" in '${prefix}'*) ${terminalsTool} pids "$r" ;; esac; done; true`;
+  const { stdout } = await execFileAsync('docker', ['exec', instance.containerName, 'sh', '-c', script]);
   return stdout.split('\n').filter(Boolean);
 }
 
 async function processesOfSession(sessionId: string): Promise<string[]> {
-  const { stdout } = await execFileAsync('docker', ['exec', instance.containerName, 'sh', '-c', `grep -lxzs 'LAYERLAB_TERMINAL=${sessionId}' /proc/[0-9]*/environ | cut -d/ -f3; true`]);
+  const script = `for r in $(${terminalsTool} runners); do ${terminalsTool} pids "$r" '${sessionId}'; done; true`;
+  const { stdout } = await execFileAsync('docker', ['exec', instance.containerName, 'sh', '-c', script]);
+  return stdout.split('\n').filter(Boolean);
+}
+
+/**
+ * Every process in the sandbox whose command line is exactly `commandLine`, found by its
+ * command, not by any cgroup or tag: what a learner would still see running.
+ */
+async function processesRunning(commandLine: string): Promise<string[]> {
+  const { stdout } = await execFileAsync('docker', ['exec', instance.containerName, 'sh', '-c', `pgrep -fx '${commandLine}'; true`]);
   return stdout.split('\n').filter(Boolean);
 }
 
@@ -208,9 +219,14 @@ describe('terminal sessions', () => {
       await client.waitForText(`job-${index + 40}`);
       clients.push(client);
     }
-    // Three shells, three background jobs (and nothing else of that runner's).
-    const before = await processesOfRunner(`${doomedPid}.`);
-    expect(before.length).toBe(6);
+    // One more, started with an empty environment in a session of its own: no tag a
+    // learner can change or drop may decide whether it is found.
+    clients[0]!.type('env -i setsid nohup sleep 1717 >/dev/null 2>&1 & echo "hidden-$((40+4))"\r');
+    await clients[0]!.waitForText('hidden-44');
+    expect(await eventually(() => processesRunning('sleep 1717'), (pids) => pids.length === 1, 10_000)).toHaveLength(1);
+    // Three shells, four background jobs (and nothing else of that runner's).
+    const before = await eventually(() => processesOfRunner(`${doomedPid}.`), (pids) => pids.length === 7, 10_000);
+    expect(before.length).toBe(7);
 
     doomed.child.kill('SIGKILL');
     await doomed.stop();
@@ -222,12 +238,40 @@ describe('terminal sessions', () => {
     try {
       // The restarted runner reaps before it prints its link.
       expect(await processesOfRunner(`${doomedPid}.`)).toEqual([]);
-      expect(restarted.stdout()).toContain('Ended 6 processes left in the sandbox\'s terminals');
+      expect(await processesRunning('sleep 1717')).toEqual([]);
+      expect(await processesRunning('sleep 1000')).toEqual([]);
+      expect(restarted.stdout()).toContain('Ended 7 processes left in the sandbox\'s terminals');
       survivor.type('echo "still-$((40+3))"\r');
       await survivor.waitForText('still-43');
     } finally {
       await survivor.close();
       await restarted.stop();
+    }
+  });
+
+  it('closing a terminal ends everything it started, even with its environment emptied; its shell cannot leave its cgroup', async () => {
+    const { server, origin, token } = await startInProcessServer({ detachedShellLifetimeMs: 500 });
+    try {
+      const client = await TerminalClient.open(origin, token);
+      await client.attach();
+      const sessionId = (client.control[0] as { sessionId: string }).sessionId;
+      client.type('env -i setsid nohup sleep 1718 >/dev/null 2>&1 & env -u LAYERLAB_TERMINAL sh -c \'trap "" HUP; exec sleep 1719\' & echo "started-$((40+5))"\r');
+      await client.waitForText('started-45');
+      // Moving itself out of its cgroup (to the shells' own, or the sandbox's) is refused: the cgroup files are read-only here.
+      client.type('for d in /sys/fs/cgroup/pids/shells /sys/fs/cgroup/pids /sys/fs/cgroup/shells /sys/fs/cgroup; do [ -e $d/cgroup.procs ] && { echo $$ >$d/cgroup.procs && echo "moved-$((1+1)) $d"; }; done 2>/dev/null; echo "tried-$((40+6))"\r');
+      await client.waitForText('tried-46');
+      expect(client.text()).not.toContain('moved-2');
+      expect(await eventually(() => processesRunning('sleep 1718'), (pids) => pids.length === 1, 10_000)).toHaveLength(1);
+      expect(await eventually(() => processesRunning('sleep 1719'), (pids) => pids.length === 1, 10_000)).toHaveLength(1);
+      // The shell and its two jobs.
+      expect(await eventually(() => processesOfSession(sessionId), (pids) => pids.length === 3, 10_000)).toHaveLength(3);
+
+      await client.close();
+      expect(await eventually(() => processesOfSession(sessionId), (pids) => pids.length === 0, 30_000)).toEqual([]);
+      expect(await processesRunning('sleep 1718')).toEqual([]);
+      expect(await processesRunning('sleep 1719')).toEqual([]);
+    } finally {
+      await server.close();
     }
   });
 

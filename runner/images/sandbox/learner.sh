@@ -3,6 +3,7 @@
 # starts it with the sandbox's full rights (the engine's); before COMMAND starts it
 # 1. joins the "shells" cgroup, whose process and memory caps sit below the sandbox's,
 #    so a fork bomb at the prompt cannot starve the engine (start-dockerd.sh sets them);
+#    a course terminal gets a cgroup of its own in there (see layerlab-terminals);
 # 2. enters a mount namespace of its own, a follower of the engine's (so containers'
 #    overlay mounts under /var/lib/docker still show up, for lesson 8), in which
 #    - everything but the learner's folders (/root, /tmp, /var/tmp) is read-only: the
@@ -17,14 +18,29 @@
 set -eu
 
 if [ "${1:-}" != --in-namespace ]; then
+  # A course terminal's shell (the runner names its session and itself in the environment)
+  # gets a cgroup of its own under shells/, by which layerlab-terminals ends everything it
+  # started; any other command joins shells/ itself.
+  place=shells
+  runner=${LAYERLAB_RUNNER:-} session=${LAYERLAB_TERMINAL:-}
+  case "$runner" in '' | *[!0-9a-f.]*) runner="" ;; esac
+  case "$session" in '' | *[!A-Za-z0-9_-]*) session="" ;; esac
+  [ -z "$runner" ] || [ -z "$session" ] || place="shells/$runner/$session"
+  join() { # $1 = a hierarchy's root
+    [ -d "$1/shells" ] || return 0
+    mkdir -p "$1/$place"
+    echo $$ >"$1/$place/cgroup.procs"
+  }
   if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
-    [ ! -d /sys/fs/cgroup/shells ] || echo $$ >/sys/fs/cgroup/shells/cgroup.procs
+    join /sys/fs/cgroup
   else
-    for hierarchy in pids memory; do
-      [ ! -d "/sys/fs/cgroup/$hierarchy/shells" ] || echo $$ >"/sys/fs/cgroup/$hierarchy/shells/cgroup.procs"
-    done
+    join /sys/fs/cgroup/pids
+    join /sys/fs/cgroup/freezer
+    # The memory cap is for all shells together: no folder per terminal there.
+    [ ! -d /sys/fs/cgroup/memory/shells ] || echo $$ >/sys/fs/cgroup/memory/shells/cgroup.procs
   fi
-  exec unshare --mount --propagation slave -- "$0" --in-namespace "$@"
+  # The tags have done their work; the learner's programs do not inherit them.
+  exec env -u LAYERLAB_RUNNER -u LAYERLAB_TERMINAL unshare --mount --propagation slave -- "$0" --in-namespace "$@"
 fi
 shift
 

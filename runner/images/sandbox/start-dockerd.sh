@@ -44,6 +44,8 @@ else
   # "remount,rw" fails with "mount point is busy", a bind remount works.
   for hierarchy in /sys/fs/cgroup/*/; do mount -o remount,rw,bind "$hierarchy"; done
   mkdir -p /sys/fs/cgroup/memory/learner /sys/fs/cgroup/memory/shells /sys/fs/cgroup/pids/learner /sys/fs/cgroup/pids/shells
+  # Each terminal's processes are frozen there while they are ended (layerlab-terminals).
+  [ ! -d /sys/fs/cgroup/freezer ] || mkdir -p /sys/fs/cgroup/freezer/shells
   cap_learner_memory "$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)" /sys/fs/cgroup/memory/learner/memory.limit_in_bytes
   cap_learner_memory "$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)" /sys/fs/cgroup/memory/shells/memory.limit_in_bytes
   cap_learner_pids "$(cat /sys/fs/cgroup/pids/pids.max)" /sys/fs/cgroup/pids/learner/pids.max /sys/fs/cgroup/pids/shells/pids.max
@@ -72,6 +74,13 @@ rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid
 # Mounts made from here on (the overlay folders of containers) propagate to the mount
 # namespaces learners' shells run in (layerlab-learner), where lesson 8 looks at them.
 mount --make-rshared /
+
+# Where the engine's runtime (layerlab-runc) mounts the bind sources it checked, one folder
+# per container, for runc to mount from: a private tmpfs, so those mounts stay out of
+# learners' shells, and nothing there is the learner's to swap.
+mkdir -p /run/layerlab-binds
+mount -t tmpfs -o mode=700,size=1m,nosuid,nodev,noexec layerlab-binds /run/layerlab-binds
+mount --make-private /run/layerlab-binds
 
 # The engine's authorization plugin (layerlab-authz) decides on every API request; the
 # engine refuses everything while it cannot reach it. Restarted if it dies. It is named

@@ -4,10 +4,12 @@ import type { Instance } from '../settings.js';
 import { runSandboxScript } from '../sandbox/sandbox-script.js';
 
 /**
- * Every terminal's processes in the sandbox carry two environment variables, inherited by
- * whatever the shell starts: the session they belong to, and the runner that opened it. A
- * session's processes can then be ended together, and a starting runner can find what a
- * runner that died (kill -9, a crash, a closed laptop lid) left behind.
+ * Each terminal's shell starts with two environment variables: the session it belongs to,
+ * and the runner that opened it. Its wrapper (layerlab-learner) turns them into a cgroup of
+ * its own, shells/<runner>/<session>, before the learner types anything, and removes them
+ * from the environment: the cgroup, which a learner's shell cannot leave, is what finds a
+ * session's processes, and what a starting runner finds of a runner that died (kill -9, a
+ * crash, a closed laptop lid).
  */
 export const sessionEnvName = 'LAYERLAB_TERMINAL';
 export const runnerEnvName = 'LAYERLAB_RUNNER';
@@ -32,64 +34,40 @@ export function isRunnerAlive(tag: string): boolean {
   }
 }
 
+/** In the sandbox image (runner/images/sandbox/terminals.sh). */
+export const terminalsTool = '/usr/local/sbin/layerlab-terminals';
+
+/** How many processes an end reported; the tool prints just that number. */
+function endedCount(output: string): number {
+  const count = Number(output.trim());
+  if (!Number.isSafeInteger(count) || count < 0) throw new Error(`layerlab-terminals answered "${output.trim().slice(0, 80)}" instead of a count`);
+  return count;
+}
+
 /**
- * Sends SIGHUP (what a closed terminal sends) to the processes `selectPids` puts in $pids,
- * waits up to a second for them to go, then SIGKILLs the rest.
+ * Ends every process of one of this runner's terminal sessions: everything in its cgroup,
+ * whatever the learner did to its environment. Resolves with how many processes ended.
  */
-function endProcessesScript(selectPids: string): string {
-  return [
-    selectPids,
-    '[ -z "$pids" ] && exit 0',
-    'kill -HUP $pids 2>/dev/null',
-    'for i in 1 2 3 4 5 6 7 8 9 10; do',
-    '  alive=""; for p in $pids; do [ -d /proc/$p ] && alive="$alive $p"; done',
-    '  [ -z "$alive" ] && exit 0',
-    '  sleep 0.1',
-    'done',
-    'kill -KILL $alive 2>/dev/null; exit 0',
-  ].join('\n');
+export async function endSessionProcesses(engine: Engine, instance: Instance, sessionId: string): Promise<number> {
+  return endedCount(await runSandboxScript(engine, instance, `exec ${terminalsTool} end '${ownRunnerTag}' '${sessionId}'`));
 }
 
-/** Ends every process of one terminal session. */
-export async function endSessionProcesses(engine: Engine, instance: Instance, sessionId: string): Promise<void> {
-  await runSandboxScript(engine, instance, endProcessesScript(`pids=$(grep -lxzs '${sessionEnvName}=${sessionId}' /proc/[0-9]*/environ | cut -d/ -f3)`));
-}
-
-export interface TerminalProcess {
-  pid: number;
-  /** The runner that opened its terminal; undefined for a terminal of a runner older than tags. */
-  runnerTag: string | undefined;
-}
-
-/** Every process in the sandbox that belongs to a course terminal, with its runner's tag. */
-export async function listTerminalProcesses(engine: Engine, instance: Instance): Promise<TerminalProcess[]> {
-  // One line per process: "<pid> <runner tag or ->". grep -z reads the NUL-separated
-  // environment; a process that ends meanwhile is skipped (-s).
-  const script = [
-    `for f in $(grep -lzs '^${sessionEnvName}=' /proc/[0-9]*/environ); do`,
-    '  p=${f#/proc/}; p=${p%/environ}',
-    `  tag=$(grep -azs '^${runnerEnvName}=' "$f" | tr -d '\\0'); tag=\${tag#${runnerEnvName}=}`,
-    '  [ -d /proc/$p ] && echo "$p ${tag:--}"',
-    'done; exit 0',
-  ].join('\n');
-  const output = await runSandboxScript(engine, instance, script);
-  return output
-    .split('\n')
-    .map((line) => /^(\d+) (\S+)$/.exec(line.trim()))
-    .filter((match) => match !== null)
-    .map((match) => ({ pid: Number(match[1]), runnerTag: match[2] === '-' ? undefined : match[2] }));
+/** The tags of the runners that have terminals in the sandbox (live or not). */
+export async function listTerminalRunners(engine: Engine, instance: Instance): Promise<string[]> {
+  const output = await runSandboxScript(engine, instance, `exec ${terminalsTool} runners`);
+  return output.split('\n').map((line) => line.trim()).filter((line) => /^[0-9a-f.]+$/.test(line));
 }
 
 /**
- * Ends the terminals' processes whose runner is gone: shells and everything they started
- * that a runner killed with -9 (or crashed) could not end itself. Resolves with how many
- * processes were ended.
+ * Ends the terminals whose runner is gone: shells and everything they started that a
+ * runner killed with -9 (or crashed) could not end itself. Resolves with how many
+ * processes were actually ended (a process that ended by itself meanwhile is not counted).
  */
 export async function reapOrphanedTerminals(engine: Engine, instance: Instance): Promise<number> {
-  const orphans = (await listTerminalProcesses(engine, instance)).filter((process) => process.runnerTag === undefined || !isRunnerAlive(process.runnerTag));
-  if (orphans.length === 0) return 0;
-  // The ids are checked again for the marker, so an id reused meanwhile is never hit.
-  const ids = orphans.map((orphan) => orphan.pid).join(' ');
-  await runSandboxScript(engine, instance, endProcessesScript(`pids=""; for p in ${ids}; do grep -qzs '^${sessionEnvName}=' /proc/$p/environ && pids="$pids $p"; done`));
-  return orphans.length;
+  let ended = 0;
+  for (const tag of await listTerminalRunners(engine, instance)) {
+    if (isRunnerAlive(tag)) continue;
+    ended += endedCount(await runSandboxScript(engine, instance, `exec ${terminalsTool} end '${tag}'`));
+  }
+  return ended;
 }

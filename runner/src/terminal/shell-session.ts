@@ -172,8 +172,7 @@ export class ShellSession {
   /**
    * Ends the shell and everything started from it. Closing the connection is not enough:
    * the engine keeps an exec's processes running after its client has gone, so they are
-   * found by the marker in their environment and sent SIGHUP (as a closed terminal would),
-   * then SIGKILL.
+   * found by the session's cgroup and sent SIGHUP (as a closed terminal would), then SIGKILL.
    */
   async end(): Promise<void> {
     if (this.#isEnding) return;

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { imagesDir } from '../../../runner/src/project-root.js';
 import { learnerDroppedCapabilities } from '../../../runner/src/sandbox/host-config.js';
 import { asLearner, learnerWrapper } from '../../../runner/src/sandbox/learner-shell.js';
+import { terminalsTool } from '../../../runner/src/terminal/sandbox-processes.js';
 
 describe('the learner wrapper', () => {
   it('drops exactly the capabilities host-config.ts names, as its last step', async () => {
@@ -16,6 +17,7 @@ describe('the learner wrapper', () => {
   it('is where the sandbox image installs it, and wraps any command', async () => {
     const dockerfile = await readFile(path.join(imagesDir, 'sandbox', 'Dockerfile'), 'utf8');
     expect(dockerfile).toContain(`COPY learner.sh ${learnerWrapper}`);
+    expect(dockerfile).toContain(`COPY terminals.sh ${terminalsTool}`);
     expect(asLearner(['bash', '-c', 'id'])).toEqual([learnerWrapper, 'bash', '-c', 'id']);
   });
 });
