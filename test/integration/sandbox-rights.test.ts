@@ -193,6 +193,38 @@ describe('the nested engine\'s authorization plugin, from a learner\'s shell', (
     expect(result.stderr).toContain('goes through a symbolic link (to /proc)');
   });
 
+  it('mounts the very folder it checked: the engine\'s runtime pins a bind source, so a link swapped in later leads nowhere', async () => {
+    // The race a learner would run: swap a checked folder for a link between the plugin's
+    // check and runc's mount. Here the swap comes right after the runtime has pinned the
+    // source (runc itself then fails on this made-up bundle, which is not what is tested).
+    const config = JSON.stringify({ ociVersion: '1.0.2', mounts: [{ destination: '/x', type: 'bind', source: '/tmp/ll-pin-src', options: ['rbind', 'rprivate'] }] });
+    const result = await asSandboxRoot([
+      'b=/tmp/ll-pin-bundle; rm -rf $b /tmp/ll-pin-src /tmp/ll-pin-moved; mkdir -p $b /tmp/ll-pin-src; echo mine >/tmp/ll-pin-src/marker',
+      `printf '%s' '${config}' >$b/config.json`,
+      '/usr/local/sbin/layerlab-runc --root /tmp/ll-pin-state create --bundle $b ll-pin-test >/dev/null 2>&1 || :',
+      'grep -o "/run/layerlab-binds/ll-pin-test/0" $b/config.json',
+      'mv /tmp/ll-pin-src /tmp/ll-pin-moved && ln -s /etc /tmp/ll-pin-src',
+      'echo "pinned: $(cat /run/layerlab-binds/ll-pin-test/0/marker)"',
+      '/usr/local/sbin/layerlab-runc --root /tmp/ll-pin-state delete ll-pin-test >/dev/null 2>&1 || :',
+      '[ -e /run/layerlab-binds/ll-pin-test ] || echo unpinned',
+      // Now a link when the runtime looks: refused before runc runs.
+      `printf '%s' '${config}' >$b/config.json`,
+      '/usr/local/sbin/layerlab-runc --root /tmp/ll-pin-state create --bundle $b ll-pin-test2 2>&1; echo "exit $?"',
+      'rm -rf $b /tmp/ll-pin-src /tmp/ll-pin-moved /tmp/ll-pin-state',
+    ].join('\n'));
+    expect(result.output).toContain('/run/layerlab-binds/ll-pin-test/0');
+    expect(result.output).toContain('pinned: mine');
+    expect(result.output).toContain('unpinned');
+    expect(result.output).toContain('layerlab-runc: the bind source /tmp/ll-pin-src cannot be used: it goes through a symbolic link');
+    expect(result.output).toContain('exit 1');
+  });
+
+  it('uses the runtime that pins bind sources, and refuses runc by its own name', async () => {
+    const result = await execInSandbox(engine, instance, 'docker info --format "{{.DefaultRuntime}}"; docker run --rm --runtime runc busybox:latest true');
+    expect(result.stdout.trim()).toBe('layerlab');
+    expect(result.stderr).toContain('refuses --runtime runc');
+  });
+
   it('keeps refusing after the engine reloads its settings (SIGHUP)', async () => {
     const result = await execInSandbox(engine, instance, 'kill -HUP 1 && sleep 2 && docker run --rm --privileged busybox:latest true');
     expect(result.stderr).toMatch(refusal);

@@ -83,6 +83,11 @@ func (env sandboxEnvironment) ContainerHostConfig(id string) (json.RawMessage, e
 }
 
 func main() {
+	// The same binary is the engine's default runtime when called by that name (runtime.go).
+	if filepath.Base(os.Args[0]) == "layerlab-runc" {
+		runAsRuntime(os.Args[1:])
+		return
+	}
 	socketFlag := flag.String("socket", "/run/docker/plugins/layerlab-authz.sock", "where dockerd looks for the plugin")
 	engineFlag := flag.String("engine", "/var/run/docker.sock", "the engine's socket, to read a container's stored settings")
 	flag.Parse()

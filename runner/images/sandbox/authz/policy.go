@@ -59,9 +59,11 @@ const (
 	whyPlugins   = "engine plugins run with every right on the sandbox and could lift its limits; the course needs none"
 	whySwarm     = "swarm services can ask for capabilities and devices outside these checks; the course does not use swarm mode"
 	whyCgroup    = "containers stay in the learner's cgroup, whose memory and process caps keep the sandbox's engine alive"
-	whyRuntime   = "only the default runtime (runc) is available"
-	bindAdvice   = "bind folders under /root, /home, /tmp, /var/tmp, /srv or /mnt, or the engine's socket /var/run/docker.sock; use a named volume for anything else"
-	volumeAdvic  = "use a plain local volume (no options), or type=tmpfs"
+	whyRuntime   = "only the default runtime (" + defaultRuntime + ", which runs runc) is available"
+	// The engine's default runtime, named in daemon.json.
+	defaultRuntime = "layerlab"
+	bindAdvice     = "bind folders under /root, /home, /tmp, /var/tmp, /srv or /mnt, or the engine's socket /var/run/docker.sock; use a named volume for anything else"
+	volumeAdvic    = "use a plain local volume (no options), or type=tmpfs"
 )
 
 // Docker's default capabilities: adding one of these again changes nothing.
@@ -307,7 +309,9 @@ func checkHostConfig(raw json.RawMessage, env Environment) Decision {
 	if hc.CgroupParent != "" {
 		return deny("--cgroup-parent", whyCgroup)
 	}
-	if hc.Runtime != "" && hc.Runtime != "runc" && hc.Runtime != "io.containerd.runc.v2" {
+	// Only the default runtime, layerlab-runc (runtime.go): runc by its own name would mount
+	// bind sources by path, after this check, where a swapped-in link could lead elsewhere.
+	if hc.Runtime != "" && hc.Runtime != defaultRuntime {
 		return deny("--runtime "+truncate(hc.Runtime), whyRuntime)
 	}
 	for _, bind := range hc.Binds {
