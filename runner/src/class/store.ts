@@ -1,8 +1,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { environmentError } from '../errors.js';
+import { environmentError, usageError, UserError } from '../errors.js';
 import type { ClassDashboard, DashboardCell, DashboardExercise, DashboardLearner, ExportRow, HistoryAttempt, LearnerHistory } from './contract.js';
 import type { Submission } from './submission.js';
 
@@ -129,9 +129,8 @@ export class ClassStore {
     try {
       mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
       // No waiting on a lock: whoever holds it keeps it for as long as it serves the class.
+      refuseForeignFile(file);
       db = new Database(file, { timeout: 0 });
-      // The file holds the instructor's token and the server's private key.
-      chmodSync(file, 0o600);
       // One class server per file: a second one would count its own revisions, never tell its
       // dashboard of the other's results, and race it for names. The connection holds the
       // file's lock until it closes (the system drops it when the process dies, even on kill -9).
@@ -139,8 +138,12 @@ export class ClassStore {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
+      refuseForeignTables(db, file);
+      // The file holds the instructor's token and the server's private key.
+      chmodSync(file, 0o600);
     } catch (error) {
       db?.close();
+      if (error instanceof UserError) throw error;
       if ((error as { code?: string }).code === 'SQLITE_BUSY') throw inUseError(file);
       throw environmentError(`Cannot open the class database ${file}: ${(error as Error).message}.`, 'Choose a file in a folder you can write to with --db FILE, or remove a damaged file.');
     }
@@ -451,6 +454,43 @@ interface SubmissionRow {
 function toLearner(row: LearnerRow): StoredLearner {
   return { id: row.id, name: row.name, via: row.via, joinedAt: row.joined_at };
 }
+
+const sqliteHeader = Buffer.from('SQLite format 3\u0000', 'latin1');
+
+/**
+ * --db names a class database or a file still to be made, nothing else: the store changes the
+ * file's mode and writes to it, which (run as root) would break /dev/null or /etc/passwd.
+ */
+function refuseForeignFile(file: string): void {
+  let info;
+  try {
+    info = statSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (!info.isFile()) throw usageError(`--db ${file} is not a file (it is a folder or a device); nothing was changed.`, foreignFileNextStep);
+  if (info.size === 0) return;
+  const head = Buffer.alloc(sqliteHeader.length);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (!head.equals(sqliteHeader)) throw usageError(`--db ${file} is not a class database (not an SQLite file); nothing in it was changed.`, foreignFileNextStep);
+}
+
+/** An SQLite file of another program (tables, no class schema version) is not made into a class. */
+function refuseForeignTables(db: Database.Database, file: string): void {
+  if ((db.pragma('user_version', { simple: true }) as number) !== 0) return;
+  const tables = db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' LIMIT 3").all();
+  if (tables.length > 0) {
+    throw usageError(`--db ${file} is another program's SQLite database (it holds ${tables.map((table) => table.name).join(', ')}), not a class; nothing in it was changed.`, foreignFileNextStep);
+  }
+}
+
+const foreignFileNextStep = 'Give --db a new file name (it is made), or the file an earlier `course class serve` made.';
 
 function inUseError(file: string) {
   return environmentError(

@@ -1,4 +1,5 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import Database from 'better-sqlite3';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,6 +66,33 @@ describe('the class database file', () => {
     }
     expect(thrown).toBeInstanceOf(UserError);
     expect((thrown as UserError).message).toContain(notAFolder);
+  });
+
+  it('changes nothing in a --db that is not a class database: a text file behind a symlink, another program\'s SQLite file', async () => {
+    // As root, `--db /etc/passwd` made it mode 0600 before finding it is no database.
+    const passwd = path.join(dir, 'passwd');
+    await writeFile(passwd, 'root:x:0:0:root:/root:/bin/bash\n');
+    await chmod(passwd, 0o644);
+    await symlink(passwd, path.join(dir, 'linked.sqlite'));
+    for (const file of [passwd, path.join(dir, 'linked.sqlite')]) {
+      expect(() => ClassStore.open(file), file).toThrow(UserError);
+      expect(() => ClassStore.open(file)).toThrow(/not a class database/);
+    }
+    expect((await stat(passwd)).mode & 0o777).toBe(0o644);
+    expect(await readFile(passwd, 'utf8')).toBe('root:x:0:0:root:/root:/bin/bash\n');
+
+    const other = path.join(dir, 'other-app.sqlite');
+    const db = new Database(other);
+    db.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)');
+    db.close();
+    await chmod(other, 0o644);
+    expect(() => ClassStore.open(other)).toThrow(/another program's SQLite database \(it holds users\)/);
+    const after = new Database(other, { readonly: true });
+    expect(after.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all()).toEqual([{ name: 'users' }]);
+    after.close();
+    expect((await stat(other)).mode & 0o777).toBe(0o644);
+
+    expect(() => ClassStore.open(dir)).toThrow(/is not a file/);
   });
 
   it('refuses to serve a class whose file another class server already serves', async () => {
