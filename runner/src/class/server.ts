@@ -232,6 +232,11 @@ export async function startClassServer(options: ClassServerOptions): Promise<Cla
     if (Date.parse(submission.checkedAt) > Date.now() + 10 * 60_000) {
       throw new HttpError(422, `The result says it was checked at ${submission.checkedAt}, later than now on the class server.`, 'Set this machine\'s clock right, then run the check again.');
     }
+    // A clock years behind (or a result from before the class) would make its first attempt and
+    // time to pass nonsense; a day's grace covers a wrong time zone.
+    if (Date.parse(submission.checkedAt) < Date.parse(settings.createdAt) - 24 * 3600_000) {
+      throw new HttpError(422, `The result says it was checked at ${submission.checkedAt}, before this class began (${settings.createdAt}).`, 'Set this machine\'s clock right, then run the check again.');
+    }
     // Acknowledged only once the transaction holding it is committed.
     const outcome = await record(learner.id, submission);
     if (outcome.outcome === 'id-taken') throw new HttpError(409, `Submission ${submission.submissionId} belongs to another learner.`, 'Nothing was stored; run the check again to send a new result.');

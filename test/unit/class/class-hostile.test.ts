@@ -54,6 +54,30 @@ describe('names that only look different', () => {
   });
 });
 
+describe('clocks', () => {
+  it('refuses a result checked long before the class began, and takes one from another time zone at its real instant', async () => {
+    const joined = await post(classPaths.apiJoin, { code, name: 'Clock Skew' });
+    const send = (checkedAt: string) =>
+      fetch(`${origin}${classPaths.apiSubmissions}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${joined.body.key}` },
+        body: JSON.stringify(makeSubmission({ exercise: 'lesson-2', checkedAt })),
+      });
+    for (const checkedAt of ['1970-01-01T00:00:00Z', '0000-01-01T00:00:00Z', new Date(Date.now() - 3 * 24 * 3600_000).toISOString()]) {
+      const answer = await send(checkedAt);
+      expect(answer.status, checkedAt).toBe(422);
+      expect(((await answer.json()) as any).error.message).toContain('before this class began');
+    }
+    // The same instant written in UTC+05:30: stored and shown in UTC.
+    const now = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+    const local = new Date(now.getTime() + 330 * 60_000).toISOString().replace('Z', '+05:30');
+    expect((await send(local)).status).toBe(201);
+    const row = opened.store.exportRows(['lesson-2']).find((candidate) => candidate.learner === 'Clock Skew')!;
+    expect(row.attempts).toBe(1);
+    expect(row.first_attempt).toBe(now.toISOString());
+  });
+});
+
 describe('the class database file', () => {
   it('says what to do when the database cannot be made where --db points', async () => {
     const notAFolder = path.join(dir, 'a-file');
