@@ -178,6 +178,29 @@ describe('the image explorer page', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('asks for the build history again only once the last request has answered, however slow the runner is', async () => {
+    const pollPage = await browser.newPage();
+    let inFlight = 0;
+    let mostInFlight = 0;
+    let requests = 0;
+    // Every answer takes 12 s: with a 5 s interval, a poller without a guard had three
+    // requests out at once by the end of this test.
+    await pollPage.route('**/api/inspect/builds', async (route) => {
+      requests += 1;
+      inFlight += 1;
+      mostInFlight = Math.max(mostInFlight, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 12_000));
+      inFlight -= 1;
+      await route.continue().catch(() => undefined);
+    });
+    await pollPage.goto(`${course.origin}/inspect/#cache-view`);
+    await new Promise((resolve) => setTimeout(resolve, 30_000));
+    await pollPage.close();
+    // The first look and at least one poll, never two at the same time.
+    expect(requests).toBeGreaterThanOrEqual(2);
+    expect(mostInFlight).toBe(1);
+  });
+
   it('shows lesson 8\'s container live beside the text, waiting for it until the lesson\'s docker run makes it', async () => {
     // The lesson's own name: this sandbox is the test run's, never a learner's.
     const lessonBox = 'l8-box';

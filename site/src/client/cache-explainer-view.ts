@@ -170,7 +170,8 @@ export function startCacheExplainer(root: HTMLElement): void {
   async function refreshBuilds(): Promise<void> {
     if (!buildsList || !buildsStatus) return;
     try {
-      const { builds } = await requestJson<{ builds: TerminalBuild[] }>('/api/inspect/builds');
+      // Bounded, so one request the runner never answers cannot stop the polling for good.
+      const { builds } = await requestJson<{ builds: TerminalBuild[] }>('/api/inspect/builds', { signal: AbortSignal.timeout(60_000) });
       const json = JSON.stringify(builds);
       if (json === shownBuilds) return;
       shownBuilds = json;
@@ -190,9 +191,13 @@ export function startCacheExplainer(root: HTMLElement): void {
     }
     await loadFolders();
     await refreshBuilds();
-    // Builds run in the terminal appear as they finish.
-    setInterval(() => {
-      if (document.visibilityState === 'visible') void refreshBuilds();
-    }, 5000);
+    // Builds run in the terminal appear as they finish. The next look is scheduled only once
+    // the last has answered: with a fixed interval a slow answer (a busy sandbox, a long
+    // history) let requests pile up, each one more for the runner to read.
+    const pollBuilds = async (): Promise<void> => {
+      if (document.visibilityState === 'visible') await refreshBuilds();
+      setTimeout(() => void pollBuilds(), 5000);
+    };
+    setTimeout(() => void pollBuilds(), 5000);
   })();
 }
