@@ -193,6 +193,8 @@ describe('the image explorer page', () => {
       inFlight -= 1;
       await route.continue().catch(() => undefined);
     });
+    // The course link first: it gives this new page the runner's token.
+    await pollPage.goto(course.url);
     await pollPage.goto(`${course.origin}/inspect/#cache-view`);
     await new Promise((resolve) => setTimeout(resolve, 30_000));
     await pollPage.close();
