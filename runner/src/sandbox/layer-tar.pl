@@ -1,6 +1,6 @@
 # Tars one overlay2 layer folder for the grader, as GNU tar --sort=name --numeric-owner
 # --format=posix --one-file-system would, but with only the bytes the grader's facts read:
-# the whole of every file that may be a program (any execute bit, or ELF) or that a check
+# the whole of every file that may be a program (any execute bit, or an ELF program) or that a check
 # asked for (arguments after the folder), and of every small file with other names (a
 # hard link's bytes ship once, under its first name); of any other file only its first
 # 4 KiB (enough to tell a script by its "#!"), with its real size in a pax record
@@ -69,6 +69,28 @@ sub opaque {
   return ();
 }
 
+# Whether the grader may take an ELF file without an execute bit for a program (facts/elf.ts:
+# ET_EXEC, or a PT_INTERP among the program headers in its first 4 KiB); it then reads it
+# whole. A library (ET_DYN, no loader) or any other file is told by its head alone. When in
+# doubt, whole.
+sub mayRun {
+  my ($head) = @_;
+  return 0 if length($head) < 52 || substr($head, 0, 4) ne "\x7fELF";
+  my $is64 = ord(substr($head, 4, 1)) == 2;
+  my ($u16, $u32, $u64) = ord(substr($head, 5, 1)) == 1 ? ('v', 'V', 'Q<') : ('n', 'N', 'Q>');
+  return 1 if unpack($u16, substr($head, 16, 2)) == 2;
+  return 1 if $is64 && length($head) < 64;
+  my $offset = $is64 ? unpack($u64, substr($head, 32, 8)) : unpack($u32, substr($head, 28, 4));
+  my $size = unpack($u16, substr($head, $is64 ? 54 : 42, 2));
+  my $count = unpack($u16, substr($head, $is64 ? 56 : 44, 2));
+  for my $index (0 .. $count - 1) {
+    my $at = $offset + $index * $size;
+    return 0 if $at + 4 > length($head);
+    return 1 if unpack($u32, substr($head, $at, 4)) == 3;
+  }
+  return 0;
+}
+
 sub emit {
   my ($path, $name) = @_;
   my @stat = lstat $path or ($failed = 1, return);
@@ -101,10 +123,10 @@ sub emit {
     my $relative = $name =~ s{^\./}{}r;
     unless (($mode & 0111) || $wanted{$relative} || ($links > 1 && $size <= $smallBytes) || $size <= $headBytes) {
       open(my $file, '<:raw', $path) or ($failed = 1, return);
-      my $magic = '';
-      sysread($file, $magic, 4);
+      my $head = '';
+      sysread($file, $head, $headBytes);
       close $file;
-      if ($magic ne "\x7fELF") {
+      unless (mayRun($head)) {
         $send = $headBytes;
         $pax{'LAYERLAB.size'} = $size;
       }
