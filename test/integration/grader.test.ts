@@ -50,6 +50,10 @@ beforeAll(async () => {
   for (const fixture of hostFixtures) {
     await buildWithApi(host, { context: await contextOf(path.join(fixturesDir, fixture)), tag: tag(fixture), labels, buildArgs: hostBaseArgs });
   }
+  // The service itself, built by the legacy builder on the learner's engine, whose Go image is layerlab/golang:1.24.
+  const solution = await contextOf(exerciseDir('lesson-7', 'solution'));
+  solution.set('Dockerfile', Buffer.from(solution.get('Dockerfile')!.toString('utf8').replace(/^FROM golang:1\.24 /m, `FROM ${hostBaseArgs.GOLANG} `)));
+  await buildWithApi(host, { context: solution, tag: tag('host-solution'), labels });
 });
 
 afterAll(async () => {
@@ -163,10 +167,17 @@ describe('grading lesson 7 in the sandbox (BuildKit, OCI save layout)', () => {
 });
 
 describe('grading on another engine (the legacy builder and save layout of Engine 20.10)', () => {
-  it('passes an image that serves HTTP, dialling the local engine\'s published port', async () => {
-    const run = await grade(tag('busybox-httpd'), host);
+  it('passes the service built by the legacy builder, dialling the local engine\'s published port', async () => {
+    const run = await grade(tag('host-solution'), host);
     expect(run.archiveLayout).toBe('docker-legacy');
     expect(statuses(run)).toEqual({ 'image-exists': 'pass', size: 'pass', layers: 'pass', 'no-build-tools': 'pass', runs: 'pass', 'runs-as-non-root': 'pass' });
+    expect(await probeContainers(host)).toBe(0);
+  });
+
+  it('fails an image that answers as the service does but is another program (busybox httpd serving files)', async () => {
+    const run = await grade(tag('busybox-httpd'), host);
+    expect(statuses(run)).toMatchObject({ size: 'pass', layers: 'pass', 'no-build-tools': 'pass', runs: 'fail', 'runs-as-non-root': 'pass' });
+    expect(check(run, 'runs').message).toMatch(/^Something answers on port 8080 as the service does, but the program the container runs, .+, is not the service: that is the Go program built from /);
     expect(await probeContainers(host)).toBe(0);
   });
 
@@ -228,7 +239,7 @@ describe('course check, as a learner or a CI runs it', () => {
 
   it('grades on another engine with --docker-host, unix socket and tcp, the container probe included', async () => {
     // The host's engine, wherever DOCKER_HOST puts it (the tests' own default is the local socket).
-    const direct = await runCourse(['check', 'lesson-7', '--image', tag('busybox-httpd'), '--docker-host', host.address], sandboxEnv);
+    const direct = await runCourse(['check', 'lesson-7', '--image', tag('host-solution'), '--docker-host', host.address], sandboxEnv);
     expect(direct.stdout).toContain('GET /healthz: 200 "ok", GET /: 200');
     expect(direct.exitCode).toBe(0);
 
@@ -243,7 +254,7 @@ describe('course check, as a learner or a CI runs it', () => {
     await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
     try {
       const port = (relay.address() as net.AddressInfo).port;
-      const tcp = await runCourse(['check', 'lesson-7', '--image', tag('busybox-httpd'), '--docker-host', `tcp://127.0.0.1:${port}`, '--format', 'json'], sandboxEnv);
+      const tcp = await runCourse(['check', 'lesson-7', '--image', tag('host-solution'), '--docker-host', `tcp://127.0.0.1:${port}`, '--format', 'json'], sandboxEnv);
       expect(tcp.exitCode).toBe(0);
       expect(JSON.parse(tcp.stdout).engine.address).toBe(`tcp://127.0.0.1:${port}`);
     } finally {
