@@ -13,6 +13,7 @@ import { buildSiteIntoTempFolder } from '../support/built-site.js';
 import { listeningAddresses } from '../support/listening-sockets.js';
 import { instanceFor } from '../support/sandbox-env.js';
 import { TerminalClient } from '../support/terminal-client.js';
+import { processesOfSession as terminalProcessesOfSession } from '../support/terminal-processes.js';
 
 const execFileAsync = promisify(execFile);
 const token = 'integration-test-token-0123456789';
@@ -42,16 +43,7 @@ afterAll(async () => {
   if (siteDir) await rm(siteDir, { recursive: true, force: true });
 });
 
-async function processesOfSession(sessionId: string): Promise<string[]> {
-  const { stdout } = await execFileAsync('docker', [
-    'exec',
-    instance.containerName,
-    'sh',
-    '-c',
-    `grep -lxzs 'LAYERLAB_TERMINAL=${sessionId}' /proc/[0-9]*/environ | cut -d/ -f3`,
-  ]);
-  return stdout.split('\n').filter(Boolean);
-}
+const processesOfSession = (sessionId: string) => terminalProcessesOfSession(instance, sessionId);
 
 /** Runs a short script in the sandbox and returns what it prints, trimmed. */
 async function inSandbox(script: string): Promise<string> {

@@ -11,7 +11,7 @@ import { connectEngine, connectSocket } from '../../runner/src/engine.js';
 import { gradeAndRecord } from '../../runner/src/grade-and-record.js';
 import { startCourseServer, type CourseServer } from '../../runner/src/server/index.js';
 import { closeCodes } from '../../runner/src/terminal/protocol.js';
-import { ownRunnerTag, terminalsTool } from '../../runner/src/terminal/sandbox-processes.js';
+import { ownRunnerTag } from '../../runner/src/terminal/sandbox-processes.js';
 import { connectNestedEngine, ensureEngineId, expectedEngineId } from '../../runner/src/sandbox/nested-engine.js';
 import type { Instance } from '../../runner/src/settings.js';
 import { startCourse, type StartedCourse } from '../support/course-server-process.js';
@@ -19,6 +19,7 @@ import { RawWebSocket } from '../support/raw-websocket.js';
 import { hasStackTrace, runCourse } from '../support/run-course.js';
 import { instanceFor } from '../support/sandbox-env.js';
 import { execInSandbox } from '../support/sandbox-exec.js';
+import { processesOfRunner as terminalProcessesOfRunner, processesOfSession as terminalProcessesOfSession } from '../support/terminal-processes.js';
 import { TerminalClient } from '../support/terminal-client.js';
 
 /**
@@ -155,17 +156,8 @@ describe('the token and other local web servers', () => {
  * The processes in the cgroups of the terminals of runners whose tag starts with `prefix`,
  * as the sandbox's own root lists them (layerlab-terminals): the count the issue measured.
  */
-async function processesOfRunner(prefix: string): Promise<string[]> {
-  const script = `for r in $(${terminalsTool} runners); do case "$r" in '${prefix}'*) ${terminalsTool} pids "$r" ;; esac; done; true`;
-  const { stdout } = await execFileAsync('docker', ['exec', instance.containerName, 'sh', '-c', script]);
-  return stdout.split('\n').filter(Boolean);
-}
-
-async function processesOfSession(sessionId: string): Promise<string[]> {
-  const script = `for r in $(${terminalsTool} runners); do ${terminalsTool} pids "$r" '${sessionId}'; done; true`;
-  const { stdout } = await execFileAsync('docker', ['exec', instance.containerName, 'sh', '-c', script]);
-  return stdout.split('\n').filter(Boolean);
-}
+const processesOfRunner = (prefix: string) => terminalProcessesOfRunner(instance, prefix);
+const processesOfSession = (sessionId: string) => terminalProcessesOfSession(instance, sessionId);
 
 /**
  * Every process in the sandbox whose command line is exactly `commandLine`, found by its
