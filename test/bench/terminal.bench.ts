@@ -7,6 +7,7 @@ import { startCourse, type StartedCourse } from '../support/course-server-proces
 import { TerminalClient } from '../support/terminal-client.js';
 import type { BenchResult, BenchSuite } from './types.js';
 import { pasteRandomText } from '../support/page-paste.js';
+import { processesOfRunner } from '../support/terminal-processes.js';
 
 const execFileAsync = promisify(execFile);
 const pasteBytes = 10 * 1024 * 1024;
@@ -90,7 +91,8 @@ export async function measureFiftyTerminals(course: StartedCourse, sandboxEnv: R
     // Every shell runs in the sandbox, as that runner's.
     const container = instanceFor(sandboxEnv).containerName;
     const runnerPid = course.child.pid!;
-    const { stdout } = await execFileAsync('docker', ['exec', container, 'sh', '-c', `for f in /proc/[0-9]*; do grep -qzs '^LAYERLAB_TERMINAL=' $f/environ && [ "$(cat $f/comm)" = bash ] && echo; done | wc -l`]);
+    const pids = await processesOfRunner(instanceFor(sandboxEnv), `${runnerPid}.`);
+    const { stdout } = await execFileAsync('docker', ['exec', container, 'sh', '-c', `for p in ${pids.join(' ')}; do [ "$(cat /proc/$p/comm 2>/dev/null)" = bash ] && echo; done | wc -l`]);
     const shells = Number(stdout.trim());
     if (shells < terminalCount) throw new Error(`terminal memory bench refused: the sandbox holds ${shells} course shells, not ${terminalCount}`);
     // A moment for start-up garbage, then the runner and everything under it.
