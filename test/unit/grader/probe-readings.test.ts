@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import type Docker from 'dockerode';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { logTailOf, publishedPortOf, requestOnce } from '../../../runner/src/grader/facts/http-probe.js';
 import { engineMessage, probeContainerOptions, staleProbeIds } from '../../../runner/src/grader/facts/probe-container.js';
 import { outputOfLogs } from '../../../runner/src/grader/facts/run-probe.js';
+import { useLocalServers } from '../../support/local-servers.js';
 
 // How the run and HTTP probes read what the engine sends (inspect data, multiplexed logs,
 // the container list), on answers recorded once from a real engine
@@ -112,19 +113,7 @@ describe('the probe containers', () => {
 });
 
 describe('asking a service over HTTP', () => {
-  const servers: Array<http.Server | net.Server> = [];
-  const sockets = new Set<net.Socket>();
-  afterEach(async () => {
-    for (const socket of sockets) socket.destroy();
-    sockets.clear();
-    await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
-  });
-  async function listening<T extends http.Server | net.Server>(server: T): Promise<number> {
-    servers.push(server);
-    server.on('connection', (socket: net.Socket) => sockets.add(socket));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return (server.address() as net.AddressInfo).port;
-  }
+  const { listening } = useLocalServers();
 
   it('gives the status and the first 200 characters of the body, for the path asked', async () => {
     const paths: string[] = [];
@@ -152,8 +141,9 @@ describe('asking a service over HTTP', () => {
   });
 
   it('says the connection was refused when nothing listens', async () => {
-    const port = await listening(net.createServer());
-    await new Promise((resolve) => servers.pop()!.close(resolve));
+    const closed = net.createServer();
+    const port = await listening(closed);
+    await new Promise((resolve) => closed.close(resolve));
     expect(await requestOnce('127.0.0.1', port, '/', 2000)).toEqual({ kind: 'failed', error: 'connection refused' });
   });
 

@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import type Docker from 'dockerode';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { askUntilAnswered, logTailOf, requestOnce, type ServiceWatch } from '../../../runner/src/grader/facts/http-probe.js';
 import { outputOfLogs, watchRun } from '../../../runner/src/grader/facts/run-probe.js';
+import { useLocalServers } from '../../support/local-servers.js';
 
 // How the run and HTTP probes follow a started container: its states as a real engine reported
 // them (recorded once, test/fixtures/probes/README.md), its logs as recorded, and a real HTTP
@@ -66,19 +67,7 @@ describe('following a run', () => {
 });
 
 describe('asking a started service', () => {
-  const servers: Array<http.Server | net.Server> = [];
-  const sockets = new Set<net.Socket>();
-  afterEach(async () => {
-    for (const socket of sockets) socket.destroy();
-    sockets.clear();
-    await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
-  });
-  async function listening(server: http.Server | net.Server): Promise<number> {
-    servers.push(server);
-    server.on('connection', (socket: net.Socket) => sockets.add(socket));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return (server.address() as net.AddressInfo).port;
-  }
+  const { listening } = useLocalServers();
   /** Asks the real service, and notes each path and time limit asked with. */
   function asking(port: number) {
     const asked: Array<[string, number]> = [];
