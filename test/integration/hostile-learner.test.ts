@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium } from 'playwright-core';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resolveSiteDir } from '../../runner/src/course-catalog.js';
@@ -202,6 +202,8 @@ describe('terminal sessions', () => {
     await survivor.waitForText('alive-42');
 
     const doomed = await startCourse(inject('sandboxEnv'));
+    // Stopped even when an assertion fails before the test kills it (stop is idempotent).
+    onTestFinished(() => doomed.stop().then(() => undefined));
     const doomedPid = doomed.child.pid!;
     const clients: TerminalClient[] = [];
     for (let index = 0; index < 3; index++) {
