@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { exercises } from '../../exercises/index.js';
+import { describeExercises } from '../../runner/src/class/exercise-descriptions.js';
 import type { Submission } from '../../runner/src/class/submission.js';
+
+/** The course's exercises as `course class serve` gives them to the class server. */
+export const courseExercises = describeExercises(exercises);
 
 /** A valid result as a learner's runner would send it; override what a test is about. */
 export function makeSubmission(overrides: Partial<Submission> & { failing?: string[] } = {}): Submission {

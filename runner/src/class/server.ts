@@ -11,7 +11,7 @@ import type { ServerCertificate } from './certificate.js';
 import { classEventTypes, classPaths, maxSubmissionBytes, type ClassChangedEvent, type ClassErrorBody } from './contract.js';
 import { renderCsv, renderExportJson } from './export.js';
 import { formatJoinLink } from './join-link.js';
-import type { ClassStore, ExerciseDescription, StoredLearner, SubmissionOutcome } from './store.js';
+import { maxResultsPerLearner, type ClassStore, type ExerciseDescription, type StoredLearner, type SubmissionOutcome } from './store.js';
 import { describeZodError, joinRequestSchema, reportRequestSchema, submissionSchema, type Submission } from './submission.js';
 
 export interface ClassServerOptions {
@@ -237,9 +237,15 @@ export async function startClassServer(options: ClassServerOptions): Promise<Cla
     if (Date.parse(submission.checkedAt) < Date.parse(settings.createdAt) - 24 * 3600_000) {
       throw new HttpError(422, `The result says it was checked at ${submission.checkedAt}, before this class began (${settings.createdAt}).`, 'Set this machine\'s clock right, then run the check again.');
     }
+    if (!options.exercises.some((exercise) => exercise.id === submission.exercise)) {
+      throw new HttpError(422, `This class has no exercise ${submission.exercise}.`, 'Check one of the course\'s exercises (`course list` shows them); if it is one, this machine runs another Layerlab version than the class server: update the older one.');
+    }
     // Acknowledged only once the transaction holding it is committed.
     const outcome = await record(learner.id, submission);
     if (outcome.outcome === 'id-taken') throw new HttpError(409, `Submission ${submission.submissionId} belongs to another learner.`, 'Nothing was stored; run the check again to send a new result.');
+    if (outcome.outcome === 'learner-full') {
+      throw new HttpError(422, `The class already holds ${maxResultsPerLearner} results from you, as many as it keeps for one learner; this one was not stored.`, 'Tell your instructor; your progress on this machine is kept all the same.');
+    }
     if (outcome.outcome === 'stored') announceChange();
     sendJson(response, outcome.outcome === 'stored' ? 201 : 200, { submissionId: submission.submissionId, stored: outcome.outcome === 'stored' });
   }

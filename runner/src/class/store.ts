@@ -85,7 +85,13 @@ export interface ExerciseDescription {
 
 export type JoinOutcome = { outcome: 'joined'; learner: StoredLearner; key: string } | { outcome: 'name-taken'; takenBy: string };
 
-export type SubmissionOutcome = { outcome: 'stored' } | { outcome: 'duplicate' } | { outcome: 'id-taken' };
+export type SubmissionOutcome = { outcome: 'stored' } | { outcome: 'duplicate' } | { outcome: 'id-taken' } | { outcome: 'learner-full' };
+
+/**
+ * The most results a class keeps from one learner: a whole course checked a hundred times over.
+ * A runner stuck in a loop, or a learner who scripts one, cannot fill the instructor's disk.
+ */
+export const maxResultsPerLearner = 2000;
 
 interface CellRow {
   learner_id: number;
@@ -250,6 +256,7 @@ export class ClassStore {
     {
       const owner = this.#statements.submissionOwner.get(submission.submissionId);
       if (owner) return owner.learner_id === learnerId ? { outcome: 'duplicate' } : { outcome: 'id-taken' };
+      if (this.submissionCountOf(learnerId) >= maxResultsPerLearner) return { outcome: 'learner-full' };
       this.#statements.insertSubmission.run({
         id: submission.submissionId,
         learnerId,
@@ -423,6 +430,11 @@ export class ClassStore {
     };
   }
 
+  /** How many results the class holds from one learner. */
+  submissionCountOf(learnerId: number): number {
+    return this.#db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM submissions WHERE learner_id = ?').get(learnerId)?.n ?? 0;
+  }
+
   /** Every stored submission id with its learner: for tests and audits that count exactly. */
   submissionCount(): number {
     return this.#db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM submissions').get()?.n ?? 0;
@@ -500,11 +512,24 @@ function inUseError(file: string) {
 }
 
 /**
+ * Cyrillic and Greek letters drawn like Latin ones, from Unicode's confusables list (UTS #39).
+ * A name written wholly in one of those scripts can pass for a Latin name ("Аса" for "Aca");
+ * a name that mixes scripts is refused before it gets here (learnerNameSchema).
+ */
+const latinLookalikes: Readonly<Record<string, string>> = {
+  А: 'A', В: 'B', Е: 'E', К: 'K', М: 'M', Н: 'H', О: 'O', Р: 'P', С: 'C', Т: 'T', У: 'Y', Х: 'X', Ѕ: 'S', І: 'I', Ј: 'J',
+  а: 'a', е: 'e', о: 'o', р: 'p', с: 'c', у: 'y', х: 'x', ѕ: 's', і: 'i', ј: 'j', ԁ: 'd', һ: 'h', ԛ: 'q', ԝ: 'w', ӏ: 'l',
+  Α: 'A', Β: 'B', Ε: 'E', Ζ: 'Z', Η: 'H', Ι: 'I', Κ: 'K', Μ: 'M', Ν: 'N', Ο: 'O', Ρ: 'P', Τ: 'T', Υ: 'Y', Χ: 'X',
+  α: 'a', ι: 'i', κ: 'k', ν: 'v', ο: 'o', ρ: 'p', υ: 'u', χ: 'x',
+};
+
+/**
  * The form two names share when people would take them for the same: compatibility forms
- * (full-width letters, no-break spaces), case and runs of spaces folded away.
+ * (full-width letters, no-break spaces), Latin look-alikes, case and runs of spaces folded away.
  */
 export function nameKey(name: string): string {
-  return name.normalize('NFKC').toLowerCase().replace(/\s+/gu, ' ').trim();
+  const latin = [...name.normalize('NFKC')].map((character) => latinLookalikes[character] ?? character).join('');
+  return latin.toLowerCase().replace(/\s+/gu, ' ').trim();
 }
 
 function hashKey(key: string): string {

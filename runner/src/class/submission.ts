@@ -12,6 +12,20 @@ import { maxLearnerNameLength } from './contract.js';
 /** Control characters and the bidirectional overrides that could make one name look like another. */
 const invisibleOrControl = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
 
+/** Scripts whose letters are drawn alike: one name may use letters of one of them only ("Аda" mixes Cyrillic А into Latin). */
+const lookalikeScripts = [
+  ['Latin', /\p{Script=Latin}/u],
+  ['Cyrillic', /\p{Script=Cyrillic}/u],
+  ['Greek', /\p{Script=Greek}/u],
+  ['Armenian', /\p{Script=Armenian}/u],
+  ['Cherokee', /\p{Script=Cherokee}/u],
+] as const;
+
+/** The look-alike scripts a name's letters come from, in the order above. */
+export function lookalikeScriptsOf(name: string): string[] {
+  return lookalikeScripts.filter(([, letters]) => letters.test(name)).map(([script]) => script);
+}
+
 export const learnerNameSchema = z
   .string()
   .transform((name) => name.normalize('NFC').trim())
@@ -20,7 +34,13 @@ export const learnerNameSchema = z
       .string()
       .min(1, 'the name is empty')
       .max(maxLearnerNameLength, `the name is longer than ${maxLearnerNameLength} characters`)
-      .refine((name) => !invisibleOrControl.test(name), 'the name holds control or invisible characters'),
+      .refine((name) => !invisibleOrControl.test(name), 'the name holds control or invisible characters')
+      .superRefine((name, context) => {
+        const scripts = lookalikeScriptsOf(name);
+        if (scripts.length > 1) {
+          context.addIssue({ code: z.ZodIssueCode.custom, message: `the name mixes ${scripts.join(' and ')} letters, which can make it look like another name; write it in one alphabet` });
+        }
+      }),
   );
 
 const checkIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,79}$/, 'a check id is lower-case letters, digits and dashes');

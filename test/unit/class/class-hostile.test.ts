@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classPaths } from '../../../runner/src/class/contract.js';
 import { parseJoinLink } from '../../../runner/src/class/join-link.js';
 import { openClass, type OpenClass } from '../../../runner/src/class/open-class.js';
-import { ClassStore } from '../../../runner/src/class/store.js';
+import { ClassStore, maxResultsPerLearner } from '../../../runner/src/class/store.js';
 import { UserError } from '../../../runner/src/errors.js';
-import { makeSubmission } from '../../support/class-fixtures.js';
+import { courseExercises, makeSubmission } from '../../support/class-fixtures.js';
 
 /** What an adversarial learner, CI job or careless instructor does to a real class server and its SQLite file. */
 
@@ -19,7 +19,7 @@ let code: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'll-class-hostile-'));
-  opened = await openClass({ dbFile: path.join(dir, 'class.sqlite'), listen: '127.0.0.1', port: 0, siteDir: path.join(dir, 'no-site'), exercises: [] });
+  opened = await openClass({ dbFile: path.join(dir, 'class.sqlite'), listen: '127.0.0.1', port: 0, siteDir: path.join(dir, 'no-site'), exercises: courseExercises });
   origin = opened.server.origin;
   code = parseJoinLink(opened.server.joinLink).code;
 });
@@ -51,6 +51,60 @@ describe('names that only look different', () => {
     expect((await post(classPaths.apiReport, { code, name: 'linus  (ci)', submission: makeSubmission({ exercise: 'lesson-1' }) })).status).toBe(201);
     const names = opened.store.learners().map((learner) => learner.name);
     expect(names.filter((name) => /linus/i.test(name))).toEqual(['Linus (CI)']);
+  });
+});
+
+describe('names in several alphabets', () => {
+  it('refuses a name that mixes Latin with Cyrillic or Greek look-alike letters, saying which', async () => {
+    for (const [name, scripts] of [['\u0410da Lovelace', 'Latin and Cyrillic'], ['Ad\u0430 Lovelace', 'Latin and Cyrillic'], ['\u0391lan Turing', 'Latin and Greek']] as const) {
+      const answer = await post(classPaths.apiJoin, { code, name });
+      expect(answer.status, name).toBe(422);
+      expect(answer.body.error.message).toContain(`mixes ${scripts} letters`);
+    }
+    expect(opened.store.learners().map((learner) => learner.name)).not.toContain('\u0410da Lovelace');
+  });
+
+  it('takes a name written wholly in another alphabet, and refuses one that only looks like a classmate\'s', async () => {
+    expect((await post(classPaths.apiJoin, { code, name: 'Aca Cope' })).status).toBe(201);
+    // "Аса Соре" in Cyrillic letters alone reads the same as the Latin name already in the class.
+    expect((await post(classPaths.apiJoin, { code, name: '\u0410\u0441\u0430 \u0421\u043e\u0440\u0435' })).status).toBe(409);
+    // Real Cyrillic and Greek names are welcome.
+    expect((await post(classPaths.apiJoin, { code, name: '\u0410\u043d\u043d\u0430 \u041f\u0430\u0432\u043b\u043e\u0432\u0430' })).status).toBe(201);
+    expect((await post(classPaths.apiJoin, { code, name: '\u0395\u03bb\u03ad\u03bd\u03b7' })).status).toBe(201);
+  });
+});
+
+describe('results the class does not keep', () => {
+  it('refuses a result for an exercise the course does not have, and stores nothing', async () => {
+    const joined = await post(classPaths.apiJoin, { code, name: 'Invented Exercise' });
+    const before = opened.store.submissionCount();
+    const answer = await fetch(`${origin}${classPaths.apiSubmissions}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${joined.body.key}` },
+      body: JSON.stringify(makeSubmission({ exercise: 'lesson-99' })),
+    });
+    expect(answer.status).toBe(422);
+    expect(((await answer.json()) as any).error.message).toBe('This class has no exercise lesson-99.');
+    const report = await post(classPaths.apiReport, { code, name: 'Invented (CI)', submission: makeSubmission({ exercise: 'lesson-0' }) });
+    expect(report.status).toBe(422);
+    expect(opened.store.submissionCount()).toBe(before);
+  });
+
+  it(`keeps at most ${maxResultsPerLearner} results from one learner, still acknowledging one sent again`, async () => {
+    const joined = await post(classPaths.apiJoin, { code, name: 'Busy Loop' });
+    const learner = opened.store.findLearnerByKey(joined.body.key)!;
+    const first = makeSubmission({ exercise: 'lesson-3' });
+    opened.store.recordSubmissions([first, ...Array.from({ length: maxResultsPerLearner - 1 }, () => makeSubmission({ exercise: 'lesson-3' }))].map((submission) => ({ learnerId: learner.id, submission })));
+    const send = (submission: unknown) =>
+      fetch(`${origin}${classPaths.apiSubmissions}`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${joined.body.key}` }, body: JSON.stringify(submission) });
+    const over = await send(makeSubmission({ exercise: 'lesson-3' }));
+    expect(over.status).toBe(422);
+    expect(((await over.json()) as any).error.message).toContain(`already holds ${maxResultsPerLearner} results from you`);
+    expect((await send(first)).status).toBe(200);
+    expect(opened.store.submissionCountOf(learner.id)).toBe(maxResultsPerLearner);
+    // A classmate is not held back by it.
+    const other = await post(classPaths.apiJoin, { code, name: 'Quiet Learner' });
+    expect((await fetch(`${origin}${classPaths.apiSubmissions}`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${other.body.key}` }, body: JSON.stringify(makeSubmission({ exercise: 'lesson-3' })) })).status).toBe(201);
   });
 });
 
@@ -122,7 +176,7 @@ describe('the class database file', () => {
   it('refuses to serve a class whose file another class server already serves', async () => {
     let thrown: unknown;
     try {
-      const second = await openClass({ dbFile: path.join(dir, 'class.sqlite'), listen: '127.0.0.1', port: 0, siteDir: path.join(dir, 'no-site'), exercises: [] });
+      const second = await openClass({ dbFile: path.join(dir, 'class.sqlite'), listen: '127.0.0.1', port: 0, siteDir: path.join(dir, 'no-site'), exercises: courseExercises });
       await second.close();
     } catch (error) {
       thrown = error;

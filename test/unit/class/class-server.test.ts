@@ -7,7 +7,7 @@ import { classPaths, maxSubmissionBytes } from '../../../runner/src/class/contra
 import { parseJoinLink } from '../../../runner/src/class/join-link.js';
 import { classStatus, deliverQueue, joinClass } from '../../../runner/src/class/membership.js';
 import { openClass, type OpenClass } from '../../../runner/src/class/open-class.js';
-import { makeSubmission } from '../../support/class-fixtures.js';
+import { courseExercises, makeSubmission } from '../../support/class-fixtures.js';
 
 /** The class server over real loopback sockets, as learners' runners and the dashboard reach it. */
 
@@ -19,7 +19,7 @@ let code: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'll-class-server-'));
-  opened = await openClass({ dbFile: path.join(dir, 'class.sqlite'), listen: '127.0.0.1', port: 0, siteDir: path.join(dir, 'no-site'), exercises: [] });
+  opened = await openClass({ dbFile: path.join(dir, 'class.sqlite'), listen: '127.0.0.1', port: 0, siteDir: path.join(dir, 'no-site'), exercises: courseExercises });
   origin = opened.server.origin;
   token = new URL(opened.server.instructorUrl).searchParams.get('token')!;
   code = parseJoinLink(opened.server.joinLink).code;
@@ -161,7 +161,7 @@ describe('a class over HTTPS', () => {
   beforeAll(async () => {
     secureDir = await mkdtemp(path.join(os.tmpdir(), 'll-class-tls-'));
     // 127.0.0.2 is loopback, but not the default address: it gets HTTPS as a classroom address would.
-    secure = await openClass({ dbFile: path.join(secureDir, 'class.sqlite'), listen: '127.0.0.2', port: 0, siteDir: secureDir, exercises: [] });
+    secure = await openClass({ dbFile: path.join(secureDir, 'class.sqlite'), listen: '127.0.0.2', port: 0, siteDir: secureDir, exercises: courseExercises });
   });
   afterAll(async () => {
     await secure?.close();
@@ -174,7 +174,7 @@ describe('a class over HTTPS', () => {
     expect(link.fingerprint).toBe(secure.fingerprint);
     const port = secure.server.port;
     await secure.close();
-    secure = await openClass({ dbFile: path.join(secureDir, 'class.sqlite'), listen: '127.0.0.2', port, siteDir: secureDir, exercises: [] });
+    secure = await openClass({ dbFile: path.join(secureDir, 'class.sqlite'), listen: '127.0.0.2', port, siteDir: secureDir, exercises: courseExercises });
     expect(secure.server.joinLink).toBe(formatLink(link));
   });
 
@@ -199,7 +199,7 @@ describe('the learner\'s queue', () => {
     const learnerDir = await mkdtemp(path.join(os.tmpdir(), 'll-class-queue-'));
     const classDir = await mkdtemp(path.join(os.tmpdir(), 'll-class-away-'));
     const dbFile = path.join(classDir, 'class.sqlite');
-    let away: OpenClass | undefined = await openClass({ dbFile, listen: '127.0.0.1', port: 0, siteDir: classDir, exercises: [] });
+    let away: OpenClass | undefined = await openClass({ dbFile, listen: '127.0.0.1', port: 0, siteDir: classDir, exercises: courseExercises });
     try {
       const port = away.server.port;
       await joinClass(learnerDir, away.server.joinLink, 'Offline');
@@ -211,7 +211,7 @@ describe('the learner\'s queue', () => {
       const failed = await deliverQueue(learnerDir, { timeoutMs: 1000 });
       expect(failed).toMatchObject({ delivered: 0, waiting: 3 });
       expect(failed.problem).toMatch(/cannot be reached/);
-      away = await openClass({ dbFile, listen: '127.0.0.1', port, siteDir: classDir, exercises: [] });
+      away = await openClass({ dbFile, listen: '127.0.0.1', port, siteDir: classDir, exercises: courseExercises });
       expect(await deliverQueue(learnerDir)).toEqual({ delivered: 3, waiting: 0, rejected: 0 });
       expect(await deliverQueue(learnerDir)).toEqual({ delivered: 0, waiting: 0, rejected: 0 });
       expect(away.store.submissionCount()).toBe(3);
