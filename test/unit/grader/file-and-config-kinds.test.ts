@@ -121,7 +121,7 @@ describe('file-contains', () => {
       status: 'fail',
       expected: '"hello"',
       actual: 'a symlink to /run/motd',
-      message: '/etc/motd is a symlink to /run/motd; the check reads a regular file at that path.',
+      message: '/etc/motd follows /etc/motd -> /run/motd, and the image has no /run/motd, so a container reading /etc/motd finds nothing there.',
     });
     expect(judge([file('etc/motd', { type: 'symlink' })]).actual).toBe('a symlink to ?');
     expect(judge([file('etc/motd', { type: 'directory' })])).toEqual({ status: 'fail', expected: '"hello"', actual: 'a directory', message: '/etc/motd is a directory, not a regular file.' });

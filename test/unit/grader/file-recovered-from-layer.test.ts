@@ -193,7 +193,7 @@ describe('file-recovered-from-layer: verdicts', () => {
       actual: 'a directory',
       message: '/out/code.txt is a directory, not a regular file.',
     });
-    expect(judge(vault(), [copy('', { type: 'symlink', linkTarget: '/vault/code.txt', content: undefined })]).actual).toBe('a symlink');
+    expect(judge(vault(), [copy('', { type: 'symlink', linkTarget: '/vault/code.txt', content: undefined })]).actual).toBe('a symlink to /vault/code.txt');
     expect(judge(vault(), [copy('', { sizeBytes: 3_000_000, content: undefined })])).toEqual({
       status: 'fail',
       expected,

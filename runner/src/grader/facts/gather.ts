@@ -2,14 +2,14 @@ import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import { isNotFound, withTimeout, type Engine } from '../../engine.js';
 import { environmentError } from '../../errors.js';
-import type { ContextChangeFacts, ContextChangeRequest, ExerciseFolder, ImageFacts, LayerFolders, LayerFacts, ProbeNeeds, ProbeResults, ReferenceFileFacts, ReferenceFileRequest, ReferenceImageFacts, RunProbeRequest } from '../types.js';
+import { maxKeptFileBytes, type ContextChangeFacts, type ContextChangeRequest, type ExerciseFolder, type FileFacts, type ImageFacts, type LayerFolders, type LayerFacts, type ProbeNeeds, type ProbeResults, type ReferenceFileFacts, type ReferenceFileRequest, type ReferenceImageFacts, type RunProbeRequest } from '../types.js';
 import { layerOrigins } from './history.js';
 import { probeHttp } from './http-probe.js';
 import { removeStaleProbes } from './probe-container.js';
 import { ArchiveReadError, readImageArchive, type ImageArchive, type ImageConfigJson } from './image-archive.js';
 import type { CachedImage, LayerFactsCache } from './layer-cache.js';
 import { normaliseEntryName, readLayerTar, type LayerContents } from './layer-tar.js';
-import { mergeLayers } from './merged-view.js';
+import { followLinks, mergeLayers, type MergedView } from './merged-view.js';
 import { probeContextChange } from './context-change.js';
 import { probeRebuild } from './rebuild-probe.js';
 import { referenceFileFacts } from './reference-files.js';
@@ -74,7 +74,7 @@ export async function gatherImageFacts(engine: Engine, ref: string, options: Gat
 
   const readingArchive = (async () => {
     options.onPhase?.('reading-layers');
-    return await readArchiveOf(engine, inspect.Id, { signal, keepContentOf: contentPaths(options.probes), layerCache: options.layerCache, layerFolders: options.layerFolders });
+    return await readArchiveWithLinkTargets(engine, inspect.Id, { signal, keepContentOf: contentPaths(options.probes), layerCache: options.layerCache, layerFolders: options.layerFolders });
   })();
   const probing = (async (): Promise<ProbeResults> => {
     const referenceImages = await inspectReferenceImages(engine, options.probes?.referenceImages ?? []);
@@ -115,7 +115,7 @@ export async function gatherImageFacts(engine: Engine, ref: string, options: Gat
   const [archiveResult, probeResult] = await Promise.allSettled([readingArchive, probing]);
   if (archiveResult.status === 'rejected') throw archiveResult.reason;
   if (probeResult.status === 'rejected') throw probeResult.reason;
-  return buildFacts(ref, inspect, archiveResult.value, probeResult.value);
+  return buildFacts(ref, inspect, archiveResult.value.archive, probeResult.value, archiveResult.value.merged);
 }
 
 /** The exercise's folder rebuilt with the files that hold a value changed (see context-change.ts). */
@@ -199,6 +199,63 @@ export interface ArchiveSources {
   keepContentOf: ReadonlySet<string>;
   layerCache: LayerFactsCache | undefined;
   layerFolders: LayerFolders | undefined;
+  /** Layers read already, by diffID, that hold every wanted byte; used as they are. */
+  knownLayers?: ReadonlyMap<string, LayerContents>;
+}
+
+/**
+ * A chain of links is followed within one read (every symlink is in the merged view); a
+ * further read is only needed when a link leads to a hard link whose original is elsewhere.
+ */
+const maxLinkTargetReads = 3;
+
+/**
+ * The image's archive and merged view, with the bytes of every wanted path as a container
+ * reads it: a wanted path that is a symlink (or lies under one) is followed to its target,
+ * whose name is only known once the layers have been read, so the layers that hold a target
+ * without its bytes are read again, keeping them; the others are used as they are.
+ */
+export async function readArchiveWithLinkTargets(engine: Engine, imageId: string, sources: ArchiveSources): Promise<{ archive: ImageArchive; merged: MergedView }> {
+  let keepContentOf = sources.keepContentOf;
+  let archive = await readArchiveOf(engine, imageId, sources);
+  for (let reads = 0; ; reads++) {
+    const merged = mergeLayers(archive.layers.map((layer) => layer.contents));
+    const targets = linkTargetsToKeep(merged.files, keepContentOf);
+    if (!targets.size || reads === maxLinkTargetReads) return { archive, merged };
+    keepContentOf = new Set([...keepContentOf, ...targets.keys()]);
+    archive = await readArchiveOf(engine, imageId, { ...sources, keepContentOf, knownLayers: layersExcept(archive, new Set(targets.values())) });
+  }
+}
+
+/**
+ * The paths whose bytes a container reading a wanted path gets, where the merged view lacks
+ * them, each with the index of the layer whose tar holds them: a symlink's target (through
+ * any chain, a linked folder on the way), and the original of a hard link. Each is a small
+ * regular file; paths already wanted are left out, so asking again ends.
+ */
+export function linkTargetsToKeep(files: ReadonlyMap<string, FileFacts>, wanted: ReadonlySet<string>): Map<string, number> {
+  const targets = new Map<string, number>();
+  for (const wantedPath of wanted) {
+    const lookup = followLinks(files, wantedPath);
+    const file = lookup.state === 'found' ? files.get(lookup.path) : undefined;
+    if (!file || file.type !== 'file' || file.content || file.sizeBytes > maxKeptFileBytes) continue;
+    // A hard link's tar entry takes its bytes from the original's, in the same layer's tar as a rule.
+    const holders = [file.path, ...(file.hardLinkTo !== undefined ? [file.hardLinkTo] : [])];
+    for (const holder of holders) if (!wanted.has(holder)) targets.set(holder, files.get(holder)?.layer ?? file.layer);
+  }
+  return targets;
+}
+
+/** The archive's layers by diffID, but for those at `indexes` (read again). */
+export function layersExcept(archive: ImageArchive, indexes: ReadonlySet<number>): Map<string, LayerContents> {
+  const diffIds = archive.config.rootfs?.diff_ids ?? [];
+  const rereads = new Set([...indexes].map((index) => diffIds[index]));
+  const layers = new Map<string, LayerContents>();
+  for (const [index, layer] of archive.layers.entries()) {
+    const diffId = diffIds[index];
+    if (diffId && layer.contents && !rereads.has(diffId)) layers.set(diffId, layer.contents);
+  }
+  return layers;
 }
 
 /**
@@ -227,9 +284,10 @@ export async function archiveWithoutSaving(
   sources: ArchiveSources,
 ): Promise<{ archive: ImageArchive } | { knownLayers: Map<string, LayerContents> }> {
   const { keepContentOf, layerCache, layerFolders } = sources;
-  const knownLayers = new Map<string, LayerContents>();
+  const knownLayers = new Map<string, LayerContents>(sources.knownLayers);
   if (layerCache) {
     for (const diffId of new Set(diffIds)) {
+      if (knownLayers.has(diffId)) continue;
       const known = await layerCache.get(diffId, keepContentOf);
       if (known) knownLayers.set(diffId, known);
     }
@@ -400,11 +458,16 @@ export async function readSavedArchive(stream: NodeJS.ReadableStream & { destroy
   }
 }
 
-export function buildFacts(ref: string, inspect: Docker.ImageInspectInfo, archive: ImageArchive, probes: ProbeResults): ImageFacts {
+export function buildFacts(
+  ref: string,
+  inspect: Docker.ImageInspectInfo,
+  archive: ImageArchive,
+  probes: ProbeResults,
+  merged: MergedView = mergeLayers(archive.layers.map((layer) => layer.contents)),
+): ImageFacts {
   const diffIds = inspect.RootFS?.Layers ?? archive.config.rootfs?.diff_ids ?? [];
   const layerCount = Math.max(diffIds.length, archive.layers.length);
   const origins = layerOrigins(archive.config.history, layerCount);
-  const merged = mergeLayers(archive.layers.map((layer) => layer.contents));
   const layers: LayerFacts[] = Array.from({ length: layerCount }, (_, index) => {
     const layer = archive.layers[index];
     const origin = origins[index] ?? {};

@@ -62,9 +62,10 @@ export function mergeLayers(layers: ReadonlyArray<LayerContents | undefined>): M
       }
       // A hard link is its target's file under a second name (in this layer's tar or a lower
       // one), for as long as the link exists: deleting or replacing the original later does
-      // not touch it. A link whose target is nowhere stays a 'hardlink'.
+      // not touch it. A link whose target is nowhere stays a 'hardlink'. A hard link to a
+      // symlink is that symlink under a second name (GNU ln does not follow it).
       const original = entry.type === 'hardlink' && entry.linkTarget !== undefined ? files.get(entry.linkTarget) : undefined;
-      const resolved = original?.type === 'file' ? original : undefined;
+      const resolved = original?.type === 'file' || original?.type === 'symlink' ? original : undefined;
       const facts: FileFacts = resolved
         ? {
             ...resolved,
@@ -138,14 +139,28 @@ export function addToParents(children: Map<string, Set<string>>, filePath: strin
   }
 }
 
+/** One symlink followed on the way to a path: where it is, and its target as written. */
+export interface LinkHop {
+  path: string;
+  target: string;
+}
+
+/**
+ * Where a path leads in the merged view, as a container's kernel would look it up:
+ * `found` (the path that holds it, root-relative), `missing` (nothing at `path`, the first
+ * component with no entry that was not a folder on the way), or `loop` (more than 40 symlinks,
+ * ELOOP). `links` are the symlinks followed, in order, whatever the outcome.
+ */
+export type PathLookup = { state: 'found' | 'missing'; path: string; links: LinkHop[] } | { state: 'loop'; links: LinkHop[] };
+
 /**
  * Follows symlinks in the merged view, component by component, as the kernel would in a
- * container. Undefined when a link dangles or the hops run out (a loop).
+ * container: an absolute target starts again at the image's root, and ".." stops there.
  */
-export function resolvePath(files: ReadonlyMap<string, FileFacts>, filePath: string): string | undefined {
+export function followLinks(files: ReadonlyMap<string, FileFacts>, filePath: string): PathLookup {
   let pending = filePath.split('/').filter(Boolean);
   const resolved: string[] = [];
-  let hops = 0;
+  const links: LinkHop[] = [];
   while (pending.length) {
     const part = pending.shift()!;
     if (part === '.') continue;
@@ -159,14 +174,21 @@ export function resolvePath(files: ReadonlyMap<string, FileFacts>, filePath: str
     // A layer may hold a/b/c without an entry for a/b: the directory exists all the same.
     if (!file) {
       if (pending.length) continue;
-      return undefined;
+      return { state: 'missing', path: current, links };
     }
     if (file.type !== 'symlink' || file.linkTarget === undefined) continue;
-    if (++hops > maxSymlinkHops) return undefined;
+    if (links.length === maxSymlinkHops) return { state: 'loop', links };
+    links.push({ path: `/${current}`, target: file.linkTarget });
     resolved.pop();
     const target = file.linkTarget.split('/').filter(Boolean);
     if (file.linkTarget.startsWith('/')) resolved.length = 0;
     pending = [...target, ...pending];
   }
-  return resolved.join('/');
+  return { state: 'found', path: resolved.join('/'), links };
+}
+
+/** The path a lookup of `filePath` ends at (see followLinks); undefined when a link dangles or loops. */
+export function resolvePath(files: ReadonlyMap<string, FileFacts>, filePath: string): string | undefined {
+  const lookup = followLinks(files, filePath);
+  return lookup.state === 'found' ? lookup.path : undefined;
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { formatSize, layerAt, plural } from '../describe.js';
 import { normaliseInstruction } from '../facts/history.js';
 import { undecidedForUnreadableLayers } from '../unreadable.js';
+import { linkChain, readAsContainer, unreadableThroughLinks } from '../container-file.js';
 import { maxKeptFileBytes, type CheckKind, type ImageFacts, type ReferenceFileFacts } from '../types.js';
 import { presentBase } from './shares-base-layers.js';
 
@@ -64,17 +65,25 @@ export const fileRecoveredFromLayer: CheckKind<typeof params> = {
     const original = hiddenOriginal(reference);
     if ('problem' in original) return fail(original.actual, original.problem);
 
-    const file = facts.files.get(path.split('/').filter(Boolean).join('/'));
-    if (!file) return undecidedForUnreadableLayers(facts, expected, `${path} is in none of the layers that were read`) ?? fail('no such file', `The image has no ${path}.`);
-    if (file.type !== 'file') return fail(`a ${file.type}`, `${path} is a ${file.type}, not a regular file.`);
-    if (!file.content) return fail(formatSize(file.sizeBytes), `${path} is ${formatSize(file.sizeBytes)}, far more than the file it should be a copy of (${formatSize(original.text.length)}).`);
+    const read = readAsContainer(facts, path);
+    if (read.state === 'absent') return undecidedForUnreadableLayers(facts, expected, `${path} is in none of the layers that were read`) ?? fail('no such file', `The image has no ${path}.`);
+    if (read.state !== 'found') {
+      const { actual, message } = unreadableThroughLinks(path, read);
+      return (read.state === 'dangling' ? undecidedForUnreadableLayers(facts, expected, `${read.missing}, where ${path} leads, is in none of the layers that were read`) : undefined) ?? fail(escapeLine(actual), message);
+    }
+    const { file, links } = read;
+    const shownPath = links.length ? `${path} (through ${linkChain(links)})` : path;
+    if (file.type !== 'file') return fail(`a ${file.type}`, `${shownPath} is a ${file.type}, not a regular file.`);
+    if (!file.content && file.sizeBytes <= maxKeptFileBytes) return { status: 'skip', expected, actual: 'not read', message: escapeLine(`Could not decide: the bytes of ${shownPath} were not read.`) };
+    if (!file.content) return fail(formatSize(file.sizeBytes), `${shownPath} is ${formatSize(file.sizeBytes)}, far more than the file it should be a copy of (${formatSize(original.text.length)}).`);
     const found = withoutTrailingSpace(file.content);
+    const through = links.length ? `, through ${escapeLine(linkChain(links))}` : '';
     if (found === original.text) {
-      return { status: 'pass', expected, actual: `the same bytes as ${from.path} in layer ${original.layer + 1} of ${from.image} (${fingerprint(found)})` };
+      return { status: 'pass', expected, actual: `the same bytes as ${from.path} in layer ${original.layer + 1} of ${from.image} (${fingerprint(found)})${through}` };
     }
     return fail(
       fingerprint(found),
-      `${path}, from ${layerAt(facts, file.layer)}, is not a copy of ${from.path} in layer ${original.layer + 1} of ${from.image}: ${fingerprint(found)}, where the original is ${fingerprint(original.text)}.`,
+      `${path}, from ${layerAt(facts, file.layer)}${through}, is not a copy of ${from.path} in layer ${original.layer + 1} of ${from.image}: ${fingerprint(found)}, where the original is ${fingerprint(original.text)}.`,
     );
   },
 };
