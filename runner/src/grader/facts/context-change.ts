@@ -1,13 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
-import tar from 'tar-stream';
 import { isNotFound, withTimeout, type Engine } from '../../engine.js';
 import type { ContextChangeFacts, ContextChangeRequest, ContextHolder } from '../types.js';
 import { windowsOf } from '../value-pieces.js';
 import { engineCallTimeoutMs, engineMessage, probeLabels, removeQuietly } from './probe-container.js';
-import { buildOnce, packContext, readExerciseFolder, rebuildTagRepository, type ContextFile, type RebuildProbeOptions } from './rebuild-probe.js';
+import { buildOnce, packContext, readExerciseFolder, rebuildTagRepository, tarEntries, type ContextFile, type RebuildProbeOptions } from './rebuild-probe.js';
 
 /** The file read from the rebuilt image is a summary line or two; more than this is not what the check is about. */
 const maxReadBytes = 1024 * 1024;
@@ -141,31 +139,10 @@ async function readFileOfImage(engine: Engine, image: string, filePath: string, 
 
 /** The first entry of a tar stream: its type, link target and (up to maxReadBytes of) content. */
 async function firstEntry(archive: NodeJS.ReadableStream): Promise<{ type: string; linkname?: string; content: Buffer } | undefined> {
-  const extract = tar.extract();
-  let found: { type: string; linkname?: string; content: Buffer } | undefined;
-  const done = new Promise<void>((resolve, reject) => {
-    extract.on('entry', (header, stream, next) => {
-      const chunks: Buffer[] = [];
-      let length = 0;
-      stream.on('data', (data) => {
-        const chunk = data as Buffer;
-        if (found) return;
-        length += chunk.length;
-        if (length <= maxReadBytes) chunks.push(chunk);
-      });
-      stream.on('end', () => {
-        found ??= { type: header.type ?? 'file', ...(header.linkname ? { linkname: header.linkname } : {}), content: Buffer.concat(chunks) };
-        next();
-      });
-      stream.on('error', reject);
-    });
-    extract.on('finish', resolve);
-    extract.on('error', reject);
-  });
-  (archive as Readable).on('error', (error) => extract.destroy(error));
-  (archive as Readable).pipe(extract);
-  await done;
-  return found;
+  for await (const { header, content } of tarEntries(archive, maxReadBytes)) {
+    return { type: header.type ?? 'file', ...(header.linkname ? { linkname: header.linkname } : {}), content };
+  }
+  return undefined;
 }
 
 async function removeTagQuietly(engine: Engine, tag: string): Promise<void> {

@@ -198,38 +198,46 @@ async function readLocalFolder(folder: string): Promise<{ files: ContextFile[] }
 
 /** The folder's files, named relative to the folder ("main.go", "third_party/x/x.go"). */
 export async function unpackContext(archive: NodeJS.ReadableStream): Promise<ContextFile[]> {
-  const extract = tar.extract();
   const files: ContextFile[] = [];
   let total = 0;
   const prefix = `${mountPoint.slice(1)}/`;
-  const done = new Promise<void>((resolve, reject) => {
-    extract.on('entry', (header, stream, next) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (data) => {
-        const chunk = data as Buffer;
-        total += chunk.length;
-        if (total > maxContextBytes) {
-          extract.destroy(new Error(`the folder holds more than ${maxContextBytes / 1e6} MB`));
-          return;
-        }
-        chunks.push(chunk);
-      });
-      stream.on('end', () => {
-        // The folder's own entry becomes "./": `COPY . .` checksums the root directory too,
-        // and without it the builder would make one up and miss the cache the CLI filled.
-        const name = header.name === prefix ? './' : header.name.startsWith(prefix) ? header.name.slice(prefix.length) : '';
-        if (name) files.push({ header: { ...header, name }, content: Buffer.concat(chunks) });
-        next();
-      });
-      stream.on('error', reject);
-    });
-    extract.on('finish', resolve);
-    extract.on('error', reject);
-  });
-  (archive as Readable).on('error', (error) => extract.destroy(error));
-  (archive as Readable).pipe(extract);
-  await done;
+  // One byte over the limit is enough to refuse; no more of an entry is held.
+  for await (const { header, content, sizeBytes } of tarEntries(archive, maxContextBytes + 1)) {
+    total += sizeBytes;
+    if (total > maxContextBytes) throw new Error(`the folder holds more than ${maxContextBytes / 1e6} MB`);
+    // The folder's own entry becomes "./": `COPY . .` checksums the root directory too,
+    // and without it the builder would make one up and miss the cache the CLI filled.
+    const name = header.name === prefix ? './' : header.name.startsWith(prefix) ? header.name.slice(prefix.length) : '';
+    if (name) files.push({ header: { ...header, name }, content });
+  }
   return files;
+}
+
+/**
+ * The entries of a tar the engine sends (a folder, a file of a container), in order, each
+ * with its first `maxEntryBytes` bytes and its real size; the rest of an entry is read and
+ * dropped. A reader that stops early (or fails) ends the stream.
+ */
+export async function* tarEntries(archive: NodeJS.ReadableStream, maxEntryBytes: number): AsyncGenerator<{ header: tar.Header; content: Buffer; sizeBytes: number }> {
+  const extract = tar.extract();
+  const source = archive as Readable;
+  source.on('error', (error) => extract.destroy(error));
+  source.pipe(extract);
+  try {
+    for await (const entry of extract) {
+      const chunks: Buffer[] = [];
+      let sizeBytes = 0;
+      for await (const chunk of entry as AsyncIterable<Buffer>) {
+        sizeBytes += chunk.length;
+        if (sizeBytes <= maxEntryBytes) chunks.push(chunk);
+      }
+      yield { header: entry.header, content: Buffer.concat(chunks), sizeBytes };
+    }
+  } finally {
+    source.unpipe(extract);
+    source.destroy?.();
+    extract.destroy();
+  }
 }
 
 export async function packContext(files: readonly ContextFile[]): Promise<Buffer> {
