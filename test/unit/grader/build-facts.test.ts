@@ -84,6 +84,8 @@ describe('buildFacts', () => {
       { createdBy: 'ENV A=1', isEmptyLayer: true, comment: 'buildkit.dockerfile.v0' },
       { createdBy: 'RUN /bin/sh -c apt-get install -y make # buildkit', isEmptyLayer: false },
     ]);
+    // Only the row the builder wrote a comment for has one.
+    expect(facts.history.map((row) => 'comment' in row)).toEqual([false, true, false]);
     expect(facts.loaderCache).toEqual({ state: 'absent' });
   });
 
