@@ -36,7 +36,7 @@ for (const [names, inspect, save] of [
 
 const servers = useLocalServers();
 
-const containerAnswers = JSON.parse(fixture('container-answers.json').toString()) as Record<'created' | 'startNoSuchFile' | 'createNoSuchImage' | 'removeGone', { statusCode: number; json: { Id?: string; message?: string } }>;
+const containerAnswers = JSON.parse(fixture('container-answers.json').toString()) as Record<'created' | 'startNoSuchFile' | 'createNoSuchImage' | 'removeGone' | 'archiveAbsent', { statusCode: number; json: { Id?: string; message?: string } }>;
 const probeId = containerAnswers.created.json.Id!;
 /** A probe container a grader left behind, created at 22:38 on 2026-11-30: stale (300 s or older) ever since. */
 const staleProbes = fixture('containers-list-probes.json');
@@ -49,6 +49,13 @@ const engineErrors = JSON.parse(fixture('engine-errors.json').toString()) as Rec
 const imageRemoveAnswers = JSON.parse(fixture('image-remove-answers.json').toString()) as { removed: { statusCode: number; json: unknown } };
 const buildStreams = { 'as-is': fixture('rebuild-as-is.jsonl'), 'after-change': fixture('rebuild-after-change.jsonl'), 'run-fails': fixture('build-run-fails.jsonl') };
 const exerciseFolderArchive = fixture('exercise-folder-archive.tar');
+/** `GET /containers/{id}/archive?path=…` of a container of an image with /app/summary.txt ("total: 42"), /app/link -> summary.txt, /app/link2 -> /app/link and /app/dir/. */
+const imageFileArchives: Record<string, Buffer> = {
+  '/app/summary.txt': fixture('container-archive-summary.tar'),
+  '/app/link': fixture('container-archive-link.tar'),
+  '/app/link2': fixture('container-archive-link2.tar'),
+  '/app/dir': fixture('container-archive-dir.tar'),
+};
 
 interface RecordedEngine {
   engine: Engine;
@@ -108,7 +115,7 @@ async function recordedEngine(script: EngineScript = {}): Promise<RecordedEngine
         if (answerOf === 'refused') return answer(response, engineErrors.buildBadTag.statusCode, engineErrors.buildBadTag.json);
         return answer(response, 200, buildStreams[answerOf]);
       }
-      const imageTag = /^\/images\/(layerlab-probe-rebuild:[^/]+)$/.exec(pathname);
+      const imageTag = /^\/images\/(layerlab-probe-rebuild(?::|%3A)[^/]+)$/.exec(pathname);
       if (imageTag && request.method === 'DELETE') {
         requests.push('DELETE /images/{probe tag}');
         removedTags.push(decodeURIComponent(imageTag[1]!));
@@ -123,7 +130,12 @@ async function recordedEngine(script: EngineScript = {}): Promise<RecordedEngine
         const reply = script.create === 'no-such-image' ? containerAnswers.createNoSuchImage : script.create === 'missing-folder' ? engineErrors.missingBindSource : containerAnswers.created;
         return answer(response, reply.statusCode, reply.json);
       }
-      if (container?.[2] === 'archive') return answer(response, 200, exerciseFolderArchive, 'application/x-tar');
+      if (container?.[2] === 'archive') {
+        const wanted = url.searchParams.get('path') ?? '';
+        const archive = wanted === '/layerlab-context' ? exerciseFolderArchive : imageFileArchives[wanted];
+        if (!archive) return answer(response, containerAnswers.archiveAbsent.statusCode, containerAnswers.archiveAbsent.json);
+        return answer(response, 200, archive, 'application/x-tar');
+      }
       if (container?.[2] === 'start') return script.start === 'no-such-file' ? answer(response, containerAnswers.startNoSuchFile.statusCode, containerAnswers.startNoSuchFile.json) : answer(response, 204);
       if (container?.[2] === 'json' && script.state === 'published') return answer(response, 200, publishedInspect.toString().replaceAll('"HostPort": "32768"', `"HostPort": "${script.servicePort}"`));
       if (container?.[2] === 'json') return answer(response, 200, containerInspect[script.state ?? 'exited']);
@@ -563,3 +575,83 @@ async function contextFiles(context: Buffer): Promise<Record<string, string>> {
   await reading;
   return files;
 }
+
+describe('the changed-context probe through gatherImageFacts on a recorded engine', () => {
+  const value = 'total: 42';
+  async function projectWith(files: Record<string, string>): Promise<string> {
+    const folder = path.join(cacheFolder, 'context');
+    await mkdir(folder);
+    for (const [name, text] of Object.entries(files)) await writeFile(path.join(folder, name), text);
+    return folder;
+  }
+  const request = (filePath: string) => ({ value, pieceCharacters: 6, path: filePath, withinMs: 60_000 });
+
+  it('builds the folder with the value overwritten in the files that hold it, and reads the file from the image made', async () => {
+    const { engine, builds, created, removedTags, requests } = await recordedEngine();
+    const folder = await projectWith({ Dockerfile: 'FROM layerlab/busybox:latest\n', 'notes.txt': `the sum is ${value} today\n`, 'other.txt': 'nothing here\n' });
+    const phases: string[] = [];
+    const facts = await gatherImageFacts(engine, appRef, {
+      probes: { contextChange: request('/app/summary.txt') },
+      exerciseFolder: { where: 'here', path: folder },
+      labels: { 'layerlab.test': 'context-1' },
+      onPhase: (phase) => phases.push(phase),
+    });
+    // The image still holds it: the build computed it.
+    expect(facts!.probes.contextChange).toEqual({ ...request('/app/summary.txt'), outcome: 'rebuilt', holders: [{ path: 'notes.txt', holds: 'text' }], file: { state: 'read', holdsValue: true } });
+    expect(phases).toEqual(['reading-layers', 'rebuilding-changed-context']);
+    expect(builds).toHaveLength(1);
+    const tag = builds[0]!.query.get('t')!;
+    expect(tag).toMatch(/^layerlab-probe-rebuild:[0-9a-f]{12}-context$/);
+    expect(JSON.parse(builds[0]!.query.get('labels')!)).toEqual({ 'layerlab.role': 'grader-probe', 'layerlab.test': 'context-1' });
+    const sent = await contextFiles(builds[0]!.context);
+    expect(sent['notes.txt']).toBe('the sum is xxxxxxxxx today\n');
+    expect(sent['other.txt']).toBe('nothing here\n');
+    expect(created).toEqual([
+      { name: expect.stringMatching(/^layerlab-probe-[0-9a-f]{8}$/), Image: tag, Cmd: ['layerlab-never-started'], Labels: { 'layerlab.role': 'grader-probe', 'layerlab.test': 'context-1' }, NetworkDisabled: true, HostConfig: { NetworkMode: 'none' } },
+    ]);
+    expect(requests.filter((line) => line.includes('/containers/'))).toEqual(['POST /containers/create', 'GET /containers/{id}/archive', 'DELETE /containers/{id}']);
+    expect(removedTags).toEqual([tag]);
+  });
+
+  it('follows links in the image as a container would, and tells a folder or a missing path apart', async () => {
+    const outcomes: Record<string, unknown> = {};
+    for (const filePath of ['/app/link2', '/app/./dir', '/app/absent']) {
+      const { engine } = await recordedEngine();
+      const folder = await projectWith({ 'notes.txt': value });
+      const facts = await gatherImageFacts(engine, appRef, { probes: { contextChange: request(filePath) }, exerciseFolder: { where: 'here', path: folder } });
+      outcomes[filePath] = (facts!.probes.contextChange as { file?: unknown }).file;
+      await rm(folder, { recursive: true });
+    }
+    expect(outcomes).toEqual({ '/app/link2': { state: 'read', holdsValue: true }, '/app/./dir': { state: 'not-a-file', type: 'directory' }, '/app/absent': { state: 'absent' } });
+  });
+
+  it('says the image no longer holds a value that came from the folder', async () => {
+    const { engine } = await recordedEngine();
+    const other = { value: 'words: 1234', pieceCharacters: 6, path: '/app/summary.txt', withinMs: 60_000 };
+    const folder = await projectWith({ 'count.txt': 'words: 1234\n' });
+    const facts = await gatherImageFacts(engine, appRef, { probes: { contextChange: other }, exerciseFolder: { where: 'here', path: folder } });
+    expect(facts!.probes.contextChange).toEqual({ ...other, outcome: 'rebuilt', holders: [{ path: 'count.txt', holds: 'text' }], file: { state: 'read', holdsValue: false } });
+  });
+
+  it('says which files hold the value when the build fails, and builds nothing when none does', async () => {
+    const failing = await recordedEngine({ builds: ['run-fails'] });
+    const folder = await projectWith({ 'a.txt': value, 'b.txt': 'nothing' });
+    const failed = await gatherImageFacts(failing.engine, appRef, { probes: { contextChange: request('/app/summary.txt') }, exerciseFolder: { where: 'here', path: folder } });
+    expect(failed!.probes.contextChange).toEqual({ ...request('/app/summary.txt'), outcome: 'build-failed', holders: [{ path: 'a.txt', holds: 'text' }], error: 'executor failed running [/bin/sh -c echo about to fail && exit 7]: exit code: 7' });
+    expect(failing.created).toEqual([]);
+    expect(failing.removedTags).toHaveLength(1);
+
+    const idle = await recordedEngine();
+    await writeFile(path.join(folder, 'a.txt'), 'tot al 42');
+    const none = await gatherImageFacts(idle.engine, appRef, { probes: { contextChange: request('/app/summary.txt') }, exerciseFolder: { where: 'here', path: folder } });
+    expect(none!.probes.contextChange).toEqual({ ...request('/app/summary.txt'), outcome: 'no-holder' });
+    expect(idle.builds).toEqual([]);
+  });
+
+  it("says the folder cannot be read in the engine's words", async () => {
+    const { engine, builds } = await recordedEngine({ create: 'missing-folder' });
+    const facts = await gatherImageFacts(engine, appRef, { probes: { contextChange: request('/app/summary.txt') }, exerciseFolder: { where: 'engine-host', path: '/root/exercises/nope' } });
+    expect(facts!.probes.contextChange).toEqual({ ...request('/app/summary.txt'), outcome: 'unreadable', reason: engineErrors.missingBindSource.json.message });
+    expect(builds).toEqual([]);
+  });
+});
