@@ -117,14 +117,39 @@ export function unguardedPipe(run: RunRow): Unguarded | undefined {
     }
     if (!hasPipe(text)) continue;
     const next = commands[index + 1];
-    // bash's idiom without pipefail: `a | tee log; exit ${PIPESTATUS[0]}` exits with the first command's code.
-    const exitsWithPipeStatus = isBash && next !== undefined && next.before !== '||' && /^exit\s+"?\$\{PIPESTATUS\[0\]\}"?$/.test(next.text.trim());
-    if (exitsWithPipeStatus) continue;
-    if (!options.pipefail) return 'no-pipefail';
-    const fate = whenThePipeFails(commands, index, options.errexit);
+    // bash's idioms without pipefail read the first command's code from PIPESTATUS right after the pipe.
+    const statusCheck = isBash && next !== undefined && next.before !== '||' ? pipeStatusCheck(next.text) : undefined;
+    if (statusCheck === 'exits') continue;
+    if (!options.pipefail && statusCheck === undefined) return 'no-pipefail';
+    // A failure now shows as the pipe's exit code, or as the status check's: what follows decides whether it ends the step.
+    const fate = whenThePipeFails(commands, statusCheck ? index + 1 : index, options.errexit);
     if (fate) return fate;
   }
   return undefined;
+}
+
+/** `${PIPESTATUS[0]}`, quoted or not, and `$PIPESTATUS` (bash reads an array without an index as its first element). */
+const firstPipeStatus = String.raw`(?:"?\$\{PIPESTATUS\[0\]\}"?|"?\$PIPESTATUS\b"?)`;
+const zeroComparison = String.raw`(?:-eq|==?)\s+"?0"?`;
+const exitsWithStatus = new RegExp(String.raw`^exit\s+${firstPipeStatus}$`);
+const failsWithStatus = [
+  new RegExp(String.raw`^\(\s*exit\s+${firstPipeStatus}\s*\)$`),
+  new RegExp(String.raw`^test\s+${firstPipeStatus}\s+${zeroComparison}$`),
+  new RegExp(String.raw`^\[\s+${firstPipeStatus}\s+${zeroComparison}\s+\]$`),
+  new RegExp(String.raw`^\[\[\s+${firstPipeStatus}\s+${zeroComparison}\s+\]\]$`),
+  /^\(\(\s*(?:\$\{)?PIPESTATUS\[0\]\}?\s*==\s*0\s*\)\)$/,
+];
+
+/**
+ * How a command right after a pipe, in bash, passes on the first command's exit code:
+ * `exit ${PIPESTATUS[0]}` ends the shell with it; `test ${PIPESTATUS[0]} -eq 0`, its `[ ]`
+ * and `[[ ]]` forms, `(( PIPESTATUS[0] == 0 ))` and `(exit ${PIPESTATUS[0]})` fail when it
+ * failed, and what comes after them decides the step's fate. Undefined for anything else.
+ */
+export function pipeStatusCheck(command: string): 'exits' | 'fails' | undefined {
+  const text = command.trim();
+  if (exitsWithStatus.test(text)) return 'exits';
+  return failsWithStatus.some((pattern) => pattern.test(text)) ? 'fails' : undefined;
 }
 
 /** Where a failed pipe's exit code goes: undefined when it ends the step with a failure. */

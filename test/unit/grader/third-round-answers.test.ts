@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { pipeFailuresFailTheBuild, pipeStatusCheck } from '../../../runner/src/grader/kinds/pipe-failures-fail-the-build.js';
+import { facts } from './builders.js';
+
+// Misgrades found by the third round of adversarial answers (test/fixtures/answers.ts),
+// each history row as BuildKit recorded it for the answer's image.
+
+const judge = (...createdBy: string[]) => pipeFailuresFailTheBuild.evaluate(facts({ history: createdBy.map((row) => ({ createdBy: row, isEmptyLayer: false })) }), {});
+const row = (command: string, shell = '/bin/bash') => `RUN ${shell} -c ${command} # buildkit`;
+
+describe("lesson 10: bash's PIPESTATUS tests after the pipe", () => {
+  it('passes `; test ${PIPESTATUS[0]} -eq 0` and its other spellings (measured: the test form failed before)', () => {
+    expect(judge(row('make install 2>&1 | tee /var/log/report-build.log; test ${PIPESTATUS[0]} -eq 0')).status).toBe('pass');
+    for (const kept of [
+      'make | tee log && test "${PIPESTATUS[0]}" -eq 0',
+      'make | tee log; [ "${PIPESTATUS[0]}" -eq 0 ]',
+      'make | tee log; [[ ${PIPESTATUS[0]} == 0 ]]',
+      'make | tee log; (( PIPESTATUS[0] == 0 ))',
+      'make | tee log; (exit ${PIPESTATUS[0]})',
+      'make | tee log; test $PIPESTATUS -eq 0',
+      'make | tee log; test ${PIPESTATUS[0]} -eq 0 && echo built',
+      'make | tee log; exit $PIPESTATUS',
+    ]) {
+      expect(judge(row(kept)).status, kept).toBe('pass');
+    }
+  });
+
+  it('still fails a status test whose failure is swallowed or replaced, one that is not bash, and one that reads the wrong status', () => {
+    for (const lost of [
+      'make | tee log; test ${PIPESTATUS[0]} -eq 0 || true',
+      'make | tee log; test ${PIPESTATUS[0]} -eq 0; ls',
+      'make | tee log; (exit ${PIPESTATUS[0]}); echo done',
+      'make | tee log; test ${PIPESTATUS[1]} -eq 0',
+      'make | tee log; test ${PIPESTATUS[0]} -ne 0',
+      'make | tee log; echo ${PIPESTATUS[0]}',
+      'make | tee log || test ${PIPESTATUS[0]} -eq 0',
+    ]) {
+      expect(judge(row(lost)).status, lost).toBe('fail');
+    }
+    expect(judge(row('make | tee log; test ${PIPESTATUS[0]} -eq 0', '/bin/sh')).status).toBe('fail');
+    // errexit stops the shell at the failed test before `ls` can replace its code.
+    expect(judge(row('make | tee log; test ${PIPESTATUS[0]} -eq 0; ls', '/bin/bash -e')).status).toBe('pass');
+  });
+
+  it('tells an exit from a test, and ignores what only looks like one', () => {
+    expect(pipeStatusCheck('exit "${PIPESTATUS[0]}"')).toBe('exits');
+    expect(pipeStatusCheck(' test ${PIPESTATUS[0]} = 0 ')).toBe('fails');
+    expect(pipeStatusCheck('test $PIPESTATUS[0] -eq 0')).toBeUndefined();
+    expect(pipeStatusCheck('echo test ${PIPESTATUS[0]} -eq 0')).toBeUndefined();
+    expect(pipeStatusCheck('[ ${PIPESTATUS[0]} -eq 1 ]')).toBeUndefined();
+  });
+});
