@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pipeFailuresFailTheBuild, pipeStatusCheck } from '../../../runner/src/grader/kinds/pipe-failures-fail-the-build.js';
+import { innerShellRun, pipeFailuresFailTheBuild, pipeStatusCheck } from '../../../runner/src/grader/kinds/pipe-failures-fail-the-build.js';
 import { facts } from './builders.js';
 
 // Misgrades found by the third round of adversarial answers (test/fixtures/answers.ts),
@@ -48,5 +48,31 @@ describe("lesson 10: bash's PIPESTATUS tests after the pipe", () => {
     expect(pipeStatusCheck('test $PIPESTATUS[0] -eq 0')).toBeUndefined();
     expect(pipeStatusCheck('echo test ${PIPESTATUS[0]} -eq 0')).toBeUndefined();
     expect(pipeStatusCheck('[ ${PIPESTATUS[0]} -eq 1 ]')).toBeUndefined();
+  });
+});
+
+describe('lesson 10: a pipe quoted for a shell of its own (bash -c "make | tee log")', () => {
+  it('fails the inner pipe when that shell has no pipefail (measured: passed before, the pipe being in quotes)', () => {
+    const outcome = judge(row('bash -c "make install 2>&1 | tee /var/log/report-build.log"', '/bin/sh'));
+    expect(outcome.status).toBe('fail');
+    expect(judge(row("sh -c 'make | tee log'", '/bin/bash -o pipefail')).status).toBe('fail');
+    expect(judge(row("/usr/bin/env bash -e -c 'make | tee log'", '/bin/sh')).status).toBe('fail');
+  });
+
+  it("passes the inner pipe under that shell's pipefail, and fails it when the outer line swallows its failure", () => {
+    expect(judge(row("bash -o pipefail -c 'make install 2>&1 | tee /var/log/report-build.log'", '/bin/sh')).status).toBe('pass');
+    expect(judge(row('bash -eo pipefail -c "make | tee \\"log file\\"" && echo built', '/bin/sh')).status).toBe('pass');
+    expect(judge(row("bash -c 'set -o pipefail; make | tee log'", '/bin/sh')).status).toBe('pass');
+    expect(judge(row("bash -o pipefail -c 'make | tee log' || true", '/bin/sh')).status).toBe('fail');
+    expect(judge(row("bash -o pipefail -c 'make | tee log'; ls", '/bin/sh')).status).toBe('fail');
+    // Nothing piped anywhere: nothing to judge.
+    expect(judge(row("bash -c 'make install' || true", '/bin/sh')).status).toBe('pass');
+  });
+
+  it('reads the shell, its options and the script, and nothing else as a shell', () => {
+    expect(innerShellRun(`/bin/bash -o pipefail -ec 'a | b' name`)).toEqual({ shell: '/bin/bash -o pipefail -e', command: 'a | b' });
+    expect(innerShellRun('sh -c "echo \\"$HOME\\" | tee x"')).toEqual({ shell: 'sh', command: 'echo "$HOME" | tee x' });
+    expect(innerShellRun("ssh -c aes128-ctr 'a | b'")).toBeUndefined();
+    expect(innerShellRun("echo bash -c 'a | b'")).toBeUndefined();
   });
 });

@@ -105,7 +105,7 @@ export function hasPipe(command: string): boolean {
 
 /** Why a RUN's pipe can fail without failing the step, or undefined when it cannot (or it has no pipe). */
 export function unguardedPipe(run: RunRow): Unguarded | undefined {
-  if (!hasPipe(run.command)) return undefined;
+  if (!hasPipe(run.command) && !innerShellWord.test(run.command)) return undefined;
   const options = shellOptions(run.shell);
   const isBash = /(?:^|[\s/])bash$/.test(run.shell.split(/\s+-/)[0]!.trim());
   const commands = topLevelCommands(run.command);
@@ -113,6 +113,16 @@ export function unguardedPipe(run: RunRow): Unguarded | undefined {
     const words = text.trim().split(/\s+/);
     if (words[0] === 'set') {
       applySetOptions(words.slice(1), options);
+      continue;
+    }
+    const inner = hasPipe(text) ? undefined : innerShellRun(text);
+    if (inner) {
+      // `bash -c 'make | tee log'`: the quoted pipe runs in a shell of its own, with that shell's options.
+      const why = unguardedPipe(inner);
+      if (why) return why;
+      // Its script's failure is this command's exit code, which what follows may still swallow.
+      const fate = hasPipe(inner.command) || innerShellWord.test(inner.command) ? whenThePipeFails(commands, index, options.errexit) : undefined;
+      if (fate) return fate;
       continue;
     }
     if (!hasPipe(text)) continue;
@@ -126,6 +136,23 @@ export function unguardedPipe(run: RunRow): Unguarded | undefined {
     if (fate) return fate;
   }
   return undefined;
+}
+
+/** A shell started by name, whose -c script may hold a pipe of its own. */
+const innerShellWord = /(?:^|[\s/;&|(])(?:ba|da|a|k|z|mk)?sh\s+[\s\S]*-[a-zA-Z]*c/;
+
+/**
+ * A command that runs a shell on a quoted script: `bash -o pipefail -c 'make | tee log'`,
+ * through env or by path, with any words after the script (its $0, $1…). The script and
+ * the shell that runs it, options and all, as a RUN row would give them; undefined for any
+ * other command.
+ */
+export function innerShellRun(command: string): RunRow | undefined {
+  const match = /^(?:(?:\S*\/)?env\s+)?((?:\S*\/)?(?:ba|da|a|k|z|mk)?sh)((?:\s+[-+][a-zA-Z]*o\s+\w+|\s+[-+][a-zA-Z]+)*?)\s+-([a-zA-Z]*)c([a-zA-Z]*)\s+(?:'([^']*)'|"((?:[^"\\]|\\[\s\S])*)")(?:\s+\S+)*\s*$/.exec(command.trim());
+  if (!match) return undefined;
+  const together = `${match[3]}${match[4]}`;
+  const script = match[5] ?? match[6]!.replace(/\\(["\\$`\n])/g, '$1');
+  return { shell: `${match[1]}${match[2]}${together ? ` -${together}` : ''}`, command: script };
 }
 
 /** `${PIPESTATUS[0]}`, quoted or not, and `$PIPESTATUS` (bash reads an array without an index as its first element). */
