@@ -17,6 +17,13 @@ export default defineExercise({
       hint: 'A tag names whatever was pushed under it last; `docker pull` it and read the file it holds. The registry still holds the earlier release, and signed-off.txt names it in the one way that cannot move.',
     },
     {
+      id: 'pinned-by-digest',
+      title: 'The FROM line names the release by its digest, the name that cannot move',
+      kind: 'base-named-by-digest',
+      params: {},
+      hint: 'A tag, the registry\'s or one on your own engine, names whatever was put under it last. signed-off.txt holds the reference with the digest: put it after FROM exactly as it is.',
+    },
+    {
       id: 'release-file',
       title: '/etc/team-release says release 1, as the team signed it off',
       kind: 'file-contains',

@@ -43,7 +43,7 @@ export const imageExistsCheckId = 'image-exists';
 /** What a caller must provide for an exercise: where published ports are dialled, an exercise folder. */
 export function gradeNeeds(exercise: Exercise): { publishedPortHost: boolean; exerciseFolder: boolean } {
   const probes = probesFor(exercise);
-  return { publishedPortHost: probes.http !== undefined, exerciseFolder: probes.rebuild !== undefined || probes.contextChange !== undefined };
+  return { publishedPortHost: probes.http !== undefined, exerciseFolder: probes.rebuild !== undefined || probes.contextChange !== undefined || probes.dockerfile !== undefined };
 }
 
 /**

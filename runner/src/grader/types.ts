@@ -223,6 +223,29 @@ export interface ProbeResults {
   referenceFiles?: ReferenceFileFacts[];
   /** The exercise's folder rebuilt with every file that holds a value changed (facts/context-change.ts). */
   contextChange?: ContextChangeFacts;
+  /** The exercise folder's Dockerfile, for what the image cannot tell (facts/dockerfile.ts). */
+  dockerfile?: DockerfileFacts;
+}
+
+/**
+ * The exercise folder's Dockerfile as BuildKit's Dockerfile frontend reads its FROM lines:
+ * the final stage's base, followed through stage names to the image it names.
+ */
+export type DockerfileFacts =
+  | { outcome: 'read'; path: string; finalBase: DockerfileBase }
+  /** The caller gave no folder (a CI run without --exercise-folder). */
+  | { outcome: 'not-given' }
+  | { outcome: 'unreadable'; reason: string };
+
+export interface DockerfileBase {
+  /** The FROM lines followed, as written, the final stage's first (`FROM app`, then `FROM $BASE AS app`). */
+  fromLines: string[];
+  /** The image the last of them names, global build arguments' defaults filled in; empty when the Dockerfile has no FROM. */
+  reference: string;
+  /** The digest the reference pins the image by (`sha256:` and 64 hex digits), when it has one. */
+  digest?: string;
+  /** Set when the reference still holds a build argument with no default (`FROM $BASE`, `ARG BASE`). */
+  hasUnsetArgument?: boolean;
 }
 
 /**
@@ -369,6 +392,8 @@ export interface ProbeNeeds {
   referenceFiles?: ReferenceFileRequest[];
   /** Rebuild the exercise's folder with the files that hold a value changed. */
   contextChange?: ContextChangeRequest;
+  /** Read the exercise folder's Dockerfile (how its FROM lines name the base). */
+  dockerfile?: boolean;
 }
 
 /** One kind of check: its parameters' schema and a pure evaluator. */

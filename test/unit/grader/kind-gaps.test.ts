@@ -12,6 +12,7 @@ describe('the kind registry', () => {
   it('names every kind the exercises can use', () => {
     expect(Object.keys(checkKinds).sort()).toEqual([
       'adds-only',
+      'base-named-by-digest',
       'build-tools-absent',
       'computed-in-build',
       'exec-form',

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import { isNotFound, withTimeout, type Engine } from '../../engine.js';
 import { environmentError } from '../../errors.js';
-import { maxKeptFileBytes, type ContextChangeFacts, type ContextChangeRequest, type ExerciseFolder, type FileFacts, type ImageFacts, type LayerFolders, type LayerFacts, type ProbeNeeds, type ProbeResults, type ReferenceFileFacts, type ReferenceFileRequest, type ReferenceImageFacts, type RunProbeRequest } from '../types.js';
+import { maxKeptFileBytes, type ContextChangeFacts, type ContextChangeRequest, type DockerfileFacts, type ExerciseFolder, type FileFacts, type ImageFacts, type LayerFolders, type LayerFacts, type ProbeNeeds, type ProbeResults, type ReferenceFileFacts, type ReferenceFileRequest, type ReferenceImageFacts, type RunProbeRequest } from '../types.js';
 import { layerOrigins } from './history.js';
 import { probeHttp } from './http-probe.js';
 import { removeStaleProbes } from './probe-container.js';
@@ -11,6 +11,7 @@ import type { CachedImage, LayerFactsCache } from './layer-cache.js';
 import { normaliseEntryName, readLayerTar, type LayerContents } from './layer-tar.js';
 import { followLinks, mergeLayers, type MergedView } from './merged-view.js';
 import { probeContextChange } from './context-change.js';
+import { readDockerfile } from './dockerfile.js';
 import { probeRebuild } from './rebuild-probe.js';
 import { referenceFileFacts } from './reference-files.js';
 import { probeRun, runProbeKey } from './run-probe.js';
@@ -80,6 +81,7 @@ export async function gatherImageFacts(engine: Engine, ref: string, options: Gat
     const referenceImages = await inspectReferenceImages(engine, options.probes?.referenceImages ?? []);
     const referenceFiles = await readReferenceFiles(engine, options.probes?.referenceFiles ?? [], { signal, layerCache: options.layerCache, layerFolders: options.layerFolders });
     const contextChange = options.probes?.contextChange ? { contextChange: await probeContextChangeOf(engine, inspect.Id, options.probes.contextChange, options) } : {};
+    const dockerfile = options.probes?.dockerfile ? { dockerfile: await readDockerfileOf(engine, inspect.Id, options) } : {};
     const rebuildRequest = options.probes?.rebuild;
     let rebuild: Pick<ProbeResults, 'rebuild'> = {};
     if (rebuildRequest && !options.exerciseFolder) {
@@ -97,12 +99,12 @@ export async function gatherImageFacts(engine: Engine, ref: string, options: Gat
     }
     const http = options.probes?.http;
     const runs = uniqueRuns(options.probes?.runs ?? []);
-    if (!http && !runs.length) return { ...referenceImages, ...referenceFiles, ...rebuild, ...contextChange };
+    if (!http && !runs.length) return { ...referenceImages, ...referenceFiles, ...rebuild, ...contextChange, ...dockerfile };
     if (http && !options.publishedPortHost) throw new Error('gatherImageFacts: an HTTP probe needs publishedPortHost');
     options.onPhase?.('running-container');
     await removeStaleProbes(engine);
     const probeOptions = { ...(signal ? { signal } : {}), ...(options.labels ? { labels: options.labels } : {}) };
-    const results: ProbeResults = { ...referenceImages, ...referenceFiles, ...rebuild, ...contextChange };
+    const results: ProbeResults = { ...referenceImages, ...referenceFiles, ...rebuild, ...contextChange, ...dockerfile };
     if (http) results.http = await probeHttp(engine, inspect.Id, http, { publishedPortHost: options.publishedPortHost!, ...probeOptions });
     // One container at a time: they are short, and the learner's machine is small.
     if (runs.length) {
@@ -123,6 +125,17 @@ async function probeContextChangeOf(engine: Engine, imageId: string, request: Co
   if (!options.exerciseFolder) return { ...request, outcome: 'not-given' };
   options.onPhase?.('rebuilding-changed-context');
   return await probeContextChange(engine, request, {
+    folder: options.exerciseFolder,
+    helperImage: imageId,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.labels ? { labels: options.labels } : {}),
+  });
+}
+
+/** The exercise folder's Dockerfile (see dockerfile.ts); read through the engine, with the graded image as the never-started helper. */
+async function readDockerfileOf(engine: Engine, imageId: string, options: GatherOptions): Promise<DockerfileFacts> {
+  if (!options.exerciseFolder) return { outcome: 'not-given' };
+  return await readDockerfile(engine, {
     folder: options.exerciseFolder,
     helperImage: imageId,
     ...(options.signal ? { signal: options.signal } : {}),

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { CheckKind } from '../types.js';
 import { addsOnly } from './adds-only.js';
+import { baseNamedByDigest } from './base-named-by-digest.js';
 import { buildToolsAbsent } from './build-tools-absent.js';
 import { computedInBuild } from './computed-in-build.js';
 import { execForm } from './exec-form.js';
@@ -45,6 +46,7 @@ export const checkKinds = {
   'step-stays-cached': stepStaysCached,
   'file-recovered-from-layer': fileRecoveredFromLayer,
   'computed-in-build': computedInBuild,
+  'base-named-by-digest': baseNamedByDigest,
 } satisfies Record<string, CheckKind<z.ZodTypeAny>>;
 
 export type CheckKindName = keyof typeof checkKinds;
