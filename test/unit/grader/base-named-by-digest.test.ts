@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { finalBaseOf } from '../../../runner/src/grader/facts/dockerfile.js';
+import { expandWord, finalBaseOf } from '../../../runner/src/grader/facts/dockerfile.js';
 import { baseNamedByDigest } from '../../../runner/src/grader/kinds/base-named-by-digest.js';
 import type { DockerfileFacts } from '../../../runner/src/grader/types.js';
 import { facts } from './builders.js';
@@ -29,7 +29,23 @@ describe('finalBaseOf: the final stage’s base, as BuildKit finds it', () => {
   it('fills in global build arguments’ defaults, and says when one has none', () => {
     expect(finalBaseOf(`ARG BASE=${pinned}\nFROM \${BASE}\n`)).toMatchObject({ reference: pinned, digest });
     expect(finalBaseOf('ARG BASE=lesson-9-release-1\nFROM $BASE\n')).toMatchObject({ reference: 'lesson-9-release-1' });
-    expect(finalBaseOf('ARG BASE\nFROM $BASE\n')).toMatchObject({ reference: '$BASE', hasUnsetArgument: true });
+    expect(finalBaseOf('ARG BASE\nFROM $BASE\n')).toMatchObject({ reference: '', hasUnsetArgument: true });
+    expect(finalBaseOf('ARG BASE\nFROM ${BASE}-extra\n')).toMatchObject({ reference: '-extra', hasUnsetArgument: true });
+  });
+
+  it('expands as BuildKit’s shell lexer does: defaults, alternatives, quotes, escapes, arguments built of arguments', () => {
+    expect(finalBaseOf(`FROM \${BASE:-${pinned}}\n`)).toMatchObject({ reference: pinned, digest });
+    expect(finalBaseOf(`ARG BASE\nFROM \${BASE:-${pinned}}\n`)).toMatchObject({ reference: pinned, digest });
+    expect(finalBaseOf(`ARG BASE="${pinned}"\nFROM "$BASE"\n`)).toMatchObject({ reference: pinned, digest });
+    expect(finalBaseOf(`ARG NAME=localhost:5000/team/base\nARG PIN=\${NAME}@${digest}\nFROM $PIN\n`)).toMatchObject({ reference: pinned, digest });
+    // An ARG after the first FROM is not seen by FROM lines.
+    expect(finalBaseOf(`FROM busybox AS first\nARG BASE=${pinned}\nFROM \${BASE:-lesson-9-release-1}\n`)).toMatchObject({ reference: 'lesson-9-release-1' });
+    const variables = new Map<string, string | undefined>([['SET', 'a'], ['EMPTY', ''], ['UNSET', undefined]]);
+    expect(expandWord('${SET:+b}${EMPTY:+c}${EMPTY+d}${UNSET-e}${EMPTY-f}${EMPTY:-g}', variables)).toEqual({ value: 'bdeg', hasUnset: false });
+    expect(expandWord(`'$SET'\\$SET"$SET"$`, variables)).toEqual({ value: '$SET$SETa$', hasUnset: false });
+    expect(expandWord('$UNSET${NOPE}x', variables)).toEqual({ value: 'x', hasUnset: true });
+    expect(expandWord('${SET', variables)).toEqual({ value: '${SET', hasUnset: false });
+    expect(expandWord('${SET%%x}', variables)).toEqual({ value: '', hasUnset: true });
   });
 
   it('reads continued lines and the escape directive, and a file with no FROM', () => {
@@ -57,7 +73,7 @@ describe('base-named-by-digest', () => {
         '/root/exercises/lesson-9/Dockerfile: `FROM lesson-9-release-1` names lesson-9-release-1 by a tag, which can be moved to other content at any time (a registry\'s tag or a local one, as `docker tag` makes). Name the image by its digest, `name@sha256:…`, the one name that cannot move.',
     });
     expect(judge(read('FROM scratch\n'))).toMatchObject({ status: 'fail', message: expect.stringContaining('names scratch, no image at all') });
-    expect(judge(read('ARG BASE\nFROM $BASE\n'))).toMatchObject({ status: 'fail', message: expect.stringContaining('a build argument with no default') });
+    expect(judge(read('ARG BASE\nFROM $BASE\n'))).toMatchObject({ status: 'fail', message: expect.stringContaining('`FROM $BASE` uses a build argument that has no value, so what it names is up to whoever builds it') });
     expect(judge(read('\n'))).toMatchObject({ status: 'fail', actual: 'no FROM line' });
   });
 

@@ -1,4 +1,4 @@
-import { DockerfileParser, type From } from 'dockerfile-ast';
+import { DockerfileParser, type Arg } from 'dockerfile-ast';
 import type { Engine } from '../../engine.js';
 import type { DockerfileBase, DockerfileFacts } from '../types.js';
 import { readExerciseFolder, type RebuildProbeOptions } from './rebuild-probe.js';
@@ -29,24 +29,122 @@ export async function readDockerfile(engine: Engine, options: RebuildProbeOption
  * without --build-arg does.
  */
 export function finalBaseOf(text: string): DockerfileBase {
-  const froms = DockerfileParser.parse(text).getFROMs();
+  const dockerfile = DockerfileParser.parse(text);
+  const froms = dockerfile.getFROMs();
+  const globals = globalArguments(dockerfile.getARGs(), froms[0]?.getRange().start.line ?? Infinity);
   const fromLines: string[] = [];
   let index = froms.length - 1;
   // Each step goes to an earlier stage, so this ends.
   while (index >= 0) {
     const from = froms[index]!;
     fromLines.push(`FROM ${[...from.getFlags().map((flag) => `--${flag.getName()}=${flag.getValue() ?? ''}`), ...from.getArguments().map((argument) => argument.getValue())].join(' ')}`);
-    const reference = imageOf(from);
+    const image = expandWord(from.getArguments()[0]?.getValue() ?? '', globals);
+    const reference = image.value;
     const stage = froms.slice(0, index).findLastIndex((earlier) => earlier.getBuildStage()?.toLowerCase() === reference.toLowerCase());
     if (stage === -1) {
       const digest = digestPattern.exec(reference)?.[1];
-      return { fromLines, reference, ...(digest ? { digest } : {}), ...(reference.includes('$') ? { hasUnsetArgument: true } : {}) };
+      return { fromLines, reference, ...(digest ? { digest } : {}), ...(image.hasUnset ? { hasUnsetArgument: true } : {}) };
     }
     index = stage;
   }
   return { fromLines, reference: '' };
 }
 
-function imageOf(from: From): string {
-  return from.getExpandedArguments()[0]?.getValue() ?? '';
+/** The ARGs before the first FROM, each default expanded with the ones before it; undefined for one with no default. */
+function globalArguments(args: readonly Arg[], firstFromLine: number): Map<string, string | undefined> {
+  const globals = new Map<string, string | undefined>();
+  for (const arg of args) {
+    if (arg.getRange().start.line >= firstFromLine) break;
+    const property = arg.getProperty();
+    const name = property?.getName();
+    if (!name) continue;
+    const value = property?.getValue();
+    globals.set(name, value === null || value === undefined ? undefined : expandWord(value, globals).value);
+  }
+  return globals;
+}
+
+/**
+ * A word as BuildKit's shell lexer expands it in a FROM line: quotes removed, `\` escaping the
+ * next character, `$NAME`, `${NAME}`, and `${NAME:-word}`, `${NAME-word}`, `${NAME:+word}`,
+ * `${NAME+word}`. A variable that is unset (declared with no default, or not declared)
+ * expands to nothing, which `hasUnset` tells.
+ */
+export function expandWord(word: string, variables: ReadonlyMap<string, string | undefined>): { value: string; hasUnset: boolean } {
+  let value = '';
+  let hasUnset = false;
+  let quote: "'" | '"' | undefined;
+  const lookUp = (name: string) => {
+    const found = variables.get(name);
+    if (found === undefined) hasUnset = true;
+    return found;
+  };
+  for (let at = 0; at < word.length; at++) {
+    const character = word[at]!;
+    if (quote === "'") {
+      if (character === "'") quote = undefined;
+      else value += character;
+      continue;
+    }
+    if (character === '\\' && at + 1 < word.length) {
+      value += word[++at];
+      continue;
+    }
+    if ((character === '"' || character === "'") && (quote === undefined || quote === character)) {
+      quote = quote === undefined ? character : undefined;
+      continue;
+    }
+    if (character !== '$') {
+      value += character;
+      continue;
+    }
+    const name = /^[A-Za-z_][A-Za-z0-9_]*/.exec(word.slice(at + 1))?.[0];
+    if (name) {
+      value += lookUp(name) ?? '';
+      at += name.length;
+      continue;
+    }
+    if (word[at + 1] !== '{') {
+      value += character;
+      continue;
+    }
+    const close = matchingBrace(word, at + 1);
+    if (close === -1) {
+      value += word.slice(at);
+      break;
+    }
+    const inner = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])([\s\S]*))?$/.exec(word.slice(at + 2, close));
+    at = close;
+    if (!inner) {
+      hasUnset = true;
+      continue;
+    }
+    const [, innerName, operator, alternative = ''] = inner;
+    const found = variables.get(innerName!);
+    const isSet = operator?.startsWith(':') ? found !== undefined && found !== '' : found !== undefined;
+    if (operator === undefined) value += lookUp(innerName!) ?? '';
+    else if (operator.endsWith('-')) {
+      if (isSet) value += found;
+      else {
+        const expanded = expandWord(alternative, variables);
+        value += expanded.value;
+        hasUnset ||= expanded.hasUnset;
+      }
+    } else if (isSet) {
+      const expanded = expandWord(alternative, variables);
+      value += expanded.value;
+      hasUnset ||= expanded.hasUnset;
+    }
+  }
+  return { value, hasUnset };
+}
+
+/** The index of the "}" that closes the "{" at `open`, nested braces counted; -1 when none does. */
+function matchingBrace(word: string, open: number): number {
+  let depth = 0;
+  for (let at = open; at < word.length; at++) {
+    if (word[at] === '{') depth++;
+    else if (word[at] === '}' && --depth === 0) return at;
+  }
+  return -1;
 }

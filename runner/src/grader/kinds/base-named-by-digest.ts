@@ -38,7 +38,7 @@ export const baseNamedByDigest: CheckKind<typeof params> = {
     if (!fromLines.length) return { status: 'fail', expected, actual: 'no FROM line', message: escapeLine(`${dockerfile.path} has no FROM line.`) };
     if (digest) return { status: 'pass', expected, actual: escapeLine(`${written}: ${shown(reference)}`) };
     const why = hasUnsetArgument
-      ? `names ${escapeLine(shown(reference))}, a build argument with no default: what it names is up to whoever builds it`
+      ? 'uses a build argument that has no value, so what it names is up to whoever builds it (`--build-arg`)'
       : reference.toLowerCase() === 'scratch'
         ? 'names scratch, no image at all'
         : `names ${escapeLine(shown(reference))} by a tag, which can be moved to other content at any time (a registry's tag or a local one, as \`docker tag\` makes)`;
