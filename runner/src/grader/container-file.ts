@@ -1,5 +1,7 @@
 import { followLinks, type LinkHop } from './facts/merged-view.js';
-import type { FileFacts, ImageFacts } from './types.js';
+import { escapeLine } from './report/untrusted.js';
+import { maxKeptFileBytes, type CheckOutcome, type FileFacts, type ImageFacts } from './types.js';
+import { undecidedForUnreadableLayers } from './unreadable.js';
 
 /**
  * A path of the image as a process in a container reads it: symlinks on the way (the path
@@ -50,4 +52,34 @@ export function unreadableThroughLinks(path: string, read: Extract<ContainerFile
     ? `it leads out of the image, to ${read.missing}, which the kernel makes when a container starts; the check reads the file the image ships`
     : `the image has no ${read.missing}, so a container reading ${path} finds nothing there`;
   return { actual, message: `${path} follows ${linkChain(read.links)}, and ${why}.` };
+}
+
+/**
+ * A regular file a check judges the bytes of, as a container reads it: the file, how to name
+ * it in a message (with the links followed) and, for a pass, the links as a suffix. Anything
+ * else is the outcome to report, never a pass: nothing there, a link that dangles or loops, a
+ * folder, or a small file whose bytes were not read. A file bigger than the grader reads comes
+ * back without `content`, for the check to say so in its own words.
+ */
+export function fileForCheck(facts: ImageFacts, path: string, expected: string): { outcome: CheckOutcome } | { file: FileFacts; shownPath: string; through: string } {
+  const fail = (actual: string, message: string): { outcome: CheckOutcome } => ({ outcome: { status: 'fail', expected, actual, message: escapeLine(message) } });
+  const read = readAsContainer(facts, path);
+  if (read.state === 'absent') {
+    const undecided = undecidedForUnreadableLayers(facts, expected, `${path} is in none of the layers that were read`);
+    return undecided ? { outcome: undecided } : fail('no such file', `The image has no ${path}.`);
+  }
+  if (read.state !== 'found') {
+    const undecided = read.state === 'dangling' ? undecidedForUnreadableLayers(facts, expected, `${read.missing}, where ${path} leads, is in none of the layers that were read`) : undefined;
+    const { actual, message } = unreadableThroughLinks(path, read);
+    return undecided ? { outcome: undecided } : fail(escapeLine(actual), message);
+  }
+  const { file, links } = read;
+  // A symlink found at the end of a lookup has no target to follow.
+  if (file.type === 'symlink') return fail(`a symlink to ${escapeLine(file.linkTarget ?? '?')}`, `${path} is a symlink to ${file.linkTarget ?? '?'}; the check reads a regular file at that path.`);
+  const shownPath = links.length ? `${path} (through ${linkChain(links)})` : path;
+  if (file.type !== 'file') return fail(`a ${file.type}`, `${shownPath} is a ${file.type}, not a regular file.`);
+  if (!file.content && file.sizeBytes <= maxKeptFileBytes) {
+    return { outcome: { status: 'skip', expected, actual: 'not read', message: escapeLine(`Could not decide: the bytes of ${shownPath} were not read.`) } };
+  }
+  return { file, shownPath, through: links.length ? `, through ${escapeLine(linkChain(links))}` : '' };
 }

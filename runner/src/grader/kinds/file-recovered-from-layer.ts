@@ -3,8 +3,7 @@ import { escapeLine } from '../report/untrusted.js';
 import { z } from 'zod';
 import { formatSize, layerAt, plural } from '../describe.js';
 import { normaliseInstruction } from '../facts/history.js';
-import { undecidedForUnreadableLayers } from '../unreadable.js';
-import { linkChain, readAsContainer, unreadableThroughLinks } from '../container-file.js';
+import { fileForCheck } from '../container-file.js';
 import { maxKeptFileBytes, type CheckKind, type ImageFacts, type ReferenceFileFacts } from '../types.js';
 import { presentBase } from './shares-base-layers.js';
 
@@ -65,19 +64,11 @@ export const fileRecoveredFromLayer: CheckKind<typeof params> = {
     const original = hiddenOriginal(reference);
     if ('problem' in original) return fail(original.actual, original.problem);
 
-    const read = readAsContainer(facts, path);
-    if (read.state === 'absent') return undecidedForUnreadableLayers(facts, expected, `${path} is in none of the layers that were read`) ?? fail('no such file', `The image has no ${path}.`);
-    if (read.state !== 'found') {
-      const { actual, message } = unreadableThroughLinks(path, read);
-      return (read.state === 'dangling' ? undecidedForUnreadableLayers(facts, expected, `${read.missing}, where ${path} leads, is in none of the layers that were read`) : undefined) ?? fail(escapeLine(actual), message);
-    }
-    const { file, links } = read;
-    const shownPath = links.length ? `${path} (through ${linkChain(links)})` : path;
-    if (file.type !== 'file') return fail(`a ${file.type}`, `${shownPath} is a ${file.type}, not a regular file.`);
-    if (!file.content && file.sizeBytes <= maxKeptFileBytes) return { status: 'skip', expected, actual: 'not read', message: escapeLine(`Could not decide: the bytes of ${shownPath} were not read.`) };
+    const read = fileForCheck(facts, path, expected);
+    if ('outcome' in read) return read.outcome;
+    const { file, shownPath, through } = read;
     if (!file.content) return fail(formatSize(file.sizeBytes), `${shownPath} is ${formatSize(file.sizeBytes)}, far more than the file it should be a copy of (${formatSize(original.text.length)}).`);
     const found = withoutTrailingSpace(file.content);
-    const through = links.length ? `, through ${escapeLine(linkChain(links))}` : '';
     if (found === original.text) {
       return { status: 'pass', expected, actual: `the same bytes as ${from.path} in layer ${original.layer + 1} of ${from.image} (${fingerprint(found)})${through}` };
     }
