@@ -232,10 +232,20 @@ export interface ProbeResults {
  * the final stage's base, followed through stage names to the image it names.
  */
 export type DockerfileFacts =
-  | { outcome: 'read'; path: string; finalBase: DockerfileBase }
+  | { outcome: 'read'; path: string; finalBase: DockerfileBase; copiedStageRuns?: StageRunFacts[] }
   /** The caller gave no folder (a CI run without --exercise-folder). */
   | { outcome: 'not-given' }
   | { outcome: 'unreadable'; reason: string };
+
+/** A RUN of a build stage the image takes files from, which the image's history does not record (facts/dockerfile-stages.ts). */
+export interface StageRunFacts {
+  /** The stage's name after AS, or its index. */
+  stage: string;
+  /** Its line in the Dockerfile, from 1. */
+  line: number;
+  /** The RUN as a history row would record it, its shell and options included. */
+  createdBy: string;
+}
 
 export interface DockerfileBase {
   /** The FROM lines followed, as written, the final stage's first (`FROM app`, then `FROM $BASE AS app`). */

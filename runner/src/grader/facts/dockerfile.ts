@@ -1,6 +1,7 @@
 import { DockerfileParser, type Arg } from 'dockerfile-ast';
 import type { Engine } from '../../engine.js';
 import type { DockerfileBase, DockerfileFacts } from '../types.js';
+import { copiedStageRunsOf } from './dockerfile-stages.js';
 import { readExerciseFolder, type RebuildProbeOptions } from './rebuild-probe.js';
 
 /** `docker build .` reads `Dockerfile`, and `dockerfile` when there is none. */
@@ -17,7 +18,9 @@ export async function readDockerfile(engine: Engine, options: RebuildProbeOption
   if ('reason' in read) return { outcome: 'unreadable', reason: read.reason };
   for (const name of dockerfileNames) {
     const file = read.files.find((candidate) => candidate.header.name === name && candidate.header.type === 'file');
-    if (file) return { outcome: 'read', path: `${options.folder.path}/${name}`, finalBase: finalBaseOf(file.content.toString('utf8')) };
+    if (!file) continue;
+    const text = file.content.toString('utf8');
+    return { outcome: 'read', path: `${options.folder.path}/${name}`, finalBase: finalBaseOf(text), copiedStageRuns: copiedStageRunsOf(text) };
   }
   return { outcome: 'unreadable', reason: `${options.folder.path} has no Dockerfile` };
 }
