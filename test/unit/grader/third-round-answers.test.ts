@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { innerShellRun, pipeFailuresFailTheBuild, pipeStatusCheck } from '../../../runner/src/grader/kinds/pipe-failures-fail-the-build.js';
+import { copiedStageRunsOf } from '../../../runner/src/grader/facts/dockerfile-stages.js';
 import { facts } from './builders.js';
 
 // Misgrades found by the third round of adversarial answers (test/fixtures/answers.ts),
@@ -74,5 +75,49 @@ describe('lesson 10: a pipe quoted for a shell of its own (bash -c "make | tee l
     expect(innerShellRun('sh -c "echo \\"$HOME\\" | tee x"')).toEqual({ shell: 'sh', command: 'echo "$HOME" | tee x' });
     expect(innerShellRun("ssh -c aes128-ctr 'a | b'")).toBeUndefined();
     expect(innerShellRun("echo bash -c 'a | b'")).toBeUndefined();
+  });
+});
+
+describe('lesson 10: a pipe in a build stage the image copies from', () => {
+  const multiStage = (buildRun: string, extra = '') =>
+    `FROM golang:1.24 AS build\nWORKDIR /src\nCOPY Makefile report.c ./\n${buildRun}\n\nFROM debian:trixie-slim\nCOPY --from=build /usr/local/bin/report /usr/local/bin/report\n${extra}CMD ["report"]\n`;
+  const judgeWith = (dockerfileText: string, ...history: string[]) =>
+    pipeFailuresFailTheBuild.evaluate(
+      facts({
+        history: history.map((createdBy) => ({ createdBy, isEmptyLayer: false })),
+        probes: { dockerfile: { outcome: 'read', path: '/root/exercises/lesson-10/Dockerfile', finalBase: { fromLines: [], reference: '' }, copiedStageRuns: copiedStageRunsOf(dockerfileText) } },
+      }),
+      {},
+    );
+
+  it("fails the build stage's pipe without pipefail, though no history row holds it (measured: passed before)", () => {
+    const outcome = judgeWith(multiStage('RUN make install 2>&1 | tee /var/log/report-build.log'), 'COPY /usr/local/bin/report /usr/local/bin/report # buildkit');
+    expect(outcome).toMatchObject({ status: 'fail', message: expect.stringContaining('line 4 of /root/exercises/lesson-10/Dockerfile, in the build stage build the image copies from') });
+    expect(judgeWith(multiStage('SHELL ["/bin/bash", "-o", "pipefail", "-c"]\nRUN make install 2>&1 | tee /var/log/report-build.log')).status).toBe('pass');
+    expect(judgeWith(multiStage('RUN set -o pipefail && make install 2>&1 | tee /var/log/report-build.log')).status).toBe('pass');
+  });
+
+  it('judges only the stages the image takes files from, and the final chain by its history alone', () => {
+    // A stage nothing copies from is never built.
+    expect(judgeWith('FROM busybox AS unused\nRUN a | b\n\nFROM busybox\nRUN echo hi\n').status).toBe('pass');
+    // The final stage's own RUNs come from the history, as before; its Dockerfile lines are not read twice.
+    expect(copiedStageRunsOf('FROM busybox AS base\nRUN a | b\nFROM base\nRUN c | d\n')).toEqual([]);
+    // Through a stage's parent, a mount's from=, and a stage named by its index.
+    const runs = copiedStageRunsOf(
+      'FROM golang:1.24 AS base\nSHELL ["/bin/bash", "-o", "pipefail", "-c"]\nFROM base AS build\nRUN make | tee log\nRUN ["sh", "-c", "a | b"]\nFROM busybox AS tools\nRUN c | d\nFROM busybox\nRUN e | f\nFROM debian:trixie-slim\nRUN --mount=from=tools,target=/t ls\nCOPY --from=1 /a /a\nCOPY --from=busybox:latest /bin/busybox /bin/\n',
+    );
+    expect(runs).toEqual([
+      { stage: 'build', line: 4, createdBy: 'RUN /bin/bash -o pipefail -c make | tee log' },
+      { stage: 'build', line: 5, createdBy: 'RUN sh -c a | b' },
+      { stage: 'tools', line: 7, createdBy: 'RUN /bin/sh -c c | d' },
+    ]);
+  });
+
+  it("reads a heredoc's script, and lets the history alone judge when the Dockerfile was not read", () => {
+    expect(copiedStageRunsOf('FROM busybox AS build\nRUN <<EOF\nset -o pipefail\nmake | tee log\nEOF\nFROM scratch\nCOPY --from=build /a /a\n')).toEqual([
+      { stage: 'build', line: 2, createdBy: 'RUN /bin/sh -c set -o pipefail\nmake | tee log' },
+    ]);
+    const notGiven = pipeFailuresFailTheBuild.evaluate(facts({ history: [], probes: { dockerfile: { outcome: 'not-given' } } }), {});
+    expect(notGiven.status).toBe('pass');
   });
 });

@@ -20,21 +20,29 @@ interface RunRow {
  * `;` unless errexit (`-e`) stops the shell first. Without it a pipe reports only its last
  * command's exit code, and a failed build step can pass unseen. Judged from the history rows,
  * where both builders record the shell and its options (`RUN /bin/bash -o pipefail -c …`,
- * `/bin/bash -o pipefail -c …`).
+ * `/bin/bash -o pipefail -c …`), and, for the build stages the image takes files from (whose
+ * RUNs no history row records), from the exercise folder's Dockerfile when it was read: a
+ * failing make there is hidden all the same, whatever a later COPY happens to notice.
  */
 export const pipeFailuresFailTheBuild: CheckKind<typeof params> = {
   summary: 'Every RUN that pipes one command into another fails when any of them fails',
   params,
+  // The Dockerfile, for the build stages the image copies from: their RUNs are in no history row.
+  probes: () => ({ dockerfile: true }),
   evaluate(facts) {
-    const unguarded = facts.history
-      .map((row) => runRowOf(row.createdBy))
-      .flatMap((run) => {
-        const why = run === undefined ? undefined : unguardedPipe(run);
-        return run !== undefined && why !== undefined ? [{ run, why }] : [];
-      });
+    const dockerfile = facts.probes.dockerfile?.outcome === 'read' ? facts.probes.dockerfile : undefined;
+    const rows = [
+      ...facts.history.map((row) => ({ createdBy: row.createdBy, where: '' })),
+      ...(dockerfile?.copiedStageRuns ?? []).map((run) => ({ createdBy: run.createdBy, where: `, line ${run.line} of ${dockerfile!.path}, in the build stage ${run.stage} the image copies from` })),
+    ];
+    const unguarded = rows.flatMap(({ createdBy, where }) => {
+      const run = runRowOf(createdBy);
+      const why = run === undefined ? undefined : unguardedPipe(run);
+      return run !== undefined && why !== undefined ? [{ run, why, where }] : [];
+    });
     const expected = 'no RUN with a pipe runs without pipefail';
     if (unguarded.length === 0) return { status: 'pass', expected, actual: 'every pipe fails with its commands' };
-    const listed = unguarded.map(({ run }) => `\`${describeInstruction(`RUN ${run.command}`)}\` (in ${run.shell})`).join('; ');
+    const listed = unguarded.map(({ run, where }) => `\`${describeInstruction(`RUN ${run.command}`)}\` (in ${run.shell}${where})`).join('; ');
     const reasons = [...new Set(unguarded.map(({ why }) => why).filter((why) => why !== 'no-pipefail'))];
     return {
       status: 'fail',
