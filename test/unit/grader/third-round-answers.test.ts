@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { innerShellRun, pipeFailuresFailTheBuild, pipeStatusCheck } from '../../../runner/src/grader/kinds/pipe-failures-fail-the-build.js';
+import { innerShellRun, pipeFailuresFailTheBuild, pipeStatusCheck, stdinShellRun, topLevelCommands } from '../../../runner/src/grader/kinds/pipe-failures-fail-the-build.js';
 import { copiedStageRunsOf } from '../../../runner/src/grader/facts/dockerfile-stages.js';
 import { facts } from './builders.js';
 
@@ -119,5 +119,31 @@ describe('lesson 10: a pipe in a build stage the image copies from', () => {
     ]);
     const notGiven = pipeFailuresFailTheBuild.evaluate(facts({ history: [], probes: { dockerfile: { outcome: 'not-given' } } }), {});
     expect(notGiven.status).toBe('pass');
+  });
+});
+
+describe('lesson 10: here-documents in a RUN', () => {
+  it('judges a shell fed its script by a here-document with that shell’s options (measured: bash -o pipefail <<EOF failed before)', () => {
+    expect(judge(row('bash -o pipefail <<EOF\nmake install 2>&1 | tee /var/log/report-build.log\nEOF', '/bin/sh')).status).toBe('pass');
+    expect(judge(row("bash <<'EOF'\nset -o pipefail\nmake | tee log\nEOF", '/bin/sh')).status).toBe('pass');
+    expect(judge(row('bash <<EOF\nmake | tee log\nEOF', '/bin/sh')).status).toBe('fail');
+    expect(judge(row('bash -o pipefail <<EOF || true\nmake | tee log\nEOF', '/bin/sh')).status).toBe('fail');
+    expect(judge(row('bash -o pipefail <<EOF\nmake | tee log\nEOF\necho done', '/bin/sh')).status).toBe('fail');
+  });
+
+  it("reads a here-document's body as data, not as commands of the RUN", () => {
+    expect(judge(row('cat <<EOF > /etc/motd\nbuilt | tested\nEOF\nmake install', '/bin/sh')).status).toBe('pass');
+    expect(judge(row('cat <<-EOF > notes\n\ta | b\n\tEOF\nmake | tee log', '/bin/sh')).status).toBe('fail');
+    expect(topLevelCommands('cat <<A; cat <<B\none\nA\ntwo\nB\nls')).toEqual([
+      { before: ';', text: 'cat <<A', heredocs: ['one'] },
+      { before: ';', text: 'cat <<B', heredocs: ['two'] },
+      { before: ';', text: 'ls' },
+    ]);
+    // A here-string is not a here-document.
+    expect(topLevelCommands('cat <<<word\nls')).toEqual([
+      { before: ';', text: 'cat <<<word' },
+      { before: ';', text: 'ls' },
+    ]);
+    expect(stdinShellRun('bash -c <<EOF', ['a | b'])).toBeUndefined();
   });
 });

@@ -117,15 +117,15 @@ export function unguardedPipe(run: RunRow): Unguarded | undefined {
   const options = shellOptions(run.shell);
   const isBash = /(?:^|[\s/])bash$/.test(run.shell.split(/\s+-/)[0]!.trim());
   const commands = topLevelCommands(run.command);
-  for (const [index, { text }] of commands.entries()) {
+  for (const [index, { text, heredocs }] of commands.entries()) {
     const words = text.trim().split(/\s+/);
     if (words[0] === 'set') {
       applySetOptions(words.slice(1), options);
       continue;
     }
-    const inner = hasPipe(text) ? undefined : innerShellRun(text);
+    const inner = hasPipe(text) ? undefined : (innerShellRun(text) ?? stdinShellRun(text, heredocs));
     if (inner) {
-      // `bash -c 'make | tee log'`: the quoted pipe runs in a shell of its own, with that shell's options.
+      // `bash -c 'make | tee log'` or `bash <<EOF`: the pipe runs in a shell of its own, with that shell's options.
       const why = unguardedPipe(inner);
       if (why) return why;
       // Its script's failure is this command's exit code, which what follows may still swallow.
@@ -161,6 +161,16 @@ export function innerShellRun(command: string): RunRow | undefined {
   const together = `${match[3]}${match[4]}`;
   const script = match[5] ?? match[6]!.replace(/\\(["\\$`\n])/g, '$1');
   return { shell: `${match[1]}${match[2]}${together ? ` -${together}` : ''}`, command: script };
+}
+
+/**
+ * A shell that reads its script from a here-document (`bash -o pipefail <<EOF`, with no -c):
+ * the document and the shell, as a RUN row would give them; undefined for any other command.
+ */
+export function stdinShellRun(command: string, heredocs: readonly string[] | undefined): RunRow | undefined {
+  if (heredocs?.length !== 1) return undefined;
+  const match = /^(?:(?:\S*\/)?env\s+)?((?:\S*\/)?(?:ba|da|a|k|z|mk)?sh)((?:\s+[-+][abd-zA-Z]*o\s+\w+|\s+[-+][abd-zA-Z]+)*?)\s*<<-?\s*(["']?)[A-Za-z_][\w.-]*\3$/.exec(command.trim());
+  return match ? { shell: `${match[1]}${match[2]}`, command: heredocs[0]! } : undefined;
 }
 
 /** `${PIPESTATUS[0]}`, quoted or not, and `$PIPESTATUS` (bash reads an array without an index as its first element). */
@@ -245,6 +255,8 @@ interface TopLevelCommand {
   /** The operator before it: `;` for the first, a new line or `&`. */
   before: '&&' | '||' | ';';
   text: string;
+  /** The bodies of its here-documents (`cat <<EOF`), in order: data for the command, not commands. */
+  heredocs?: string[];
 }
 
 /**
@@ -258,14 +270,50 @@ export function topLevelCommands(command: string): TopLevelCommand[] {
   let current = '';
   let quote: string | undefined;
   let depth = 0;
+  // Here-documents opened on the current line, each waiting for its body after the line ends.
+  let opened: Array<{ delimiter: string; stripsTabs: boolean }> = [];
+  let awaiting: Array<{ delimiter: string; stripsTabs: boolean; owner: TopLevelCommand }> = [];
   const push = (next: TopLevelCommand['before']) => {
-    if (current.trim()) commands.push({ before, text: current.trim() });
+    if (current.trim()) {
+      const pushed: TopLevelCommand = { before, text: current.trim() };
+      commands.push(pushed);
+      awaiting.push(...opened.map((heredoc) => ({ ...heredoc, owner: pushed })));
+    }
+    opened = [];
     before = next;
     current = '';
   };
   for (let index = 0; index < command.length; index++) {
     const char = command[index]!;
     const rest = command.slice(index);
+    if (!quote && char === '\n' && (opened.length || awaiting.length)) {
+      // The line ends: the bodies of its here-documents follow, each up to its delimiter line.
+      if (depth === 0) push(';');
+      else awaiting.push(...opened.map((heredoc) => ({ ...heredoc, owner: { before: ';' as const, text: '' } })));
+      opened = [];
+      for (const heredoc of awaiting) {
+        const body: string[] = [];
+        while (index < command.length) {
+          const end = command.indexOf('\n', index + 1);
+          const line = command.slice(index + 1, end === -1 ? command.length : end);
+          index = end === -1 ? command.length : end;
+          if ((heredoc.stripsTabs ? line.replace(/^\t+/, '') : line) === heredoc.delimiter) break;
+          body.push(line);
+        }
+        (heredoc.owner.heredocs ??= []).push(body.join('\n'));
+      }
+      awaiting = [];
+      // Back on the newline that ended the last body, so it separates commands as usual.
+      index--;
+      continue;
+    }
+    const heredocStart = !quote ? /^<<(-?)\s*(["']?)([A-Za-z_][\w.-]*)\2/.exec(rest) : null;
+    if (heredocStart && command[index - 1] !== '<') {
+      opened.push({ delimiter: heredocStart[3]!, stripsTabs: heredocStart[1] === '-' });
+      current += heredocStart[0];
+      index += heredocStart[0].length - 1;
+      continue;
+    }
     if (quote) {
       current += char;
       if (char === '\\' && quote === '"') current += command[++index] ?? '';
