@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { innerShellRun, pipeFailuresFailTheBuild, pipeStatusCheck, stdinShellRun, topLevelCommands } from '../../../runner/src/grader/kinds/pipe-failures-fail-the-build.js';
 import { copiedStageRunsOf } from '../../../runner/src/grader/facts/dockerfile-stages.js';
+import { startedProgram } from '../../../runner/src/grader/kinds/http-responds.js';
+import type { FileFacts, ImageConfigFacts } from '../../../runner/src/grader/types.js';
 import { facts } from './builders.js';
 
 // Misgrades found by the third round of adversarial answers (test/fixtures/answers.ts),
@@ -145,5 +147,26 @@ describe('lesson 10: here-documents in a RUN', () => {
       { before: ';', text: 'ls' },
     ]);
     expect(stdinShellRun('bash -c <<EOF', ['a | b'])).toBeUndefined();
+  });
+});
+
+describe('lesson 7: the service started through a launcher (env, nice, nohup, setsid)', () => {
+  const program = (filePath: string, identity: FileFacts['identity']): FileFacts => ({ path: filePath, type: 'file', sizeBytes: 5_000_000, mode: 0o755, layer: 1, ...(identity ? { identity } : {}) });
+  const service = program('app/hello', { kind: 'go-program', mainPath: 'example.com/layerlab/hello' });
+  const busybox = program('bin/busybox', { kind: 'busybox' });
+  const image = (config: Partial<ImageConfigFacts>) =>
+    facts({ config: { ...facts().config, env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], entrypoint: null, cmd: null, ...config } }, [service, busybox, { ...busybox, path: 'bin/env', hardLinkTo: 'bin/busybox' }]);
+
+  it('finds the program env runs, past its variables and options (measured: /bin/busybox before)', () => {
+    expect(startedProgram(image({ entrypoint: ['env', 'GODEBUG=http2server=0', '/app/hello'] }))).toEqual({ name: '/app/hello', path: 'app/hello' });
+    expect(startedProgram(image({ cmd: ['/usr/bin/env', '-i', '-u', 'HOME', 'A=1', '--', '/app/hello'] }))).toEqual({ name: '/app/hello', path: 'app/hello' });
+    expect(startedProgram(image({ cmd: ['nice', '-n', '5', 'nohup', '/app/hello'] }))).toEqual({ name: '/app/hello', path: 'app/hello' });
+    expect(startedProgram(image({ cmd: ['/bin/sh', '-c', 'exec env PORT=8080 /app/hello'] }))).toEqual({ name: '/app/hello', path: 'app/hello' });
+    expect(startedProgram(image({ entrypoint: ['env', 'X=1', 'sh', '-c', 'exec /app/hello'] }))).toEqual({ name: '/app/hello', path: 'app/hello' });
+  });
+
+  it('still names what env runs when that is not the service, and env alone', () => {
+    expect(startedProgram(image({ cmd: ['env', 'httpd', '-f', '-p', '8080'] }))).toEqual({ name: 'httpd' });
+    expect(startedProgram(image({ cmd: ['env'] }))).toEqual({ name: 'env', path: 'bin/env' });
   });
 });

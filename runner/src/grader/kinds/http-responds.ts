@@ -174,13 +174,16 @@ const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
  * working folder, symlinks followed. `path` is undefined when the image has no such file.
  */
 export function startedProgram(facts: ImageFacts): { name: string; path?: string } | undefined {
-  const command = [...(facts.config.entrypoint ?? []), ...(facts.config.cmd ?? [])];
-  let name = command[0];
+  const written = [...(facts.config.entrypoint ?? []), ...(facts.config.cmd ?? [])];
+  const command = withoutLaunchers(written);
+  // A launcher with nothing to launch (`CMD ["env"]`) is the program itself.
+  let name = command[0] ?? written[0];
   if (!name) return undefined;
   if (/(?:^|\/)(?:ba|da|a)?sh$/.test(name) && command[1] === '-c' && command[2] !== undefined) {
     const words = command[2].trim().split(/\s+/);
     while (words.length && (/^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0]!) || words[0] === 'exec')) words.shift();
-    if (words[0]) name = words[0];
+    const program = withoutLaunchers(words)[0];
+    if (program) name = program;
   }
   const searchPath = facts.config.env.find((entry) => entry.startsWith('PATH='))?.slice(5) ?? defaultPath;
   const candidates = name.includes('/')
@@ -191,6 +194,35 @@ export function startedProgram(facts: ImageFacts): { name: string; path?: string
     if (resolved !== undefined && facts.files.get(resolved)?.type === 'file') return { name, path: resolved };
   }
   return { name };
+}
+
+/** Programs that set something up and then run the rest of their command line in their place. */
+const launchers = new Set(['env', 'nohup', 'setsid', 'nice']);
+/** Their options that take the next word as a value. */
+const launcherOptionsWithValue = new Set(['env -u', 'env -C', 'nice -n']);
+
+/**
+ * A command with the launchers in front of the program taken off: `env GODEBUG=x /app/hello`,
+ * `nice -n 5 /app/hello` and `nohup /app/hello` all run /app/hello (their options and env's
+ * variable assignments go with them).
+ */
+function withoutLaunchers(command: readonly string[]): string[] {
+  const words = [...command];
+  while (words.length && launchers.has(words[0]!.split('/').at(-1)!)) {
+    const launcher = words.shift()!.split('/').at(-1)!;
+    while (words.length) {
+      const word = words[0]!;
+      if (word === '--') {
+        words.shift();
+        break;
+      }
+      const isAssignment = launcher === 'env' && /^[A-Za-z_][A-Za-z0-9_]*=/.test(word);
+      if (!isAssignment && !(word.startsWith('-') && word.length > 1) && !(launcher === 'env' && word === '-')) break;
+      words.shift();
+      if (launcherOptionsWithValue.has(`${launcher} ${word}`)) words.shift();
+    }
+  }
+  return words;
 }
 
 /**
