@@ -57,7 +57,8 @@ describe("lesson 10: bash's PIPESTATUS tests after the pipe", () => {
 describe('lesson 10: a pipe quoted for a shell of its own (bash -c "make | tee log")', () => {
   it('fails the inner pipe when that shell has no pipefail (measured: passed before, the pipe being in quotes)', () => {
     const outcome = judge(row('bash -c "make install 2>&1 | tee /var/log/report-build.log"', '/bin/sh'));
-    expect(outcome.status).toBe('fail');
+    expect(outcome).toMatchObject({ status: 'fail', message: expect.stringContaining('(in /bin/sh; the pipe runs in its own bash)') });
+    expect(judge(row('bash -e <<EOF\nmake | tee log\nEOF', '/bin/sh'))).toMatchObject({ message: expect.stringContaining('(in /bin/sh; the pipe runs in its own bash -e)') });
     expect(judge(row("sh -c 'make | tee log'", '/bin/bash -o pipefail')).status).toBe('fail');
     expect(judge(row("/usr/bin/env bash -e -c 'make | tee log'", '/bin/sh')).status).toBe('fail');
   });

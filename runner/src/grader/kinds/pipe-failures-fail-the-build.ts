@@ -37,8 +37,8 @@ export const pipeFailuresFailTheBuild: CheckKind<typeof params> = {
     ];
     const unguarded = rows.flatMap(({ createdBy, where }) => {
       const run = runRowOf(createdBy);
-      const why = run === undefined ? undefined : unguardedPipe(run);
-      return run !== undefined && why !== undefined ? [{ run, why, where }] : [];
+      const verdict = run === undefined ? undefined : judgePipes(run);
+      return run !== undefined && verdict !== undefined ? [{ run, why: verdict.why, where: verdict.shell === run.shell ? where : `${where}; the pipe runs in its own ${verdict.shell}` }] : [];
     });
     const expected = 'no RUN with a pipe runs without pipefail';
     if (unguarded.length === 0) return { status: 'pass', expected, actual: 'every pipe fails with its commands' };
@@ -113,6 +113,12 @@ export function hasPipe(command: string): boolean {
 
 /** Why a RUN's pipe can fail without failing the step, or undefined when it cannot (or it has no pipe). */
 export function unguardedPipe(run: RunRow): Unguarded | undefined {
+  return judgePipes(run)?.why;
+}
+
+/** Why a RUN's pipe can fail unseen, and the shell that runs that pipe (an inner `bash -c '…'` may). */
+function judgePipes(run: RunRow): { why: Unguarded; shell: string } | undefined {
+  const verdict = (why: Unguarded | undefined) => (why ? { why, shell: run.shell } : undefined);
   if (!hasPipe(run.command) && !innerShellWord.test(run.command)) return undefined;
   const options = shellOptions(run.shell);
   const isBash = /(?:^|[\s/])bash$/.test(run.shell.split(/\s+-/)[0]!.trim());
@@ -126,11 +132,11 @@ export function unguardedPipe(run: RunRow): Unguarded | undefined {
     const inner = hasPipe(text) ? undefined : (innerShellRun(text) ?? stdinShellRun(text, heredocs));
     if (inner) {
       // `bash -c 'make | tee log'` or `bash <<EOF`: the pipe runs in a shell of its own, with that shell's options.
-      const why = unguardedPipe(inner);
-      if (why) return why;
+      const innerVerdict = judgePipes(inner);
+      if (innerVerdict) return innerVerdict;
       // Its script's failure is this command's exit code, which what follows may still swallow.
       const fate = hasPipe(inner.command) || innerShellWord.test(inner.command) ? whenThePipeFails(commands, index, options.errexit) : undefined;
-      if (fate) return fate;
+      if (fate) return verdict(fate);
       continue;
     }
     if (!hasPipe(text)) continue;
@@ -138,10 +144,10 @@ export function unguardedPipe(run: RunRow): Unguarded | undefined {
     // bash's idioms without pipefail read the first command's code from PIPESTATUS right after the pipe.
     const statusCheck = isBash && next !== undefined && next.before !== '||' ? pipeStatusCheck(next.text) : undefined;
     if (statusCheck === 'exits') continue;
-    if (!options.pipefail && statusCheck === undefined) return 'no-pipefail';
+    if (!options.pipefail && statusCheck === undefined) return verdict('no-pipefail');
     // A failure now shows as the pipe's exit code, or as the status check's: what follows decides whether it ends the step.
     const fate = whenThePipeFails(commands, statusCheck ? index + 1 : index, options.errexit);
-    if (fate) return fate;
+    if (fate) return verdict(fate);
   }
   return undefined;
 }
