@@ -73,6 +73,8 @@ interface EngineScript {
   /** The answers to successive `POST /build`s: the recorded streams, or the engine refusing the build. */
   builds?: Array<'as-is' | 'after-change' | 'run-fails' | 'refused'>;
   removeImage?: 'removed' | 'gone' | 'in-use';
+  /** Called when a container is asked for; its answer waits until the promise settles. */
+  onCreate?: () => Promise<void>;
   start?: 'started' | 'no-such-file';
   /** `published`: the recorded `httpd -p 8080` container, its port 8080 published on `servicePort` (recorded: 32768). */
   state?: 'exited' | 'running' | 'published';
@@ -127,8 +129,9 @@ async function recordedEngine(script: EngineScript = {}): Promise<RecordedEngine
       if (pathname === '/containers/json') return answer(response, 200, staleProbes);
       if (pathname === '/containers/create') {
         created.push({ name: url.searchParams.get('name'), ...(JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>) });
+        const replying = script.onCreate?.() ?? Promise.resolve();
         const reply = script.create === 'no-such-image' ? containerAnswers.createNoSuchImage : script.create === 'missing-folder' ? engineErrors.missingBindSource : containerAnswers.created;
-        return answer(response, reply.statusCode, reply.json);
+        return void replying.then(() => answer(response, reply.statusCode, reply.json));
       }
       if (container?.[2] === 'archive') {
         const wanted = url.searchParams.get('path') ?? '';
@@ -365,6 +368,15 @@ describe('a command run through gatherImageFacts on a recorded engine', () => {
     expect(facts!.probes.runs).toEqual([{ args: ['serve'], withinMs: 250, outcome: 'timed-out', stdout: 'started\n', stderr: '' }]);
     expect(requests.filter((request) => request === 'GET /containers/{id}/json').length).toBeGreaterThan(1);
     expect(requests.at(-1)).toBe('DELETE /containers/{id}');
+  });
+
+  it('stops when the check is stopped while the container is being created, and removes it once it is', async () => {
+    const controller = new AbortController();
+    const { engine, requests } = await recordedEngine({
+      onCreate: async () => controller.abort(new Error('the learner stopped the check')),
+    });
+    await expect(gatherImageFacts(engine, appRef, { probes: { runs: [{ withinMs: 60_000 }] }, signal: controller.signal })).rejects.toThrow('the learner stopped the check');
+    expect(requests.filter((line) => line.includes('{id}'))).toEqual(['DELETE /containers/{id}']);
   });
 
   it('stops when the check is stopped while it runs, and removes the container', async () => {
