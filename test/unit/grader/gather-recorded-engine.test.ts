@@ -428,6 +428,18 @@ describe('an HTTP probe through gatherImageFacts on a recorded engine', () => {
     expect(requests.at(-1)).toBe('DELETE /containers/{id}');
   });
 
+  it('is timed out with the last error and the last words when nothing answers on the published port', async () => {
+    const closed = http.createServer();
+    const closedPort = await servers.listening(closed);
+    await new Promise((resolve) => closed.close(resolve));
+    const { engine, requests } = await recordedEngine({ state: 'published', servicePort: closedPort });
+    const request = { port: 8080, paths: ['/'], withinMs: 300 };
+    const facts = await gatherImageFacts(engine, appRef, { probes: { http: request }, publishedPortHost: '127.0.0.1' });
+    expect(facts!.probes.http).toEqual({ ...request, outcome: 'timed-out', logTail: 'out-1\nerr-1\nout-2\nerr-2', lastError: 'connection refused' });
+    expect(requests.filter((line) => line === 'GET /containers/{id}/json').length).toBeGreaterThan(1);
+    expect(requests.at(-1)).toBe('DELETE /containers/{id}');
+  });
+
   it('is the exit code and the last words of a service that exited, when the engine published no port', async () => {
     const { engine, requests } = await recordedEngine({ state: 'exited' });
     const request = { port: 8080, paths: ['/'], withinMs: 5000 };
