@@ -46,7 +46,7 @@ const publishedInspect = fixture('container-inspect-published.json');
 const containerLogs = { exited: fixture('logs-both-streams.bin'), running: fixture('logs-running.bin') };
 
 const engineErrors = JSON.parse(fixture('engine-errors.json').toString()) as Record<'missingBindSource' | 'buildBadTag' | 'removeNoSuchImage' | 'removeImageInUse', { statusCode: number; json: { message: string } }>;
-const imageRemoveAnswers = JSON.parse(fixture('image-remove-answers.json').toString()) as { removed: { statusCode: number; json: unknown } };
+const imageRemoveAnswers = JSON.parse(fixture('image-remove-answers.json').toString()) as { removed: { statusCode: number; json: object } };
 const buildStreams = { 'as-is': fixture('rebuild-as-is.jsonl'), 'after-change': fixture('rebuild-after-change.jsonl'), 'run-fails': fixture('build-run-fails.jsonl') };
 const exerciseFolderArchive = fixture('exercise-folder-archive.tar');
 /** `GET /containers/{id}/archive?path=…` of a container of an image with /app/summary.txt ("total: 42"), /app/link -> summary.txt, /app/link2 -> /app/link and /app/dir/. */
@@ -141,7 +141,7 @@ async function recordedEngine(script: EngineScript = {}): Promise<RecordedEngine
       }
       if (container?.[2] === 'start') return script.start === 'no-such-file' ? answer(response, containerAnswers.startNoSuchFile.statusCode, containerAnswers.startNoSuchFile.json) : answer(response, 204);
       if (container?.[2] === 'json' && script.state === 'published') return answer(response, 200, publishedInspect.toString().replaceAll('"HostPort": "32768"', `"HostPort": "${script.servicePort}"`));
-      if (container?.[2] === 'json') return answer(response, 200, containerInspect[script.state ?? 'exited']);
+      if (container?.[2] === 'json') return answer(response, 200, containerInspect[script.state === 'running' ? 'running' : 'exited']);
       if (container?.[2] === 'logs') return answer(response, 200, containerLogs[script.state === 'running' ? 'running' : 'exited'], 'application/vnd.docker.raw-stream');
       if (container && request.method === 'DELETE') {
         if (script.remove === 'gone') return answer(response, containerAnswers.removeGone.statusCode, containerAnswers.removeGone.json);

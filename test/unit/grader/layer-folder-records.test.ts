@@ -8,7 +8,7 @@ import { inPieces } from './builders.js';
 // in either of overlayfs' namespaces. Read as facts only in a folder's tar, and only when
 // they make sense.
 
-async function tarWith(entries: Array<{ header: tar.Headers; content?: Buffer }>): Promise<Buffer> {
+async function tarWith(entries: Array<{ header: Parameters<tar.Pack["entry"]>[0]; content?: Buffer }>): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
   pack.on('data', (chunk) => chunks.push(chunk as Buffer));
