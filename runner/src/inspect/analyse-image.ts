@@ -1,5 +1,4 @@
-import path from 'node:path';
-import { addToParents, parentOf } from '../grader/facts/merged-view.js';
+import { addToParents, removeSubtree } from '../grader/facts/merged-view.js';
 import { diveEfficiency, type EfficiencyLayer } from './dive-efficiency.js';
 import {
   inspectSchemaVersion,
@@ -52,23 +51,12 @@ export function analyseImage(image: SourceImage): InspectReport {
   const removeTree = (root: string, keepRoot: boolean): { sizeBytes: number; pathCount: number } => {
     let sizeBytes = 0;
     let pathCount = 0;
-    const stack = [root];
-    while (stack.length) {
-      const current = stack.pop()!;
-      const below = children.get(current);
-      if (below) {
-        for (const child of below) stack.push(current ? `${current}/${child}` : child);
-        children.delete(current);
-      }
-      if (current === root && keepRoot) continue;
-      const state = present.get(current);
-      if (!state) continue;
-      present.delete(current);
-      children.get(parentOf(current))?.delete(path.posix.basename(current));
+    removeSubtree(present, children, root, keepRoot, (_, state) => {
+      if (!state) return;
       sizeBytes += state.sizeBytes;
       pathCount++;
       hiddenBytes[state.layer]! += state.sizeBytes;
-    }
+    });
     return { sizeBytes, pathCount };
   };
 

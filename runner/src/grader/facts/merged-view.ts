@@ -11,6 +11,34 @@ export interface MergedView {
 const maxSymlinkHops = 40;
 
 /**
+ * Takes `root` (or, with keepRoot, only what is under it) out of a merged tree: every path of
+ * the subtree leaves `files` and the folder index `children`, and `removed` hears of each
+ * path visited with what `files` held there (undefined for a folder only the index knew).
+ * Iterative, so a very deep tree cannot overflow the stack.
+ */
+export function removeSubtree<T>(
+  files: Map<string, T>,
+  children: Map<string, Set<string>>,
+  root: string,
+  keepRoot: boolean,
+  removed: (path: string, held: T | undefined) => void,
+): void {
+  const stack = [root];
+  while (stack.length) {
+    const current = stack.pop()!;
+    const below = children.get(current);
+    if (below) {
+      for (const child of below) stack.push(current ? `${current}/${child}` : child);
+      children.delete(current);
+    }
+    if (current === root && keepRoot) continue;
+    const held = files.get(current);
+    if (files.delete(current)) children.get(parentOf(current))?.delete(path.posix.basename(current));
+    removed(current, held);
+  }
+}
+
+/**
  * Applies the layers in order, as overlayfs would show them to a container
  * (image-spec layer.md, "Whiteouts"): a layer's whiteouts and opaque directories delete
  * what the layers below put there, then its entries add or replace paths.
@@ -34,21 +62,8 @@ export function mergeLayers(layers: ReadonlyArray<LayerContents | undefined>): M
     }
     findingAt.delete(filePath);
   };
-  const removeTree = (filePath: string, layer: number, how: NonNullable<BuildToolFinding['hiddenBy']>, keepRoot: boolean) => {
-    // Iterative, so a very deep tree cannot overflow the stack.
-    const stack = [filePath];
-    while (stack.length) {
-      const current = stack.pop()!;
-      const below = children.get(current);
-      if (below) {
-        for (const child of below) stack.push(current ? `${current}/${child}` : child);
-        children.delete(current);
-      }
-      if (current === filePath && keepRoot) continue;
-      if (files.delete(current)) children.get(parentOf(current))?.delete(path.posix.basename(current));
-      hide(current, layer, how);
-    }
-  };
+  const removeTree = (filePath: string, layer: number, how: NonNullable<BuildToolFinding['hiddenBy']>, keepRoot: boolean) =>
+    removeSubtree(files, children, filePath, keepRoot, (current) => hide(current, layer, how));
 
   layers.forEach((contents, layer) => {
     if (!contents) return;
