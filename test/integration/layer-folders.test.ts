@@ -5,8 +5,8 @@ import type { LayerEntry } from '../../runner/src/grader/facts/layer-tar.js';
 import type { ImageFacts, LayerFolders, ProbeNeeds } from '../../runner/src/grader/types.js';
 import { sandboxLayerFolders } from '../../runner/src/sandbox/layer-folders.js';
 import { connectNestedEngine } from '../../runner/src/sandbox/nested-engine.js';
+import { buildInSandbox } from '../support/build-image.js';
 import { removeTestObjects } from '../support/cleanup.js';
-import { execInSandbox } from '../support/sandbox-exec.js';
 import { instanceFor } from '../support/sandbox-env.js';
 import { testLabel } from '../support/test-run.js';
 
@@ -49,8 +49,7 @@ const probes: ProbeNeeds = { fileContents: ['/srv/summary.txt', '/srv/report.txt
 beforeAll(async () => {
   host = await connectEngine();
   nested = await connectNestedEngine(instance);
-  const built = await execInSandbox(host, instance, `set -e; d=$(mktemp -d); cd $d; printf '%s' "$FILE_Dockerfile" > Dockerfile; docker build -q --label ${testLabel}=${runId} -t ${tag} .; rm -rf $d`, { Dockerfile: dockerfile });
-  expect(built.exitCode, built.stderr).toBe(0);
+  await buildInSandbox(host, instance, { context: new Map([['Dockerfile', Buffer.from(dockerfile)]]), tag, labels: { [testLabel]: runId } });
 });
 
 afterAll(async () => {

@@ -10,6 +10,7 @@ import { fileContains } from '../../runner/src/grader/kinds/file-contains.js';
 import type { ImageFacts, LayerFolders } from '../../runner/src/grader/types.js';
 import { sandboxLayerFolders } from '../../runner/src/sandbox/layer-folders.js';
 import { connectNestedEngine } from '../../runner/src/sandbox/nested-engine.js';
+import { buildInSandbox } from '../support/build-image.js';
 import { removeTestObjects } from '../support/cleanup.js';
 import { execInSandbox } from '../support/sandbox-exec.js';
 import { instanceFor } from '../support/sandbox-env.js';
@@ -63,8 +64,7 @@ const probes = { fileContents: [...Object.keys(expected), '/etc/course/kernel', 
 beforeAll(async () => {
   host = await connectEngine();
   nested = await connectNestedEngine(instance);
-  const built = await execInSandbox(host, instance, `set -e; d=$(mktemp -d); cd $d; printf '%s' "$FILE_Dockerfile" > Dockerfile; docker build -q --label ${testLabel}=${runId} -t ${tag} .; rm -rf $d`, { Dockerfile: dockerfile });
-  expect(built.exitCode, built.stderr).toBe(0);
+  await buildInSandbox(host, instance, { context: new Map([['Dockerfile', Buffer.from(dockerfile)]]), tag, labels: { [testLabel]: runId } });
 });
 
 afterAll(async () => {
