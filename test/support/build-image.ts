@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import tar from 'tar-stream';
+import { makeTar } from './tar.js';
 import { followProgress, type Engine } from '../../runner/src/engine.js';
 import { projectRoot } from '../../runner/src/project-root.js';
 import type { Instance } from '../../runner/src/settings.js';
@@ -21,18 +21,8 @@ export async function contextOf(dir: string): Promise<Map<string, Buffer>> {
   return files;
 }
 
-async function tarOf(files: Map<string, Buffer>): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  const done = new Promise<void>((resolve, reject) => {
-    pack.on('data', (chunk) => chunks.push(chunk as Buffer));
-    pack.on('end', resolve);
-    pack.on('error', reject);
-  });
-  for (const [name, content] of files) pack.entry({ name, size: content.length, mode: 0o644 }, content);
-  pack.finalize();
-  await done;
-  return Buffer.concat(chunks);
+function tarOf(files: Map<string, Buffer>): Promise<Buffer> {
+  return makeTar([...files].map(([name, content]) => ({ name, content })));
 }
 
 export interface BuildRequest {
