@@ -25,7 +25,8 @@ export default defineExercise({
       id: 'failures-fail-the-build',
       title: 'A failing make fails the build',
       kind: 'pipe-failures-fail-the-build',
-      params: {},
+      // make too, pipe or not: `make || true`, or `make; echo done`, hides its failure as well as tee does.
+      params: { commands: ['make'] },
       hint: 'A pipe reports the exit code of its last command, and `tee` always succeeds. Which instruction picks the shell that RUN uses, and which bash option makes a pipe fail when any part of it fails?',
     },
   ],

@@ -206,7 +206,7 @@ const launcherOptionsWithValue = new Set(['env -u', 'env -C', 'nice -n']);
  * `nice -n 5 /app/hello` and `nohup /app/hello` all run /app/hello (their options and env's
  * variable assignments go with them).
  */
-function withoutLaunchers(command: readonly string[]): string[] {
+export function withoutLaunchers(command: readonly string[]): string[] {
   const words = [...command];
   while (words.length && launchers.has(words[0]!.split('/').at(-1)!)) {
     const launcher = words.shift()!.split('/').at(-1)!;

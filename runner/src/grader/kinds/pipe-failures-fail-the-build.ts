@@ -3,8 +3,17 @@ import { escapeLine } from '../report/untrusted.js';
 import { plural } from '../describe.js';
 import { describeInstruction } from '../facts/history.js';
 import type { CheckKind } from '../types.js';
+import { withoutLaunchers } from './http-responds.js';
 
-const params = z.object({}).strict();
+const params = z
+  .object({
+    /**
+     * Commands whose failure must fail their RUN even where no pipe hides it: `make || true`,
+     * or `make; echo done` without errexit, swallows a failing make as surely as a pipe does.
+     */
+    commands: z.array(z.string().regex(/^[\w.+-]+$/, 'must be a command name such as make')).optional(),
+  })
+  .strict();
 
 /** A RUN as the history records it: the shell it ran in, and the command line it was given. */
 interface RunRow {
@@ -23,13 +32,16 @@ interface RunRow {
  * `/bin/bash -o pipefail -c …`), and, for the build stages the image takes files from (whose
  * RUNs no history row records), from the exercise folder's Dockerfile when it was read: a
  * failing make there is hidden all the same, whatever a later COPY happens to notice.
+ * The commands the exercise names (`commands: ['make']`) are held to the same rule with no
+ * pipe at all: `make || true`, `make; echo done` without errexit, or `(make || true) | tee
+ * log` hide a failing make as well as a pipe does.
  */
 export const pipeFailuresFailTheBuild: CheckKind<typeof params> = {
   summary: 'Every RUN that pipes one command into another fails when any of them fails',
   params,
   // The Dockerfile, for the build stages the image copies from: their RUNs are in no history row.
   probes: () => ({ dockerfile: true }),
-  evaluate(facts) {
+  evaluate(facts, { commands = [] }) {
     const dockerfile = facts.probes.dockerfile?.outcome === 'read' ? facts.probes.dockerfile : undefined;
     const rows = [
       ...facts.history.map((row) => ({ createdBy: row.createdBy, where: '' })),
@@ -37,20 +49,35 @@ export const pipeFailuresFailTheBuild: CheckKind<typeof params> = {
     ];
     const unguarded = rows.flatMap(({ createdBy, where }) => {
       const run = runRowOf(createdBy);
-      const verdict = run === undefined ? undefined : judgePipes(run);
-      return run !== undefined && verdict !== undefined ? [{ run, why: verdict.why, where: verdict.shell === run.shell ? where : `${where}; the pipe runs in its own ${verdict.shell}` }] : [];
+      const verdict = run === undefined ? undefined : judgePipes(run, commands);
+      if (run === undefined || verdict === undefined) return [];
+      const inShell = verdict.shell === run.shell ? where : `${where}; the ${verdict.subject === 'pipe' ? 'pipe' : verdict.subject} runs in its own ${verdict.shell}`;
+      return [{ run, why: verdict.why, subject: verdict.subject, where: inShell }];
     });
-    const expected = 'no RUN with a pipe runs without pipefail';
-    if (unguarded.length === 0) return { status: 'pass', expected, actual: 'every pipe fails with its commands' };
-    const listed = unguarded.map(({ run, where }) => `\`${describeInstruction(`RUN ${run.command}`)}\` (in ${run.shell}${where})`).join('; ');
-    const reasons = [...new Set(unguarded.map(({ why }) => why).filter((why) => why !== 'no-pipefail'))];
+    const expected = commands.length ? `no RUN with a pipe runs without pipefail, and a failing ${commands.join(' or ')} fails its RUN` : 'no RUN with a pipe runs without pipefail';
+    if (unguarded.length === 0) return { status: 'pass', expected, actual: `every pipe${commands.length ? ` and every ${commands.join(', ')}` : ''} fails with its commands` };
+    const listing = (items: typeof unguarded) => items.map(({ run, where }) => `\`${describeInstruction(`RUN ${run.command}`)}\` (in ${run.shell}${where})`).join('; ');
+    const pipes = unguarded.filter(({ subject }) => subject === 'pipe');
+    const others = unguarded.filter(({ subject }) => subject !== 'pipe');
+    const sentences = [
+      ...(pipes.length ? [`${listing(pipes)}: a pipe reports only the exit code of its last command, so a command that fails before it does not stop the build.`] : []),
+      ...[...new Set(others.map(({ subject }) => subject))].map(
+        (command) => `${listing(others.filter(({ subject }) => subject === command))}: when ${command} fails, the step still succeeds, and the build goes on with what it did not make.`,
+      ),
+    ];
+    const reasons = [...new Set(unguarded.filter(({ why }) => why !== 'no-pipefail').map(({ why, subject }) => `${why}:${subject === 'pipe' ? 'the pipe' : subject}`))];
     return {
       status: 'fail',
       expected,
-      actual: `${plural(unguarded.length, 'RUN')} with a pipe and no pipefail`,
+      actual: pipes.length && !others.length ? `${plural(unguarded.length, 'RUN')} with a pipe and no pipefail` : `${plural(unguarded.length, 'RUN')} where a failure does not fail the step`,
       message: escapeLine(
-        `${listed}: a pipe reports only the exit code of its last command, so a command that fails before it does not stop the build.` +
-          reasons.map((why) => ` ${swallowedSentences[why]}`).join(''),
+        sentences.join(' ') +
+          reasons
+            .map((reason) => {
+              const [why, subject] = reason.split(':') as [Exclude<Unguarded, 'no-pipefail'>, string];
+              return ` ${swallowedSentences[why](subject)}`;
+            })
+            .join(''),
       ),
     };
   },
@@ -58,9 +85,11 @@ export const pipeFailuresFailTheBuild: CheckKind<typeof params> = {
 
 type Unguarded = 'no-pipefail' | 'swallowed' | 'later-command';
 
-const swallowedSentences: Record<Exclude<Unguarded, 'no-pipefail'>, string> = {
-  swallowed: 'An ending like `|| true` or `|| echo …` turns any failure into success, pipefail or not; end the handler with `exit 1` if you want one.',
-  'later-command': 'A command after `;` runs even when the pipe failed, and its exit code becomes the step\'s: join the commands with `&&`, or start the shell with `-e` (`set -e`).',
+/** Why a failure did not end the step, said of what failed: "the pipe", or a command's name. */
+const swallowedSentences: Record<Exclude<Unguarded, 'no-pipefail'>, (subject: string) => string> = {
+  swallowed: () => 'An ending like `|| true` or `|| echo …` turns any failure into success, pipefail or not; end the handler with `exit 1` if you want one.',
+  'later-command': (subject) =>
+    `A command after \`;\` runs even when ${subject} failed, and its exit code becomes the step's: join the commands with \`&&\`, or start the shell with \`-e\` (\`set -e\`).`,
 };
 
 /** The shell and command of a RUN row, or undefined for rows that ran nothing. */
@@ -74,7 +103,7 @@ export function runRowOf(createdBy: string): RunRow | undefined {
   // Build arguments the step saw come first, as "|2 A=1 B=2 ", with both builders.
   const body = withoutRun.replace(/^\|\d+ (?:\S+=\S* )*/, '');
   // The shell, maybe through env, its options (`-o NAME` takes a word), then -c, alone or run together (`-ec`).
-  const shell = /^((?:\S*\/)?env +)?(\S*sh)((?: +[-+][a-zA-Z]*o +\w+| +[-+][a-zA-Z]+)*?) +-([a-zA-Z]*)c([a-zA-Z]*) +([\s\S]*)$/.exec(body);
+  const shell = /^((?:\S*\/)?env +)?(\S*sh)((?: +[-+][a-zA-Z]*[oO] +\w+| +--[a-z][\w-]*| +[-+][a-zA-Z]+)*?) +-([a-zA-Z]*)c([a-zA-Z]*) +([\s\S]*)$/.exec(body);
   if (!shell) return { shell: 'exec form', command: body };
   const together = `${shell[4]}${shell[5]}`;
   return { shell: `${shell[1] ?? ''}${shell[2]}${shell[3]}${together ? ` -${together}` : ''}`, command: shell[6]! };
@@ -111,45 +140,173 @@ export function hasPipe(command: string): boolean {
   return false;
 }
 
-/** Why a RUN's pipe can fail without failing the step, or undefined when it cannot (or it has no pipe). */
-export function unguardedPipe(run: RunRow): Unguarded | undefined {
-  return judgePipes(run)?.why;
+/** Why a RUN's pipe (or one of the watched commands) can fail without failing the step, or undefined when it cannot. */
+export function unguardedPipe(run: RunRow, watched: readonly string[] = []): Unguarded | undefined {
+  return judgePipes(run, watched)?.why;
 }
 
-/** Why a RUN's pipe can fail unseen, and the shell that runs that pipe (an inner `bash -c '…'` may). */
-function judgePipes(run: RunRow): { why: Unguarded; shell: string } | undefined {
-  const verdict = (why: Unguarded | undefined) => (why ? { why, shell: run.shell } : undefined);
-  if (!hasPipe(run.command) && !innerShellWord.test(run.command)) return undefined;
-  const options = shellOptions(run.shell);
-  const isBash = /(?:^|[\s/])bash$/.test(run.shell.split(/\s+-/)[0]!.trim());
-  const commands = topLevelCommands(run.command);
+interface Verdict {
+  why: Unguarded;
+  /** The shell that runs what failed unseen (an inner `bash -c '…'` may). */
+  shell: string;
+  /** What failed unseen: "pipe", or the watched command's name. */
+  subject: string;
+}
+
+/** Why a RUN's pipe, or a watched command in it, can fail unseen, and the shell that runs it. */
+function judgePipes(run: RunRow, watched: readonly string[]): Verdict | undefined {
+  if (!hasPipe(run.command) && !innerShellWord.test(run.command) && !namesWatched(run.command, watched)) return undefined;
+  return judgeList(run.command, run.shell, shellOptions(run.shell), watched);
+}
+
+/**
+ * Judges a list of commands run by `shell` with `options` (which its `set` commands change):
+ * each pipe must fail with its commands, each watched command's failure must reach the list's
+ * exit code, and what follows either must not turn that failure into success. A `( … )` or
+ * `{ …; }` group is judged inside, then as one command whose failure its own exit code carries.
+ */
+function judgeList(list: string, shell: string, options: ShellOptionState, watched: readonly string[]): Verdict | undefined {
+  const verdict = (why: Unguarded | undefined, subject: string) => (why ? { why, shell, subject } : undefined);
+  const isBash = /(?:^|[\s/])bash$/.test(shell.split(/\s+-/)[0]!.trim());
+  const commands = topLevelCommands(list);
   for (const [index, { text, heredocs }] of commands.entries()) {
     const words = text.trim().split(/\s+/);
     if (words[0] === 'set') {
       applySetOptions(words.slice(1), options);
       continue;
     }
+    const group = groupBody(text);
+    if (group !== undefined) {
+      // A subshell gets a copy of the options; a { } group shares them.
+      const inside = judgeList(group.body, shell, group.isSubshell ? { ...options } : options, watched);
+      if (inside) return inside;
+      const subject = hasPipe(group.body) ? 'pipe' : watched.find((name) => namesWatched(group.body, [name]));
+      if (subject === undefined) continue;
+      const fate = whenThePipeFails(commands, index, options.errexit);
+      if (fate) return verdict(fate, subject);
+      continue;
+    }
     const inner = hasPipe(text) ? undefined : (innerShellRun(text) ?? stdinShellRun(text, heredocs));
     if (inner) {
       // `bash -c 'make | tee log'` or `bash <<EOF`: the pipe runs in a shell of its own, with that shell's options.
-      const innerVerdict = judgePipes(inner);
+      const innerVerdict = judgePipes(inner, watched);
       if (innerVerdict) return innerVerdict;
       // Its script's failure is this command's exit code, which what follows may still swallow.
-      const fate = hasPipe(inner.command) || innerShellWord.test(inner.command) ? whenThePipeFails(commands, index, options.errexit) : undefined;
-      if (fate) return verdict(fate);
+      const subject = hasPipe(inner.command) || innerShellWord.test(inner.command) ? 'pipe' : watched.find((name) => namesWatched(inner.command, [name]));
+      const fate = subject !== undefined ? whenThePipeFails(commands, index, options.errexit) : undefined;
+      if (fate) return verdict(fate, subject!);
       continue;
     }
-    if (!hasPipe(text)) continue;
+    if (!hasPipe(text)) {
+      const command = watchedCommand(text, watched);
+      const fate = command !== undefined ? whenThePipeFails(commands, index, options.errexit) : undefined;
+      if (fate) return verdict(fate, command!);
+      continue;
+    }
+    // `(make || true) | tee log`: a group in the pipe can swallow the failure before the pipe sees it.
+    for (const element of pipeElements(text)) {
+      const elementGroup = groupBody(element);
+      const inside = elementGroup ? judgeList(elementGroup.body, shell, { ...options }, watched) : undefined;
+      if (inside) return inside;
+    }
     const next = commands[index + 1];
     // bash's idioms without pipefail read the first command's code from PIPESTATUS right after the pipe.
     const statusCheck = isBash && next !== undefined && next.before !== '||' ? pipeStatusCheck(next.text) : undefined;
     if (statusCheck === 'exits') continue;
-    if (!options.pipefail && statusCheck === undefined) return verdict('no-pipefail');
+    if (!options.pipefail && statusCheck === undefined) return verdict('no-pipefail', 'pipe');
     // A failure now shows as the pipe's exit code, or as the status check's: what follows decides whether it ends the step.
     const fate = whenThePipeFails(commands, statusCheck ? index + 1 : index, options.errexit);
-    if (fate) return verdict(fate);
+    if (fate) return verdict(fate, 'pipe');
   }
   return undefined;
+}
+
+/** Words a command may start with that set something up and run the rest: `VAR=1 make`, `time make`, `exec make`. */
+const commandPrefixes = new Set(['time', 'exec', 'command']);
+
+/** The watched command a simple command runs (`make`, `/usr/bin/make -C src`, `env CC=gcc make`), or undefined. */
+export function watchedCommand(text: string, watched: readonly string[]): string | undefined {
+  if (!watched.length) return undefined;
+  let words = text.trim().split(/\s+/);
+  for (;;) {
+    const before = words.length;
+    while (words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0]!)) words.shift();
+    words = withoutLaunchers(words);
+    while (words.length && commandPrefixes.has(words[0]!)) words.shift();
+    if (words.length === before) break;
+  }
+  const name = words[0]?.split('/').at(-1);
+  return name !== undefined && watched.includes(name) ? name : undefined;
+}
+
+/** Whether a watched command's name appears as a word anywhere in the text (a quick test before the real one). */
+function namesWatched(text: string, watched: readonly string[]): boolean {
+  return watched.some((name) => new RegExp(String.raw`(?:^|[\s/;&|(\`{])${name.replace(/[.+]/g, '\\$&')}(?:$|[\s;&|)}])`).test(text));
+}
+
+/** The body of a command that is one `( … )` or `{ …; }` group (redirections after it allowed), or undefined. */
+export function groupBody(text: string): { body: string; isSubshell: boolean } | undefined {
+  const trimmed = text.trim().replace(/(?:\s*\d*[<>]&?\s*[^\s()]+)+$/, '');
+  const subshell = /^\(([\s\S]*)\)$/.exec(trimmed);
+  // A command substitution or arithmetic `(( … ))` is no group.
+  if (subshell && !trimmed.startsWith('((') && closingParen(trimmed, 0) === trimmed.length - 1) return { body: subshell[1]!, isSubshell: true };
+  const braces = /^\{\s([\s\S]*?);?\s*\}$/.exec(trimmed);
+  return braces ? { body: braces[1]!, isSubshell: false } : undefined;
+}
+
+/** The index of the ")" that closes the "(" at `open`, quotes skipped; -1 when none does. */
+function closingParen(text: string, open: number): number {
+  let depth = 0;
+  let quote: string | undefined;
+  for (let index = open; index < text.length; index++) {
+    const char = text[index]!;
+    if (quote) {
+      if (char === '\\' && quote === '"') index++;
+      else if (char === quote) quote = undefined;
+    } else if (char === '\\') index++;
+    else if (char === "'" || char === '"') quote = char;
+    else if (char === '(') depth++;
+    else if (char === ')' && --depth === 0) return index;
+  }
+  return -1;
+}
+
+/** The commands of a pipe, split at each top-level `|` or `|&` (not `||`), quotes and groups kept whole. */
+export function pipeElements(text: string): string[] {
+  const elements: string[] = [];
+  let current = '';
+  let quote: string | undefined;
+  let depth = 0;
+  for (let index = 0; index < text.length; index++) {
+    const char = text[index]!;
+    if (quote) {
+      current += char;
+      if (char === '\\' && quote === '"') current += text[++index] ?? '';
+      else if (char === quote) quote = undefined;
+      continue;
+    }
+    if (char === '\\') {
+      current += char + (text[++index] ?? '');
+      continue;
+    }
+    if (char === "'" || char === '"') quote = char;
+    if (char === '(' || char === '{') depth++;
+    if ((char === ')' || char === '}') && depth > 0) depth--;
+    if (char === '|' && depth === 0) {
+      if (text[index + 1] === '|') {
+        current += '||';
+        index++;
+        continue;
+      }
+      elements.push(current.trim());
+      current = '';
+      if (text[index + 1] === '&') index++;
+      continue;
+    }
+    current += char;
+  }
+  elements.push(current.trim());
+  return elements;
 }
 
 /** A shell started by name, whose -c script may hold a pipe of its own. */
@@ -162,7 +319,7 @@ const innerShellWord = /(?:^|[\s/;&|(])(?:ba|da|a|k|z|mk)?sh\s+[\s\S]*-[a-zA-Z]*
  * other command.
  */
 export function innerShellRun(command: string): RunRow | undefined {
-  const match = /^(?:(?:\S*\/)?env\s+)?((?:\S*\/)?(?:ba|da|a|k|z|mk)?sh)((?:\s+[-+][a-zA-Z]*o\s+\w+|\s+[-+][a-zA-Z]+)*?)\s+-([a-zA-Z]*)c([a-zA-Z]*)\s+(?:'([^']*)'|"((?:[^"\\]|\\[\s\S])*)")(?:\s+\S+)*\s*$/.exec(command.trim());
+  const match = /^(?:(?:\S*\/)?env\s+)?((?:\S*\/)?(?:ba|da|a|k|z|mk)?sh)((?:\s+[-+][a-zA-Z]*[oO]\s+\w+|\s+--[a-z][\w-]*|\s+[-+][a-zA-Z]+)*?)\s+-([a-zA-Z]*)c([a-zA-Z]*)\s+(?:'([^']*)'|"((?:[^"\\]|\\[\s\S])*)")(?:\s+\S+)*\s*$/.exec(command.trim());
   if (!match) return undefined;
   const together = `${match[3]}${match[4]}`;
   const script = match[5] ?? match[6]!.replace(/\\(["\\$`\n])/g, '$1');
@@ -175,7 +332,7 @@ export function innerShellRun(command: string): RunRow | undefined {
  */
 export function stdinShellRun(command: string, heredocs: readonly string[] | undefined): RunRow | undefined {
   if (heredocs?.length !== 1) return undefined;
-  const match = /^(?:(?:\S*\/)?env\s+)?((?:\S*\/)?(?:ba|da|a|k|z|mk)?sh)((?:\s+[-+][abd-zA-Z]*o\s+\w+|\s+[-+][abd-zA-Z]+)*?)\s*<<-?\s*(["']?)[A-Za-z_][\w.-]*\3$/.exec(command.trim());
+  const match = /^(?:(?:\S*\/)?env\s+)?((?:\S*\/)?(?:ba|da|a|k|z|mk)?sh)((?:\s+[-+][abd-zA-Z]*[oO]\s+\w+|\s+--[a-z][\w-]*|\s+[-+][abd-zA-Z]+)*?)\s*<<-?\s*(["']?)[A-Za-z_][\w.-]*\3$/.exec(command.trim());
   return match ? { shell: `${match[1]}${match[2]}`, command: heredocs[0]! } : undefined;
 }
 
@@ -218,12 +375,16 @@ function whenThePipeFails(commands: readonly TopLevelCommand[], index: number, e
 /** `exit 1`, `false`, or a group whose last command is one of those: a handler that keeps the failure. */
 function alwaysFails(handler: string): boolean {
   let text = handler.trim();
+  // A bare `exit` keeps the status of the command before it: the failure, when nothing ran in between.
+  let isFirst = true;
   const group = /^\(([\s\S]*)\)$/.exec(text) ?? /^\{([\s\S]*?);?\s*\}$/.exec(text);
   if (group) {
     const inner = topLevelCommands(group[1]!);
+    isFirst = inner.length === 1;
     text = inner.at(-1)?.text.trim() ?? '';
   }
-  return /^(?:exit\s+(?:[1-9]\d*|"?\$\?"?)|false)$/.test(text.replace(/;\s*$/, '').trim());
+  text = text.replace(/;\s*$/, '').trim();
+  return /^(?:exit\s+(?:[1-9]\d*|"?\$\?"?)|false)$/.test(text) || (isFirst && text === 'exit');
 }
 
 interface ShellOptionState {
@@ -236,7 +397,8 @@ export function shellOptions(shell: string): ShellOptionState {
   const options = { pipefail: false, errexit: false };
   const words = shell.trim().split(/\s+/);
   const program = words.findIndex((word) => /sh$/.test(word));
-  applySetOptions(words.slice(program + 1), options);
+  // bash's long options (--noprofile, --norc, as CI runners start it) change neither.
+  applySetOptions(words.slice(program + 1).filter((word) => !/^--[a-z]/.test(word)), options);
   return options;
 }
 
@@ -248,6 +410,8 @@ function applySetOptions(words: readonly string[], options: ShellOptionState): v
     const on = flags[1] === '-';
     for (const letter of flags[2]!) {
       if (letter === 'e') options.errexit = on;
+      // -O takes a shopt name (bash's command line), which sets neither option.
+      if (letter === 'O') index++;
       if (letter === 'o') {
         const name = words[++index];
         if (name === 'pipefail') options.pipefail = on;

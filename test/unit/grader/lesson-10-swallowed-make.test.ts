@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import {
+  groupBody,
+  innerShellRun,
+  pipeElements,
+  pipeFailuresFailTheBuild,
+  runRowOf,
+  shellOptions,
+  unguardedPipe,
+  watchedCommand,
+} from '../../../runner/src/grader/kinds/pipe-failures-fail-the-build.js';
+import { facts } from './builders.js';
+
+// Lesson 10's adversarial answers of the fourth round (test/fixtures/answers.ts): a failing
+// make hidden with no pipe at all, inside a group of the pipe, and right answers whose shell
+// was written as CI runners write it, or that end the step with a bare `exit`.
+
+const history = (...createdBy: string[]) => facts({ history: createdBy.map((row) => ({ createdBy: row, isEmptyLayer: false })) });
+const judge = (...createdBy: string[]) => pipeFailuresFailTheBuild.evaluate(history(...createdBy), { commands: ['make'] });
+const row = (command: string, shell = '/bin/sh') => `RUN ${shell} -c ${command} # buildkit`;
+
+describe('lesson 10: a failing make hidden without a pipe', () => {
+  it('fails `make … || true` with no pipe, naming make (measured: passed before)', () => {
+    const outcome = judge(row('make install > /var/log/report-build.log 2>&1 || true'));
+    expect(outcome).toMatchObject({
+      status: 'fail',
+      actual: '1 RUN where a failure does not fail the step',
+      message: expect.stringContaining('`RUN make install > /var/log/report-build.log 2>&1 || true` (in /bin/sh): when make fails, the step still succeeds'),
+    });
+    expect(outcome).toMatchObject({ message: expect.stringContaining('An ending like `|| true`') });
+    expect(outcome).not.toMatchObject({ message: expect.stringContaining('a pipe reports') });
+  });
+
+  it('fails `make …; echo done` without errexit, saying a command after ; runs even when make failed (measured: passed before)', () => {
+    const outcome = judge(row('make install > /var/log/report-build.log 2>&1; echo done'));
+    expect(outcome).toMatchObject({ status: 'fail', message: expect.stringContaining('A command after `;` runs even when make failed') });
+    expect(judge(row('make install; echo done', '/bin/sh -e')).status).toBe('pass');
+    expect(judge(row('set -e; make install; echo done')).status).toBe('pass');
+  });
+
+  it('fails make however it is started, and only make', () => {
+    for (const swallowed of ['/usr/bin/make install || true', 'env CC=gcc make install || :', 'CFLAGS=-O2 make || echo failed', 'time make install || true', 'nice -n 5 make || true', 'cd /src && make || true']) {
+      expect(judge(row(swallowed)).status, swallowed).toBe('fail');
+    }
+    for (const kept of ['make install', 'make install && echo built', 'make install || exit 1', 'make || exit', 'make install > log 2>&1 || (cat log; exit 1)', 'rm -f x || true; make install', 'echo make || true', 'makeself || true']) {
+      expect(judge(row(kept)).status, kept).toBe('pass');
+    }
+  });
+
+  it('judges make only when the exercise names it: without commands, a RUN with no pipe passes', () => {
+    expect(pipeFailuresFailTheBuild.evaluate(history(row('make || true')), {}).status).toBe('pass');
+    expect(unguardedPipe({ shell: '/bin/sh', command: 'make || true' })).toBeUndefined();
+    expect(unguardedPipe({ shell: '/bin/sh', command: 'make || true' }, ['make'])).toBe('swallowed');
+  });
+
+  it('follows make into a shell the RUN starts, and into groups', () => {
+    expect(judge(row("bash -c 'make install || true'"))).toMatchObject({ status: 'fail', message: expect.stringContaining('the make runs in its own bash') });
+    expect(judge(row('sh -c "make install"; echo done')).status).toBe('fail');
+    expect(judge(row('sh -c "make install" && echo done')).status).toBe('pass');
+    expect(judge(row('(cd /src && make install) || true')).status).toBe('fail');
+    expect(judge(row('{ make install || true; }')).status).toBe('fail');
+    expect(judge(row('(cd /src && make install); ls')).status).toBe('fail');
+    expect(judge(row('(cd /src && make install) && ls')).status).toBe('pass');
+    expect(judge(row('(cd /src; ls) || true')).status).toBe('pass');
+  });
+
+  it('names the pipes and the makes apart when a Dockerfile has both', () => {
+    const outcome = judge(row('make install | tee log'), row('make || true'));
+    expect(outcome).toMatchObject({ status: 'fail', actual: '2 RUNs where a failure does not fail the step' });
+    const message = outcome.status === 'fail' ? outcome.message : '';
+    expect(message).toContain('`RUN make install | tee log` (in /bin/sh): a pipe reports only the exit code of its last command');
+    expect(message).toContain('`RUN make || true` (in /bin/sh): when make fails, the step still succeeds');
+    expect(judge(row('a | b'), row('c | d')).actual).toBe('2 RUNs with a pipe and no pipefail');
+    expect(judge(row('make')).actual).toBe('every pipe and every make fails with its commands');
+    expect(judge(row('make')).expected).toBe('no RUN with a pipe runs without pipefail, and a failing make fails its RUN');
+  });
+});
+
+describe('lesson 10: a failure swallowed inside the pipe', () => {
+  it('fails `(make || true) | tee log` even with pipefail (measured: passed before)', () => {
+    const shell = '/bin/bash -o pipefail';
+    expect(judge(row('(make install || true) 2>&1 | tee /var/log/report-build.log', shell))).toMatchObject({ status: 'fail', message: expect.stringContaining('An ending like `|| true`') });
+    expect(judge(row('{ make install || true; } 2>&1 | tee log', shell)).status).toBe('fail');
+    // tee's failure swallowed is no make's: pipefail still sees make fail.
+    expect(judge(row('make | (tee log || true)', shell)).status).toBe('pass');
+    expect(judge(row('(make install) 2>&1 | tee log', shell)).status).toBe('pass');
+    expect(judge(row('(cd /src && make install) 2>&1 | tee log', shell)).status).toBe('pass');
+    expect(judge(row('(cd /src && make install) 2>&1 | tee log')).status).toBe('fail');
+  });
+
+  it('takes pipefail set inside a subshell for the pipe in it, and not for what follows', () => {
+    expect(judge(row('(set -o pipefail; make install 2>&1 | tee log)', '/bin/bash')).status).toBe('pass');
+    expect(judge(row('(make install 2>&1 | tee log)', '/bin/bash')).status).toBe('fail');
+    expect(judge(row('(set -o pipefail; make | tee log); a | b', '/bin/bash')).status).toBe('fail');
+    expect(judge(row('(set -o pipefail; make | tee log); echo done', '/bin/bash'))).toMatchObject({ status: 'fail', message: expect.stringContaining('runs even when the pipe failed') });
+    expect(judge(row('{ set -o pipefail; }; a | b', '/bin/bash')).status).toBe('pass');
+  });
+});
+
+describe('lesson 10: right answers that failed', () => {
+  it('reads bash started as CI runners start it: --noprofile --norc -eo pipefail (measured: failed before)', () => {
+    expect(runRowOf('RUN /bin/bash --noprofile --norc -eo pipefail -c make install 2>&1 | tee log # buildkit')).toEqual({
+      shell: '/bin/bash --noprofile --norc -eo pipefail',
+      command: 'make install 2>&1 | tee log',
+    });
+    expect(judge('RUN /bin/bash --noprofile --norc -eo pipefail -c make install 2>&1 | tee log # buildkit').status).toBe('pass');
+    expect(judge('RUN /bin/bash --noprofile --norc -c make install 2>&1 | tee log # buildkit').status).toBe('fail');
+    expect(judge('RUN /bin/bash -O extglob -o pipefail -c make | tee log # buildkit').status).toBe('pass');
+    expect(shellOptions('/bin/bash --norc -O extglob -eo pipefail')).toEqual({ pipefail: true, errexit: true });
+    expect(shellOptions('/bin/bash -O pipefail')).toEqual({ pipefail: false, errexit: false });
+    expect(innerShellRun("bash --norc -o pipefail -c 'make | tee log'")).toEqual({ shell: 'bash --norc -o pipefail', command: 'make | tee log' });
+    expect(judge(row("bash --norc -o pipefail -c 'make | tee log'")).status).toBe('pass');
+    expect(judge(row('bash --norc -o pipefail <<EOF\nmake | tee log\nEOF')).status).toBe('pass');
+  });
+
+  it('passes a bare `exit` right after the pipe, which keeps its status (measured: failed before)', () => {
+    expect(judge(row('make install 2>&1 | tee log || exit', '/bin/bash -o pipefail')).status).toBe('pass');
+    expect(judge(row('make install 2>&1 | tee log || (exit)', '/bin/bash -o pipefail')).status).toBe('pass');
+    expect(judge(row('make || exit')).status).toBe('pass');
+    expect(judge(row('make | tee log || { echo failed; exit; }', '/bin/bash -o pipefail')).status).toBe('fail');
+    expect(judge(row('make | tee log || exit 0', '/bin/bash -o pipefail')).status).toBe('fail');
+  });
+});
+
+describe('reading the commands of a RUN', () => {
+  it('finds the watched command past assignments and launchers', () => {
+    expect(watchedCommand('A=1 env -u X time make -C src install', ['make'])).toBe('make');
+    expect(watchedCommand('exec /usr/bin/make', ['make'])).toBe('make');
+    expect(watchedCommand('command make', ['make'])).toBe('make');
+    expect(watchedCommand('makefile', ['make'])).toBeUndefined();
+    expect(watchedCommand('echo make', ['make'])).toBeUndefined();
+    expect(watchedCommand('make', [])).toBeUndefined();
+    expect(watchedCommand('env', ['make'])).toBeUndefined();
+  });
+
+  it('tells a group from other parentheses', () => {
+    expect(groupBody('(a; b) 2>&1')).toEqual({ body: 'a; b', isSubshell: true });
+    expect(groupBody('(a) > log 2>&1')).toEqual({ body: 'a', isSubshell: true });
+    expect(groupBody('{ a; b; }')).toEqual({ body: 'a; b', isSubshell: false });
+    expect(groupBody('{ a; b; } >log')).toEqual({ body: 'a; b', isSubshell: false });
+    expect(groupBody('(a) && (b)')).toBeUndefined();
+    expect(groupBody('((x == 0))')).toBeUndefined();
+    expect(groupBody('$(a)')).toBeUndefined();
+    expect(groupBody('echo (a)')).toBeUndefined();
+    expect(groupBody('{a}')).toBeUndefined();
+    expect(groupBody('( echo ")" )')).toEqual({ body: ' echo ")" ', isSubshell: true });
+  });
+
+  it('splits a pipe at | and |&, not at || or inside quotes and groups', () => {
+    expect(pipeElements('a | b |& c || d')).toEqual(['a', 'b', 'c || d']);
+    expect(pipeElements("(a | b) | 'c|d' | \"e|f\" | g\\|h")).toEqual(['(a | b)', "'c|d'", '"e|f"', 'g\\|h']);
+    expect(pipeElements('{ a | b; } | c')).toEqual(['{ a | b; }', 'c']);
+  });
+});
