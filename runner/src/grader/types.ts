@@ -24,8 +24,8 @@ export interface ImageFacts {
   buildTools: BuildToolFinding[];
   /** The filesystem a container sees: every layer applied in order, whiteouts honoured. */
   files: ReadonlyMap<string, FileFacts>;
-  /** Which `docker save` layout the engine wrote. */
-  archiveLayout: ArchiveLayout;
+  /** Which `docker save` layout the engine wrote; none for an image without layers, which no engine saves. */
+  archiveLayout?: ArchiveLayout;
   /** Every row of the config's history, bottom to top, the rows that made no layer included. */
   history: HistoryRowFacts[];
   /** /etc/ld.so.cache, read when a check asked for it (see facts/shared-libraries.ts). */

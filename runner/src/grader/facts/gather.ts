@@ -281,6 +281,9 @@ async function readArchiveOf(engine: Engine, imageId: string, sources: ArchiveSo
   const diffIds = inspect.RootFS?.Layers ?? [];
   const known = await archiveWithoutSaving(imageId, diffIds, sources);
   if ('archive' in known) return known.archive;
+  // Engines refuse to save an image without layers ("empty export - not implemented", 20.10
+  // and 26.1 alike), so what such an image is, its config and history, comes from the API.
+  if (diffIds.length === 0) return await layerlessArchive(engine, inspect);
   const archive = await streamArchive(engine, imageId, inspect.Size ?? 0, sources.signal, sources.keepContentOf, known.knownLayers);
   await rememberSavedArchive(sources.layerCache, imageId, diffIds, archive, known.knownLayers);
   return archive;
@@ -336,7 +339,7 @@ export async function rememberSavedArchive(
     const diffId = archiveDiffIds[index];
     if (diffId && layer.contents && !layer.isFromCache && !knownLayers.has(diffId)) await layerCache.put(diffId, layer.contents);
   }
-  if (archive.layers.every((layer) => layer.contents)) {
+  if (archive.layout && archive.layers.every((layer) => layer.contents)) {
     await layerCache.putImage(imageId, { layout: archive.layout, configJson: archive.configJson, compressions: archive.layers.map((layer) => layer.compression) });
   }
 }
@@ -407,8 +410,30 @@ export async function readLayerFolders(
   return { layout: folders.layout, configJson, compressions: diffIds.map(() => 'none') };
 }
 
-function sameLayers(a: readonly string[] | undefined, b: readonly string[]): boolean {
-  return a !== undefined && a.length === b.length && a.every((diffId, index) => diffId === b[index]);
+/** `a` from a config, where an image without layers has diff_ids null or none at all. */
+function sameLayers(a: readonly string[] | null | undefined, b: readonly string[]): boolean {
+  const layers = a ?? [];
+  return layers.length === b.length && layers.every((diffId, index) => diffId === b[index]);
+}
+
+/**
+ * The archive `docker save` would give for an image without layers, had the engine not
+ * refused: its config from inspect and its history rows (every one an empty layer) from
+ * `docker history`, oldest first. No archive was read, so it has no layout.
+ */
+async function layerlessArchive(engine: Engine, inspect: Docker.ImageInspectInfo): Promise<ImageArchive> {
+  const rows = (await engineAnswer(
+    engine.address,
+    engine.docker.getImage(inspect.Id).history(),
+    inspectTimeoutMs,
+    `give the history of the image ${inspect.Id.slice(7, 19)}`,
+  )) as Array<{ CreatedBy?: string; Comment?: string }>;
+  const config: ImageConfigJson = {
+    config: inspect.Config as ImageConfigJson['config'],
+    rootfs: { diff_ids: [] },
+    history: rows.toReversed().map((row) => ({ created_by: row.CreatedBy ?? '', ...(row.Comment ? { comment: row.Comment } : {}), empty_layer: true })),
+  };
+  return { config, configJson: JSON.stringify(config), layers: [] };
 }
 
 async function streamArchive(

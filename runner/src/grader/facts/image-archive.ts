@@ -15,7 +15,8 @@ import { endAwareExtract, feed, LayerReadError, normaliseEntryName, readLayerTar
  * manifest is joined at the end. Small JSON files are kept; nothing else is buffered.
  */
 export interface ImageArchive {
-  layout: ArchiveLayout;
+  /** None where no archive was read: an image without layers, which engines refuse to save. */
+  layout?: ArchiveLayout;
   /** The image config (`config.json` of the image spec): history, rootfs, runtime config. */
   config: ImageConfigJson;
   /** The same, as the archive held it. */
@@ -46,7 +47,7 @@ export interface ImageConfigJson {
     WorkingDir?: string;
     Labels?: Record<string, string> | null;
   };
-  rootfs?: { diff_ids?: string[] };
+  rootfs?: { diff_ids?: string[] | null };
   history?: Array<{ created_by?: string; empty_layer?: boolean; comment?: string }>;
 }
 
