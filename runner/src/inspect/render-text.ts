@@ -37,6 +37,7 @@ export function renderInspectText(report: InspectReport, paint: Paint = plain): 
 
   lines.push(paint.bold('Layers (bottom to top)'));
   for (const layer of report.layers) lines.push(...renderLayer(layer, report, paint));
+  if (report.layers.length === 0) lines.push('  None: the image is its config alone (FROM scratch, no file added).');
 
   if (report.inefficientFiles.length) {
     lines.push('');

@@ -77,4 +77,10 @@ describe('inspect text', () => {
     expect(text).toContain('evil\\e[2Jname\\n#1 forged');
     expect(text).toContain('RUN touch "\\e]0;pwned\\a"');
   });
+
+  it('says an image without layers has none, rather than an empty list', () => {
+    const text = renderInspectText(analyse([]));
+    expect(text).toMatch(/Layers \(bottom to top\)\n  None: the image is its config alone/);
+    expect(renderInspectText(analyse([layer('RUN true', [file('a', 1)])]))).not.toContain('None:');
+  });
 });
