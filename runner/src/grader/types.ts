@@ -344,7 +344,17 @@ export type ReferenceFileFacts = ReferenceFileRequest &
         /** The instruction that made each layer, bottom to top, whole (see history.ts instructionOf). */
         layerInstructions: Array<string | undefined>;
         /** Every layer whose tar holds the path, bottom to top; content kept for small regular files. */
-        versions: Array<{ layer: number; instruction?: string; type: FileType; sizeBytes: number; content?: Buffer }>;
+        versions: Array<{
+          layer: number;
+          instruction?: string;
+          type: FileType;
+          sizeBytes: number;
+          content?: Buffer;
+          /** That layer's DiffID: an image that has the same layer ships it, whatever it was built from. */
+          diffId: string;
+          /** Everything else that layer's tar writes besides folders (paths root-relative), to know the layer again if it is unpacked elsewhere. */
+          layerFiles: LayerEntryFacts[];
+        }>;
         /** The path is in the image's merged view: a container would see it. */
         isVisible: boolean;
       }

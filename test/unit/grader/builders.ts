@@ -3,6 +3,8 @@ import type { BuildToolFinding, FileFacts, ImageFacts, LayerFacts } from '../../
 
 /** Hand-built inputs for the grader's pure parts: tarballs, ELF heads, and ImageFacts. */
 
+import { makeTar } from '../../support/tar.js';
+
 export { makeTar, type TarEntry } from '../../support/tar.js';
 
 export { gzipSync };
@@ -87,4 +89,14 @@ export function facts(overrides: Partial<ImageFacts> = {}, files: FileFacts[] = 
     probes: {},
     ...overrides,
   };
+}
+
+/** A `docker save` archive in the older layout (manifest.json, <n>/layer.tar), one RUN row per layer. */
+export async function legacyArchive(layerTars: Buffer[]): Promise<Buffer> {
+  const config = { rootfs: { type: 'layers', diff_ids: layerTars.map((_, index) => `sha256:${String(index).repeat(64)}`) }, history: layerTars.map((_, index) => ({ created_by: `RUN step ${index}` })) };
+  return await makeTar([
+    { name: 'manifest.json', content: JSON.stringify([{ Config: 'config.json', RepoTags: ['lesson-6-vault:latest'], Layers: layerTars.map((_, index) => `${index}/layer.tar`) }]) },
+    { name: 'config.json', content: JSON.stringify(config) },
+    ...layerTars.map((content, index) => ({ name: `${index}/layer.tar`, content })),
+  ]);
 }

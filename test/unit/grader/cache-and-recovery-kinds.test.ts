@@ -9,7 +9,7 @@ import { runsCommand, stepStaysCached } from '../../../runner/src/grader/kinds/s
 import type { BuildStepFacts, FileFacts, RebuildProbeResult, ReferenceFileFacts } from '../../../runner/src/grader/types.js';
 import { normaliseInstruction } from '../../../runner/src/grader/facts/history.js';
 import { vaultInstructions } from '../../../exercises/lesson-6/exercise.js';
-import { facts, inPieces, makeTar } from './builders.js';
+import { facts, inPieces, legacyArchive, makeTar } from './builders.js';
 
 /** A protobuf field: key (number << 3 | wire type), then a varint or a length and bytes. */
 function field(number: number, value: string | Buffer | boolean): Buffer {
@@ -189,7 +189,7 @@ const vaultFile = (overrides: Partial<Extract<ReferenceFileFacts, { isImagePrese
   isImagePresent: true,
   layerCount: 3,
   layerInstructions: ['ADD busybox.tar /', ...vaultInstructions],
-  versions: [{ layer: 1, instruction: 'RUN mkdir -p /vault/old && head -c 24 /dev/urandom …', type: 'file', sizeBytes: code.length, content: Buffer.from(code) }],
+  versions: [{ layer: 1, diffId: '', layerFiles: [], instruction: 'RUN mkdir -p /vault/old && head -c 24 /dev/urandom …', type: 'file', sizeBytes: code.length, content: Buffer.from(code) }],
   isVisible: false,
   ...overrides,
 });
@@ -259,11 +259,3 @@ describe('file-recovered-from-layer', () => {
 });
 
 /** A `docker save` archive in the legacy layout (manifest.json, <id>/layer.tar). */
-async function legacyArchive(layerTars: Buffer[]): Promise<Buffer> {
-  const config = { rootfs: { type: 'layers', diff_ids: layerTars.map((_, index) => `sha256:${String(index).repeat(64)}`) }, history: layerTars.map((_, index) => ({ created_by: `RUN step ${index}` })) };
-  return await makeTar([
-    { name: 'manifest.json', content: JSON.stringify([{ Config: 'config.json', RepoTags: ['lesson-6-vault:latest'], Layers: layerTars.map((_, index) => `${index}/layer.tar`) }]) },
-    { name: 'config.json', content: JSON.stringify(config) },
-    ...layerTars.map((content, index) => ({ name: `${index}/layer.tar`, content })),
-  ]);
-}

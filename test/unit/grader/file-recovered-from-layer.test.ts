@@ -20,7 +20,7 @@ const vault = (overrides: Partial<Present> = {}): ReferenceFileFacts => ({
   isImagePresent: true,
   layerCount: 3,
   layerInstructions: ['ADD rootfs.tar /', ...madeBy],
-  versions: [{ layer: 1, type: 'file', sizeBytes: code.length, content: Buffer.from(code) }],
+  versions: [{ layer: 1, diffId: '', layerFiles: [], type: 'file', sizeBytes: code.length, content: Buffer.from(code) }],
   isVisible: false,
   ...overrides,
 });
@@ -62,7 +62,7 @@ describe('file-recovered-from-layer: verdicts', () => {
     const passed = { status: 'pass', expected, actual: `the same bytes as /vault/code.txt in layer 2 of vault (${fingerprint(code)})` };
     expect(judge(vault(), [copy(code)])).toEqual(passed);
     expect(judge(vault(), [copy(`${code} \n\n`)])).toEqual(passed);
-    expect(judge(vault({ versions: [{ layer: 1, type: 'file', sizeBytes: 34, content: Buffer.from(`${code}\r\n`) }] }), [copy(code)])).toEqual(passed);
+    expect(judge(vault({ versions: [{ layer: 1, diffId: '', layerFiles: [], type: 'file', sizeBytes: 34, content: Buffer.from(`${code}\r\n`) }] }), [copy(code)])).toEqual(passed);
   });
 
   it('fails a copy that differs in its leading or inner spaces, naming both fingerprints and never the content', () => {
@@ -79,8 +79,8 @@ describe('file-recovered-from-layer: verdicts', () => {
 
   it('compares with the last layer that wrote the file', () => {
     const versions = [
-      { layer: 1, type: 'file' as const, sizeBytes: 5, content: Buffer.from('first') },
-      { layer: 2, type: 'file' as const, sizeBytes: code.length, content: Buffer.from(code) },
+      { layer: 1, diffId: '', layerFiles: [], type: 'file' as const, sizeBytes: 5, content: Buffer.from('first') },
+      { layer: 2, diffId: '', layerFiles: [], type: 'file' as const, sizeBytes: code.length, content: Buffer.from(code) },
     ];
     const reference = vault({ layerCount: 4, layerInstructions: ['ADD rootfs.tar /', 'RUN echo first > /vault/code.txt', ...madeBy], versions });
     expect(judge(reference, [copy(code)])).toMatchObject({ status: 'pass', actual: `the same bytes as /vault/code.txt in layer 3 of vault (${fingerprint(code)})` });
@@ -123,8 +123,8 @@ describe('file-recovered-from-layer: verdicts', () => {
       actual: '/vault/code.txt in vault is not a small file',
       message: '/vault/code.txt in layer 2 of vault is not a regular file of at most 65.5 kB.',
     };
-    expect(judge(vault({ versions: [{ layer: 1, type: 'directory', sizeBytes: 0, content: Buffer.from('') }] }), [copy(code)])).toEqual(notSmall);
-    expect(judge(vault({ versions: [{ layer: 1, type: 'file', sizeBytes: 5e6 }] }), [copy(code)])).toEqual(notSmall);
+    expect(judge(vault({ versions: [{ layer: 1, diffId: '', layerFiles: [], type: 'directory', sizeBytes: 0, content: Buffer.from('') }] }), [copy(code)])).toEqual(notSmall);
+    expect(judge(vault({ versions: [{ layer: 1, diffId: '', layerFiles: [], type: 'file', sizeBytes: 5e6 }] }), [copy(code)])).toEqual(notSmall);
   });
 
   it('fails a reference built by other instructions, quoting the layer that differs', () => {

@@ -261,7 +261,17 @@ describe('gatherImageFacts on a recorded engine', () => {
         isImagePresent: true,
         layerCount: 1,
         layerInstructions: [expect.stringMatching(/^COPY dir:[0-9a-f]{12}… in \/data\/$/)],
-        versions: [{ layer: 0, instruction: expect.stringMatching(/^COPY dir:/), type: 'file', sizeBytes: 16, content: Buffer.from('recovered words\n') }],
+        versions: [
+          {
+            layer: 0,
+            instruction: expect.stringMatching(/^COPY dir:/),
+            type: 'file',
+            sizeBytes: 16,
+            content: Buffer.from('recovered words\n'),
+            diffId: referenceInspect.RootFS.Layers[0],
+            layerFiles: [{ path: 'data/notes.txt', type: 'file', sizeBytes: 16 }],
+          },
+        ],
         isVisible: true,
       },
       { image: referenceRef, path: '/data/absent.txt', isImagePresent: true, layerCount: 1, layerInstructions: [expect.any(String)], versions: [], isVisible: false },

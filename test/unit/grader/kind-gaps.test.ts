@@ -65,7 +65,7 @@ describe('file-recovered-from-layer: gaps', () => {
     isImagePresent: true,
     layerCount: 2,
     layerInstructions: madeBy,
-    versions: [{ layer: 0, type: 'file', sizeBytes: content.length, content }],
+    versions: [{ layer: 0, diffId: '', layerFiles: [], type: 'file', sizeBytes: content.length, content }],
     isVisible: false,
   });
   const copy = (content: Buffer): FileFacts => ({ path: 'out/code.txt', type: 'file', sizeBytes: content.length, mode: 0o644, layer: 0, content });

@@ -129,7 +129,7 @@ describe('lesson 6: the vault is the course\'s only when built on its base, noth
     isImagePresent: true,
     layerCount: layerInstructions.length,
     layerInstructions,
-    versions: [{ layer: layerInstructions.length - 2, type: 'file', sizeBytes: code.length, content: Buffer.from(code) }],
+    versions: [{ layer: layerInstructions.length - 2, diffId: '', layerFiles: [], type: 'file', sizeBytes: code.length, content: Buffer.from(code) }],
     isVisible: false,
   });
   const recovered: FileFacts = { path: 'recovered/recovery-code.txt', type: 'file', sizeBytes: code.length, mode: 0o644, layer: 1, content: Buffer.from(code) };

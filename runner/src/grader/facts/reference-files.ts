@@ -4,6 +4,9 @@ import type { ImageArchive } from './image-archive.js';
 import { normaliseEntryName } from './layer-tar.js';
 import { mergeLayers } from './merged-view.js';
 
+/** A layer's files kept per version: the course's layers hold a few; a hostile image's could hold millions. */
+export const maxLayerFiles = 10_000;
+
 /**
  * Where one path appears in another image's layers: every layer whose tar writes it (the
  * bytes still ship there even when a later layer deletes it), and whether the merged view,
@@ -14,8 +17,10 @@ export function referenceFileFacts(request: ReferenceFileRequest, archive: Image
   const entryPath = normaliseEntryName(request.path).path;
   const origins = layerOrigins(archive.config.history, archive.layers.length);
   const versions: Extract<ReferenceFileFacts, { isImagePresent: true }>['versions'] = [];
+  const diffIds = archive.config.rootfs?.diff_ids ?? [];
   archive.layers.forEach((layer, index) => {
-    for (const entry of layer.contents?.entries ?? []) {
+    const entries = layer.contents?.entries ?? [];
+    for (const entry of entries) {
       if (entry.path !== entryPath) continue;
       const instruction = origins[index]?.instruction;
       versions.push({
@@ -24,6 +29,8 @@ export function referenceFileFacts(request: ReferenceFileRequest, archive: Image
         type: entry.type,
         sizeBytes: entry.sizeBytes,
         ...(entry.content ? { content: entry.content } : {}),
+        diffId: diffIds[index] ?? '',
+        layerFiles: entries.filter((other) => other.type !== 'directory').slice(0, maxLayerFiles).map(({ path, type, sizeBytes }) => ({ path, type, sizeBytes })),
       });
     }
   });
