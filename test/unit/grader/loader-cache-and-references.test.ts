@@ -94,15 +94,34 @@ describe('referenceFileFacts', () => {
       contents([], ['vault/code.txt']),
     ];
     const history = [{ created_by: 'ADD rootfs.tar / # buildkit' }, { created_by: 'ENV A=1', empty_layer: true }, { created_by: 'RUN /bin/sh -c true # buildkit' }, {}, { created_by: 'RUN /bin/sh -c rm /vault/code.txt # buildkit' }];
-    expect(referenceFileFacts({ image: 'vault', path: '/vault/code.txt' }, archive(layers, history))).toEqual({
+    // The config names only the first two layers: a layer it does not name has no DiffID to compare.
+    const named = { ...archive(layers, history), config: { history, rootfs: { type: 'layers', diff_ids: [`sha256:${'a'.repeat(64)}`, `sha256:${'b'.repeat(64)}`] } } };
+    expect(referenceFileFacts({ image: 'vault', path: '/vault/code.txt' }, named)).toEqual({
       image: 'vault',
       path: '/vault/code.txt',
       isImagePresent: true,
       layerCount: 4,
       layerInstructions: ['ADD rootfs.tar /', 'RUN true', undefined, 'RUN rm /vault/code.txt'],
       versions: [
-        { layer: 0, instruction: 'ADD rootfs.tar /', type: 'file', sizeBytes: 4, content: Buffer.from('abcd') },
-        { layer: 2, type: 'file', sizeBytes: 9 },
+        {
+          layer: 0,
+          instruction: 'ADD rootfs.tar /',
+          type: 'file',
+          sizeBytes: 4,
+          content: Buffer.from('abcd'),
+          diffId: `sha256:${'a'.repeat(64)}`,
+          layerFiles: [{ path: 'vault/code.txt', type: 'file', sizeBytes: 4 }],
+        },
+        {
+          layer: 2,
+          type: 'file',
+          sizeBytes: 9,
+          diffId: '',
+          layerFiles: [
+            { path: 'vault/code.txt', type: 'file', sizeBytes: 9 },
+            { path: 'vault/other', type: 'file', sizeBytes: 4 },
+          ],
+        },
       ],
       isVisible: false,
     });
