@@ -33,8 +33,8 @@ export default defineExercise({
     {
       id: 'vault-layers-left-behind',
       title: `Your image does not ship the vault's layer that holds the code`,
-      kind: 'path-never-in-layers',
-      params: { paths: [hiddenPath] },
+      kind: 'layer-not-shipped',
+      params: { from: { image: vault, path: hiddenPath } },
       hint: `Copy the one file you recovered into an image of its own; an image built FROM ${vault} carries all of its layers, the one with the code included.`,
     },
   ],

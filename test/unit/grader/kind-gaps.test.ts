@@ -22,6 +22,7 @@ describe('the kind registry', () => {
       'files-present',
       'http-responds',
       'label-equals',
+      'layer-not-shipped',
       'max-layers',
       'max-size',
       'no-secret',

@@ -11,6 +11,7 @@ import { filesPresent } from './files-present.js';
 import { fileRecoveredFromLayer } from './file-recovered-from-layer.js';
 import { httpResponds } from './http-responds.js';
 import { labelEquals } from './label-equals.js';
+import { layerNotShipped } from './layer-not-shipped.js';
 import { maxLayers } from './max-layers.js';
 import { maxSize } from './max-size.js';
 import { noSecret } from './no-secret.js';
@@ -41,6 +42,7 @@ export const checkKinds = {
   'no-secret': noSecret,
   'run-output': runOutput,
   'path-never-in-layers': pathNeverInLayers,
+  'layer-not-shipped': layerNotShipped,
   'pipe-failures-fail-the-build': pipeFailuresFailTheBuild,
   'shared-libraries-resolve': sharedLibrariesResolve,
   'step-stays-cached': stepStaysCached,

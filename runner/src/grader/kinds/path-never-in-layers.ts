@@ -113,7 +113,7 @@ function findInLayers(facts: ImageFacts, patterns: readonly string[]): Finding[]
 }
 
 /** The first layer above `below` that deletes `path`, a folder holding it, or replaces it. */
-function hidingLayer(facts: ImageFacts, below: number, path: string): number | undefined {
+export function hidingLayer(facts: ImageFacts, below: number, path: string): number | undefined {
   const ancestors = path.split('/').map((_, index, parts) => parts.slice(0, index + 1).join('/'));
   for (const layer of facts.layers.slice(below + 1)) {
     if (layer.whiteouts.some((deleted) => ancestors.includes(deleted))) return layer.index;
