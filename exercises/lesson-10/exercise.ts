@@ -18,7 +18,7 @@ export default defineExercise({
       id: 'runs',
       title: '`docker run lesson-10` prints the nightly report line',
       kind: 'run-output',
-      params: { stdout: 'report: the nightly numbers are in' },
+      params: { stdout: 'report: the nightly numbers are in', program: '/usr/local/bin/report' },
       hint: 'Run `docker run --rm lesson-10` yourself. If it cannot find report, the program was never installed: the log in /var/log/report-build.log says why.',
     },
     {

@@ -13,7 +13,8 @@ export default defineExercise({
       id: 'runs',
       title: '`docker run lesson-8` prints "hello, world (libgreet 1.0)" and exits 0',
       kind: 'run-output',
-      params: { stdout: 'hello, world (libgreet 1.0)' },
+      // Printed by greet itself: an `echo` of the line is no C program shipped.
+      params: { stdout: 'hello, world (libgreet 1.0)', program: '/usr/local/bin/greet' },
       hint: 'Run `docker run --rm lesson-8` yourself and read what it says. "error while loading shared libraries" names what the loader could not find; "no such file or directory" for a program that is there means the loader itself is missing.',
     },
     {

@@ -1,10 +1,12 @@
+import path from 'node:path';
 import { z } from 'zod';
 import { escapeLine } from '../report/untrusted.js';
 import { formatDuration } from '../describe.js';
 import { runProbeKey } from '../facts/run-probe.js';
 import type { CheckKind, ImageFacts, RunProbeResult } from '../types.js';
 import { asExecForm, isShellForm, shellCommandLine } from './exec-form.js';
-import { diagnoseCommand } from './http-responds.js';
+import { resolvePath } from '../facts/merged-view.js';
+import { diagnoseCommand, startedProgram } from './http-responds.js';
 
 const params = z
   .object({
@@ -15,6 +17,12 @@ const params = z
     exitCode: z.number().int().min(0).max(255).default(0),
     /** How long the command may run before it is stopped. */
     withinMs: z.number().int().positive().max(60_000).default(10_000),
+    /**
+     * The program the image's command must start, as an absolute path: the expected text is
+     * then that program's output, not an `echo` of it. Found as the runtime finds it (PATH,
+     * symlinks, a shell's -c, env and the like); a script is given the benefit of the doubt.
+     */
+    program: z.string().regex(/^\/[^*?]+$/, 'must be an absolute path such as /usr/local/bin/greet').optional(),
   })
   .strict();
 
@@ -31,7 +39,7 @@ export const runOutput: CheckKind<typeof params> = {
   summary: 'Run as a command, the image prints the expected output',
   params,
   probes: ({ args, withinMs }) => ({ runs: [args ? { args, withinMs } : { withinMs }] }),
-  evaluate(facts, { args, stdout, exitCode, withinMs }) {
+  evaluate(facts, { args, stdout, exitCode, withinMs, program }) {
     const command = commandLine(facts, args);
     const wanted = withoutTrailingSpace(stdout);
     const expected = `${shown(wanted)}, exit code ${exitCode}`;
@@ -57,7 +65,19 @@ export const runOutput: CheckKind<typeof params> = {
       case 'exited': {
         const printed = withoutTrailingSpace(run.stdout);
         const actual = `${shown(printed)}, exit code ${run.exitCode}`;
-        if (printed === wanted && run.exitCode === exitCode) return { status: 'pass', expected, actual: `${actual}, after ${formatDuration(run.afterMs)}` };
+        if (printed === wanted && run.exitCode === exitCode) {
+          const other = program === undefined ? undefined : otherProgram(facts, program);
+          if (other === undefined || program === undefined) return { status: 'pass', expected, actual: `${actual}, after ${formatDuration(run.afterMs)}` };
+          return {
+            status: 'fail',
+            expected: `${expected}, printed by ${program}`,
+            actual: `${actual}, printed by ${other}`,
+            message: escapeLine(
+              `\`${command}\` printed the expected text, but the image's command starts ${other}, not ${program}: the check is that ${program} prints it. ` +
+                `Make ENTRYPOINT or CMD start ${program} (\`CMD ["${path.posix.basename(program)}"]\` finds it through PATH).`,
+            ),
+          };
+        }
         const sentences = [`\`${command}\` printed ${shown(printed)} and exited with code ${run.exitCode}; expected ${shown(wanted)} and code ${exitCode}.`];
         const stderr = withoutTrailingSpace(run.stderr);
         if (stderr) sentences.push(`On standard error it said: ${shown(stderr)}.`);
@@ -68,6 +88,25 @@ export const runOutput: CheckKind<typeof params> = {
     }
   },
 };
+
+/**
+ * What the image's command starts instead of `program`, or undefined when it starts that
+ * program (the same file, links followed), names it in a shell's -c script, or starts a
+ * script, which may run it in its turn.
+ */
+export function otherProgram(facts: ImageFacts, program: string): string | undefined {
+  const started = startedProgram(facts);
+  if (!started) return 'nothing (the image has neither ENTRYPOINT nor CMD)';
+  const wanted = resolvePath(facts.files, program);
+  if (started.path !== undefined && started.path === wanted) return undefined;
+  if (started.path !== undefined && facts.files.get(started.path)?.identity?.kind === 'script') return undefined;
+  // `sh -c "cd /usr/local/bin && ./greet"`: the shell's script names the program.
+  const written = [...(facts.config.entrypoint ?? []), ...(facts.config.cmd ?? [])];
+  const script = written.findIndex((word) => word === '-c');
+  const name = path.posix.basename(program).replace(/[.+]/g, '\\$&');
+  if (script !== -1 && /(?:^|\/)(?:ba|da|a)?sh$/.test(written[script - 1] ?? '') && new RegExp(`(?:^|[\\s/;&|(])${name}(?:$|[\\s;&|)])`).test(written[script + 1] ?? '')) return undefined;
+  return started.path !== undefined ? `/${started.path}` : started.name;
+}
 
 /** What the learner would type: `docker run --rm lesson-3 Ada Lovelace`. */
 function commandLine(facts: ImageFacts, args: readonly string[] | undefined): string {
