@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
   groupBody,
+  ifCompound,
   innerShellRun,
   pipeElements,
   pipeFailuresFailTheBuild,
   runRowOf,
   shellOptions,
+  topLevelCommands,
   unguardedPipe,
   watchedCommand,
 } from '../../../runner/src/grader/kinds/pipe-failures-fail-the-build.js';
@@ -150,5 +152,57 @@ describe('reading the commands of a RUN', () => {
     expect(pipeElements('a | b |& c || d')).toEqual(['a', 'b', 'c || d']);
     expect(pipeElements("(a | b) | 'c|d' | \"e|f\" | g\\|h")).toEqual(['(a | b)', "'c|d'", '"e|f"', 'g\\|h']);
     expect(pipeElements('{ a | b; } | c')).toEqual(['{ a | b; }', 'c']);
+  });
+});
+
+describe('lesson 10: a pipe or make tested by if', () => {
+  const bash = '/bin/bash -o pipefail';
+  it('passes an if whose failing branch fails the step (measured: failed before)', () => {
+    for (const kept of [
+      'if ! make install 2>&1 | tee log; then echo "make failed" >&2; exit 1; fi',
+      'if make install 2>&1 | tee log; then echo built; else exit 1; fi',
+      'if make | tee log\nthen\n  echo built\nelse\n  exit\nfi',
+      'if make | tee log; then echo built; else echo failed; false; fi && ls',
+      'if ! make | tee log; then exit 2; fi; echo done',
+      'if [ -f Makefile ]; then make | tee log; fi',
+      'if true; then if ! make | tee log; then exit 1; fi; fi',
+    ]) {
+      expect(judge(row(kept, bash)).status, kept).toBe('pass');
+    }
+    expect(judge(row('if ! make install; then exit 1; fi')).status).toBe('pass');
+  });
+
+  it('fails an if that lets the failure through, with or without errexit', () => {
+    for (const swallowed of [
+      'if make install 2>&1 | tee log; then echo built; fi',
+      'if ! make | tee log; then echo failed; fi',
+      'if make | tee log; then echo built; else echo failed; fi',
+      'if make | tee log; then echo built; elif true; then ls; else exit 1; fi',
+      'if ! make | tee log; then exit; fi',
+      'if make | tee log; then echo built; else echo failed; false; fi; ls',
+      'if [ -f Makefile ]; then make | tee log; fi; echo done',
+      'if [ -f Makefile ]; then make | tee log || true; fi',
+    ]) {
+      expect(judge(row(swallowed, bash)).status, swallowed).toBe('fail');
+    }
+    expect(judge(row('if make install; then echo built; fi', '/bin/sh -e'))).toMatchObject({ status: 'fail', message: expect.stringContaining('when make fails, the step still succeeds') });
+    expect(judge(row('if ! make | tee log; then exit 1; fi', '/bin/bash'))).toMatchObject({ status: 'fail', actual: '1 RUN with a pipe and no pipefail' });
+  });
+
+  it('reads the clauses of an if, and only of an if', () => {
+    expect(ifCompound('if a | b; then c; elif d; then e && f; else g; fi')).toEqual({
+      clauses: [
+        { condition: 'a | b', body: 'c' },
+        { condition: 'd', body: 'e && f' },
+      ],
+      elseBody: 'g',
+    });
+    expect(ifCompound('if a; then b; fi > log')).toEqual({ clauses: [{ condition: 'a', body: 'b' }] });
+    expect(ifCompound('iffy; fi')).toBeUndefined();
+    expect(ifCompound('if a; fi')).toBeUndefined();
+    expect(ifCompound('if a; else b; fi')).toBeUndefined();
+    expect(topLevelCommands('if a; then b; fi; c').map(({ text }) => text)).toEqual(['if a; then b; fi', 'c']);
+    expect(topLevelCommands('for x in a b; do make $x; done && echo if').map(({ text }) => text)).toEqual(['for x in a b; do make $x; done', 'echo if']);
+    expect(topLevelCommands('echo if; echo fi; ls').map(({ text }) => text)).toEqual(['echo if', 'echo fi', 'ls']);
   });
 });

@@ -175,6 +175,14 @@ function judgeList(list: string, shell: string, options: ShellOptionState, watch
       applySetOptions(words.slice(1), options);
       continue;
     }
+    const compound = ifCompound(text);
+    if (compound) {
+      const judged = judgeIf(compound, shell, options, watched);
+      if (judged && 'why' in judged) return judged;
+      const fate = judged?.subject !== undefined && !judged.exits ? whenThePipeFails(commands, index, options.errexit) : undefined;
+      if (fate) return verdict(fate, judged!.subject!);
+      continue;
+    }
     const group = groupBody(text);
     if (group !== undefined) {
       // A subshell gets a copy of the options; a { } group shares them.
@@ -219,6 +227,93 @@ function judgeList(list: string, shell: string, options: ShellOptionState, watch
     if (fate) return verdict(fate, 'pipe');
   }
   return undefined;
+}
+
+/** What may fail unseen in a list: "pipe", a watched command's name, or undefined for neither. */
+function subjectOf(list: string, watched: readonly string[]): string | undefined {
+  return hasPipe(list) || innerShellWord.test(list) ? 'pipe' : watched.find((name) => namesWatched(list, [name]));
+}
+
+interface IfCompound {
+  clauses: Array<{ condition: string; body: string }>;
+  elseBody?: string;
+}
+
+/** The clauses of `if C; then B; [elif C; then B;]… [else B;] fi`, or undefined for any other command. */
+export function ifCompound(text: string): IfCompound | undefined {
+  const match = /^if\s([\s\S]*[\s;])fi(?:\s*\d*[<>]&?\s*[^\s()]+)*$/.exec(text.trim());
+  if (!match) return undefined;
+  const clauses: IfCompound['clauses'] = [];
+  let elseBody: string[] | undefined;
+  let condition: string[] = [];
+  let body: string[] | undefined;
+  for (const { before, text: part } of topLevelCommands(match[1]!)) {
+    const keyword = /^(then|elif|else)(?=$|\s)\s*([\s\S]*)$/.exec(part);
+    if (keyword?.[1] === 'then') body = [];
+    else if (keyword) {
+      if (body === undefined) return undefined;
+      clauses.push({ condition: condition.join(''), body: body.join('') });
+      condition = [];
+      body = undefined;
+      if (keyword[1] === 'else') elseBody = [];
+    }
+    const piece = keyword ? keyword[2]! : part;
+    if (!piece.trim()) continue;
+    const into = elseBody ?? body ?? condition;
+    into.push(`${into.length ? (before === ';' ? '; ' : ` ${before} `) : ''}${piece}`);
+  }
+  if (elseBody === undefined) {
+    if (body === undefined) return undefined;
+    clauses.push({ condition: condition.join(''), body: body.join('') });
+  }
+  return { clauses, ...(elseBody ? { elseBody: elseBody.join('') } : {}) };
+}
+
+/**
+ * An `if` judged: a pipe or watched command in a condition has its failure taken by the
+ * branch that runs when it fails (`else`, or `then` after `!`), which must fail in its turn
+ * (errexit does not apply in a condition); the branches are judged as lists. Returns a
+ * verdict, or what may still fail unseen through the compound's exit code and whether every
+ * such failure ends the shell (`exit 1`) instead.
+ */
+function judgeIf(compound: IfCompound, shell: string, options: ShellOptionState, watched: readonly string[]): Verdict | { subject?: string; exits: boolean } | undefined {
+  let subject: string | undefined;
+  let exits = true;
+  for (const [index, { condition, body }] of compound.clauses.entries()) {
+    const negated = /^!\s/.test(condition.trim());
+    const tested = negated ? condition.trim().slice(1) : condition;
+    const inside = judgeList(tested, shell, { ...options, errexit: false }, watched);
+    if (inside) return inside;
+    const failing = subjectOf(tested, watched);
+    if (failing !== undefined) {
+      // When the condition fails, `then` runs after `!`; otherwise the next branch, which must be the else.
+      const handler = negated ? body : index === compound.clauses.length - 1 ? compound.elseBody : undefined;
+      const kept = handler === undefined ? undefined : branchFails(handler, !negated);
+      if (!kept) return { why: 'swallowed', shell, subject: failing };
+      subject = failing;
+      exits &&= kept === 'exits';
+    }
+  }
+  for (const body of [...compound.clauses.map((clause) => clause.body), ...(compound.elseBody !== undefined ? [compound.elseBody] : [])]) {
+    const inside = judgeList(body, shell, { ...options }, watched);
+    if (inside) return inside;
+    const failing = subjectOf(body, watched);
+    if (failing !== undefined) {
+      subject ??= failing;
+      exits = false;
+    }
+  }
+  return { ...(subject !== undefined ? { subject } : {}), exits };
+}
+
+/** How a branch ends when it runs: 'exits' with a failure (`exit 1`), 'fails' (`false` last), or undefined. */
+function branchFails(body: string, keepsStatus: boolean): 'exits' | 'fails' | undefined {
+  const commands = topLevelCommands(body);
+  const last = commands.at(-1)?.text.trim() ?? '';
+  if (/^exit\s+[1-9]\d*$/.test(last)) return 'exits';
+  // `exit` and `exit $?` keep the failed condition's status only as the branch's first command.
+  if (keepsStatus && commands.length === 1 && /^exit(?:\s+"?\$\?"?)?$/.test(last)) return 'exits';
+  return last === 'false' ? 'fails' : undefined;
 }
 
 /** Words a command may start with that set something up and run the rest: `VAR=1 make`, `time make`, `exec make`. */
@@ -421,6 +516,12 @@ function applySetOptions(words: readonly string[], options: ShellOptionState): v
   }
 }
 
+/** Whether a word after `before` (the command so far) stands where a command starts, so a reserved word counts. */
+function isCommandPosition(before: string): boolean {
+  const text = before.trimEnd();
+  return text === '' || /[;&|(\n]$/.test(text) || /(?:^|[\s;&|(])(?:then|do|else|elif|if|while|until|!|\{)$/.test(text);
+}
+
 interface TopLevelCommand {
   /** The operator before it: `;` for the first, a new line or `&`. */
   before: '&&' | '||' | ';';
@@ -440,6 +541,8 @@ export function topLevelCommands(command: string): TopLevelCommand[] {
   let current = '';
   let quote: string | undefined;
   let depth = 0;
+  // if … fi, case … esac and loops … done: one command, their ; and new lines inside them.
+  let compound = 0;
   // Here-documents opened on the current line, each waiting for its body after the line ends.
   let opened: Array<{ delimiter: string; stripsTabs: boolean }> = [];
   let awaiting: Array<{ delimiter: string; stripsTabs: boolean; owner: TopLevelCommand }> = [];
@@ -458,7 +561,7 @@ export function topLevelCommands(command: string): TopLevelCommand[] {
     const rest = command.slice(index);
     if (!quote && char === '\n' && (opened.length || awaiting.length)) {
       // The line ends: the bodies of its here-documents follow, each up to its delimiter line.
-      if (depth === 0) push(';');
+      if (depth === 0 && compound === 0) push(';');
       else awaiting.push(...opened.map((heredoc) => ({ ...heredoc, owner: { before: ';' as const, text: '' } })));
       opened = [];
       for (const heredoc of awaiting) {
@@ -505,9 +608,14 @@ export function topLevelCommands(command: string): TopLevelCommand[] {
       index = newline === -1 ? command.length : newline - 1;
       continue;
     }
+    if (depth === 0 && atWordStart && isCommandPosition(current)) {
+      const word = /^(if|case|for|while|until|select|fi|esac|done)(?=$|[\s;&|()])/.exec(rest)?.[1];
+      if (word === 'fi' || word === 'esac' || word === 'done') compound = Math.max(0, compound - 1);
+      else if (word) compound++;
+    }
     if (char === '(' || (char === '{' && atWordStart && /^\{\s/.test(rest))) depth++;
     if ((char === ')' || (char === '}' && atWordStart)) && depth > 0) depth--;
-    if (depth === 0) {
+    if (depth === 0 && compound === 0) {
       if (rest.startsWith('&&') || rest.startsWith('||')) {
         push(rest.startsWith('&&') ? '&&' : '||');
         index++;
