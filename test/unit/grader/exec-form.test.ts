@@ -101,3 +101,55 @@ describe('exec-form: verdicts', () => {
     );
   });
 });
+
+describe('exec-form: launchers and file names (lesson 3 answers)', () => {
+  const greet = { instruction: 'ENTRYPOINT', program: 'greet' } as const;
+
+  it('looks past env, nice, nohup and setsid, which exec the program in their place', () => {
+    for (const entrypoint of [
+      ['env', 'LANG=C', '/usr/local/bin/greet'],
+      ['/usr/bin/env', '-i', 'PATH=/usr/local/bin:/bin', 'greet'],
+      ['env', '-u', 'HOME', '--', 'greet'],
+      ['nice', '-n', '5', 'nohup', 'greet'],
+      ['setsid', '/usr/local/bin/greet'],
+      ['env', 'sh', '/usr/local/bin/greet'],
+    ]) {
+      expect(judge({ entrypoint }, greet), entrypoint.join(' ')).toEqual({
+        status: 'pass',
+        expected: 'ENTRYPOINT in exec form, running greet',
+        actual: `ENTRYPOINT ${asExecForm(entrypoint)}`,
+      });
+    }
+  });
+
+  it('still fails what the launcher runs when it is another program, a shell with -c, or nothing', () => {
+    expect(judge({ entrypoint: ['env', 'LANG=C', 'echo', 'hello,'] }, greet)).toEqual({
+      status: 'fail',
+      expected: 'ENTRYPOINT in exec form, running greet',
+      actual: 'ENTRYPOINT ["env", "LANG=C", "echo", "hello,"]',
+      message: 'ENTRYPOINT ["env", "LANG=C", "echo", "hello,"] runs echo, not greet. The image is meant to behave like greet itself.',
+    });
+    expect(judge({ entrypoint: ['env', 'X=1', '/bin/sh', '-c', 'greet "$@"', '--'] }, greet)).toEqual({
+      status: 'fail',
+      expected: 'ENTRYPOINT in exec form, running greet',
+      actual: 'shell form: ENTRYPOINT greet "$@" --',
+      message: 'ENTRYPOINT is in shell form: the image runs ["env", "X=1", "/bin/sh", "-c", "greet \\"$@\\"", "--"]. A shell-form ENTRYPOINT ignores CMD and every argument given to docker run.',
+    });
+    expect(judge({ entrypoint: ['env'] }, greet).message).toBe('ENTRYPOINT ["env"] runs env, not greet. The image is meant to behave like greet itself.');
+    expect(judge({ entrypoint: ['env', 'greeter'] }, greet).status).toBe('fail');
+  });
+
+  it('judges CMD after an ENTRYPOINT as arguments: a launcher word there starts nothing', () => {
+    expect(judge({ entrypoint: ['greet'], cmd: ['env', 'sh', '-c', 'world'] }, { instruction: 'CMD' }).status).toBe('pass');
+    expect(judge({ cmd: ['env', 'sh', '-c', 'greet world'] }, { instruction: 'CMD' }).status).toBe('fail');
+  });
+
+  it('takes the script under its own name with an extension, and nothing else that starts the same', () => {
+    for (const entrypoint of [['/app/greet.sh'], ['greet.sh'], ['/bin/sh', '/app/greet.sh'], ['env', '/app/greet.bash']]) {
+      expect(judge({ entrypoint }, greet).status, entrypoint.join(' ')).toBe('pass');
+    }
+    for (const entrypoint of [['/app/greeter'], ['/app/greet.'], ['/app/greet.s h'], ['/app/greet-sh'], ['/app/greet.sh/x'], ['/app/regreet.sh'], ['/app/greet.sh.x.'], ['/app/greet.d/run']]) {
+      expect(judge({ entrypoint }, greet).status, entrypoint.join(' ')).toBe('fail');
+    }
+  });
+});

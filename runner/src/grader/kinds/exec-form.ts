@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { escapeLine } from '../report/untrusted.js';
 import type { CheckKind, ImageFacts } from '../types.js';
+import { withoutLaunchers } from './launchers.js';
 
 const params = z
   .object({
@@ -34,7 +35,9 @@ export function shellCommandLine(command: readonly string[]): string {
 /**
  * ENTRYPOINT or CMD is set, not empty, and in exec form. The config cannot tell
  * `ENTRYPOINT greet` from `ENTRYPOINT ["/bin/sh", "-c", "greet"]`: both are stored as the
- * latter (facts.md §4), so a shell run with -c counts as shell form either way.
+ * latter (facts.md §4), so a shell run with -c counts as shell form either way. A launcher in
+ * front (`["env", "LANG=C", "greet"]`, nice, nohup, setsid) execs the program in its place,
+ * so the form and the program are judged on what follows it.
  */
 export const execForm: CheckKind<typeof params> = {
   summary: 'ENTRYPOINT or CMD is set in exec form',
@@ -46,8 +49,11 @@ export const execForm: CheckKind<typeof params> = {
     if (!command || command.length === 0) {
       return { status: 'fail', expected, actual: `no ${instruction}`, message: escapeLine(missingMessage(facts, instruction)) };
     }
-    if (isShellForm(command)) {
-      const line = shellCommandLine(command);
+    // CMD after an ENTRYPOINT holds arguments, not a program a launcher could start.
+    const isProgram = instruction === 'ENTRYPOINT' || !facts.config.entrypoint?.length;
+    const launched = isProgram ? withoutLaunchers(command) : [...command];
+    if (isShellForm(command) || isShellForm(launched)) {
+      const line = shellCommandLine(isShellForm(command) ? command : launched);
       return {
         status: 'fail',
         expected,
@@ -58,22 +64,30 @@ export const execForm: CheckKind<typeof params> = {
             : `CMD is in shell form, stored as ${asExecForm(command)}.${facts.config.entrypoint?.length ? ` After an ENTRYPOINT, all three words become its arguments: ${asExecForm([...facts.config.entrypoint, ...command])}.` : ''}`,
       };
     }
-    if (program && !runsProgram(command, program)) {
+    if (program && !runsProgram(launched, program)) {
       return {
         status: 'fail',
         expected,
         actual: `${instruction} ${asExecForm(command)}`,
-        message: escapeLine(`${instruction} ${asExecForm(command)} runs ${command[0]}, not ${program}. The image is meant to behave like ${program} itself.`),
+        message: escapeLine(`${instruction} ${asExecForm(command)} runs ${launched[0] ?? command[0]}, not ${program}. The image is meant to behave like ${program} itself.`),
       };
     }
     return { status: 'pass', expected, actual: `${instruction} ${asExecForm(command)}` };
   },
 };
 
-/** The command's program is `program` (by name or path), or a shell told to run a script of that name. */
+/**
+ * The command's program is `program` (by name or path), or a shell told to run a script of that
+ * name. The file may keep an extension (`greet.sh`, copied as it is from the exercise folder):
+ * it is still that program.
+ */
 function runsProgram(command: readonly string[], program: string): boolean {
-  const named = (word: string | undefined) => word !== undefined && (word === program || word.endsWith(`/${program}`));
-  return named(command[0]) || (shellNames.test(command[0]!) && named(command[1]));
+  const named = (word: string | undefined) => {
+    const fileName = word?.split('/').at(-1);
+    return fileName !== undefined && (fileName === program || (fileName.startsWith(`${program}.`) && /^[A-Za-z0-9]+$/.test(fileName.slice(program.length + 1))));
+  };
+  const first = command[0];
+  return first !== undefined && (named(first) || (shellNames.test(first) && named(command[1])));
 }
 
 function missingMessage(facts: ImageFacts, instruction: 'ENTRYPOINT' | 'CMD'): string {

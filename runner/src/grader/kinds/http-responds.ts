@@ -3,6 +3,7 @@ import { escapeLine } from '../report/untrusted.js';
 import { formatDuration } from '../describe.js';
 import { resolvePath } from '../facts/merged-view.js';
 import type { CheckKind, FileFacts, HttpProbeResult, ImageFacts } from '../types.js';
+import { withoutLaunchers } from './launchers.js';
 
 const expectedAnswer = z
   .object({
@@ -194,35 +195,6 @@ export function startedProgram(facts: ImageFacts): { name: string; path?: string
     if (resolved !== undefined && facts.files.get(resolved)?.type === 'file') return { name, path: resolved };
   }
   return { name };
-}
-
-/** Programs that set something up and then run the rest of their command line in their place. */
-const launchers = new Set(['env', 'nohup', 'setsid', 'nice']);
-/** Their options that take the next word as a value. */
-const launcherOptionsWithValue = new Set(['env -u', 'env -C', 'nice -n']);
-
-/**
- * A command with the launchers in front of the program taken off: `env GODEBUG=x /app/hello`,
- * `nice -n 5 /app/hello` and `nohup /app/hello` all run /app/hello (their options and env's
- * variable assignments go with them).
- */
-export function withoutLaunchers(command: readonly string[]): string[] {
-  const words = [...command];
-  while (words.length && launchers.has(words[0]!.split('/').at(-1)!)) {
-    const launcher = words.shift()!.split('/').at(-1)!;
-    while (words.length) {
-      const word = words[0]!;
-      if (word === '--') {
-        words.shift();
-        break;
-      }
-      const isAssignment = launcher === 'env' && /^[A-Za-z_][A-Za-z0-9_]*=/.test(word);
-      if (!isAssignment && !(word.startsWith('-') && word.length > 1) && !(launcher === 'env' && word === '-')) break;
-      words.shift();
-      if (launcherOptionsWithValue.has(`${launcher} ${word}`)) words.shift();
-    }
-  }
-  return words;
 }
 
 /**

@@ -3,7 +3,7 @@ import { escapeLine } from '../report/untrusted.js';
 import { plural } from '../describe.js';
 import { describeInstruction } from '../facts/history.js';
 import type { CheckKind } from '../types.js';
-import { withoutLaunchers } from './http-responds.js';
+import { withoutLaunchers } from './launchers.js';
 
 const params = z
   .object({
