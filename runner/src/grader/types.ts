@@ -88,6 +88,11 @@ export interface LayerEntryFacts {
   path: string;
   type: FileType;
   sizeBytes: number;
+  /**
+   * The permission bits, setuid, setgid and sticky included (mode & 0o7777). The tar reader
+   * always records them; optional for facts built by hand.
+   */
+  mode?: number;
 }
 
 export type LayerCompression = 'none' | 'gzip' | 'zstd';
