@@ -101,6 +101,41 @@ describe('adds-only', () => {
     expect(outcome.message).toBe('Above debian:trixie-slim, the image also adds or changes 2 paths: /etc/build-date (layer 3 (`RUN date > /etc/build-date`)), /srv (layer 3 (`RUN date > /etc/build-date`)).');
   });
 
+  it('does not count a folder that was there below with the same permissions, only touched (a temporary file, a mount stub)', () => {
+    const touched = (below: Partial<{ type: 'directory' | 'file'; mode: number }>, above = 0o1777) => {
+      const image = onDebian(['RUN --mount=type=bind,source=motd,target=/tmp/motd cp /tmp/motd /etc/motd'], [dir('etc', 1), file('etc/motd', { layer: 1 }), file('tmp', { type: 'directory', sizeBytes: 0, mode: above, layer: 1 })]);
+      image.layers[0] = { ...image.layers[0]!, entries: [{ path: 'etc', type: 'directory', sizeBytes: 0, mode: 0o755 }, { path: 'tmp', type: 'directory', sizeBytes: 0, mode: 0o1777, ...below }] };
+      return addsOnly.evaluate(image, params);
+    };
+    expect(touched({})).toMatchObject({ status: 'pass', actual: 'nothing else' });
+    expect(touched({}, 0o755)).toMatchObject({ status: 'fail', message: expect.stringContaining('/tmp (layer 2') });
+    expect(touched({ type: 'file' })).toMatchObject({ status: 'fail' });
+    expect(touched({ mode: undefined })).toMatchObject({ status: 'fail' });
+  });
+
+  it('compares with the version just below: a middle layer that changed, deleted or emptied the folder decides', () => {
+    const twoUp = (middle: Partial<{ entries: { path: string; type: 'directory'; sizeBytes: number; mode: number }[]; whiteouts: string[]; opaqueDirectories: string[] }>) => {
+      const image = facts(
+        {
+          layers: [layer(0, { diffId: debianLayer, entries: [{ path: 'tmp', type: 'directory', sizeBytes: 0, mode: 0o1777 }] }), layer(1, middle), layer(2)],
+          probes: { referenceImages: { 'debian:trixie-slim': debian } },
+        },
+        [file('etc/motd', { layer: 1 }), file('tmp', { type: 'directory', sizeBytes: 0, mode: 0o1777, layer: 2 })],
+      );
+      return addsOnly.evaluate(image, params).status;
+    };
+    expect(twoUp({})).toBe('pass');
+    expect(twoUp({ entries: [{ path: 'tmp', type: 'directory', sizeBytes: 0, mode: 0o700 }] })).toBe('fail');
+    expect(twoUp({ whiteouts: ['tmp'] })).toBe('fail');
+    expect(twoUp({ opaqueDirectories: ['tmp'] })).toBe('fail');
+    expect(twoUp({ entries: [{ path: 'tmp', type: 'directory', sizeBytes: 0, mode: 0o1777 }] })).toBe('pass');
+  });
+
+  it('still counts a folder the base never had', () => {
+    const image = onDebian(['RUN mkdir /work && echo hi > /etc/motd'], [dir('etc', 1), file('etc/motd', { layer: 1 }), dir('work', 1)]);
+    expect(addsOnly.evaluate(image, params)).toMatchObject({ status: 'fail', actual: '1 other path' });
+  });
+
   it('counts deletions as changes: whiteouts and emptied folders above the base', () => {
     const image = onDebian(['RUN echo hello > /etc/motd && rm -rf /usr/share/doc /var/cache/*'], [dir('etc', 1), file('etc/motd', { layer: 1 })]);
     image.layers[1] = { ...image.layers[1]!, whiteouts: ['usr/share/doc'], opaqueDirectories: ['var/cache'] };
@@ -133,6 +168,16 @@ describe('file-contains', () => {
   it('passes on the same text, whatever the trailing newlines', () => {
     expect(fileContains.evaluate(withMotd('Welcome to Layerlab.'), params)).toMatchObject({ status: 'pass', actual: '"Welcome to Layerlab.", from layer 2 (`COPY motd /etc/motd`)' });
     expect(fileContains.evaluate(withMotd('Welcome to Layerlab.\n\n'), params).status).toBe('pass');
+  });
+
+  it('passes a file saved with a byte-order mark and Windows line endings, which cat prints as the same line', () => {
+    expect(fileContains.evaluate(withMotd('\uFEFFWelcome to Layerlab.\r\n'), params)).toMatchObject({ status: 'pass', actual: '"Welcome to Layerlab.", from layer 2 (`COPY motd /etc/motd`)' });
+  });
+
+  it('takes off one byte-order mark at the start only: one elsewhere, or two, is other text', () => {
+    expect(fileContains.evaluate(withMotd('Welcome\uFEFF to Layerlab.'), params).status).toBe('fail');
+    expect(fileContains.evaluate(withMotd('\uFEFF\uFEFFWelcome to Layerlab.'), params).status).toBe('fail');
+    expect(fileContains.evaluate(withMotd(' Welcome to Layerlab.'), params).status).toBe('fail');
   });
 
   it('fails on other text, quoting both', () => {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { escapeLine } from '../report/untrusted.js';
 import { layerAt, plural } from '../describe.js';
-import type { CheckKind } from '../types.js';
+import type { CheckKind, FileFacts, LayerFacts } from '../types.js';
 import { presentBase } from './shares-base-layers.js';
 
 const params = z
@@ -19,7 +19,10 @@ const listed = 10;
  * Above the base's layers, the image adds or changes only the given paths (and the folders
  * that hold them), and deletes nothing else. Additions and changes are read from the merged
  * view (a path a later layer deletes again is not counted); deletions from every layer above
- * the base: its whiteouts and the folders it empties (opaque directories).
+ * the base: its whiteouts and the folders it empties (opaque directories). A folder that was
+ * there below with the same permissions is not a change: a layer lists it whenever something
+ * was made and removed in it (a RUN's temporary file, BuildKit's stub for a mount target),
+ * and a container sees the same folder.
  */
 export const addsOnly: CheckKind<typeof params> = {
   summary: 'Above its base, the image adds or changes only the given paths',
@@ -53,7 +56,7 @@ export const addsOnly: CheckKind<typeof params> = {
       return { status: 'skip', expected, actual: 'unknown', message: `Not every layer above ${base} could be read: ${which}.` };
     }
     const extra = [...facts.files.values()]
-      .filter((file) => file.layer >= baseCount && !allowed.has(file.path) && !(file.type === 'directory' && folders.has(file.path)))
+      .filter((file) => file.layer >= baseCount && !allowed.has(file.path) && !(file.type === 'directory' && (folders.has(file.path) || isOnlyTouched(facts.layers, file))))
       .sort((a, b) => a.path.localeCompare(b.path));
     const deleted = ownLayers
       .flatMap((layer) => [
@@ -84,3 +87,19 @@ export const addsOnly: CheckKind<typeof params> = {
     };
   },
 };
+
+/**
+ * The folder `file` is in its layer's tar only because something in it was touched: the
+ * version just below it is a folder with the same permissions. Anything added in it, or
+ * deleted from it, is counted on its own.
+ */
+function isOnlyTouched(layers: readonly LayerFacts[], file: FileFacts): boolean {
+  for (let index = file.layer - 1; index >= 0; index--) {
+    const layer = layers[index]!;
+    const below = layer.entries.find((entry) => entry.path === file.path);
+    if (below) return below.type === 'directory' && below.mode === file.mode;
+    // Deleted or emptied on the way down: what lies below is not what a container saw before.
+    if (layer.whiteouts.includes(file.path) || layer.opaqueDirectories.includes(file.path)) return false;
+  }
+  return false;
+}

@@ -16,6 +16,11 @@ const params = z
 const shownCharacters = 120;
 const shown = (text: string) => JSON.stringify(text.length > shownCharacters ? `${text.slice(0, shownCharacters)}…` : text);
 const withoutTrailingSpace = (text: string) => text.replace(/\s+$/, '');
+/**
+ * The byte-order mark some Windows editors (Notepad before 2019) put at the start of a UTF-8
+ * file: `cat` prints it as nothing, so a file that starts with one holds the same text.
+ */
+const withoutByteOrderMark = (text: string) => text.replace(/^\uFEFF/, '');
 
 /** A file in the image a container sees holds exactly the given text. */
 export const fileContains: CheckKind<typeof params> = {
@@ -31,7 +36,7 @@ export const fileContains: CheckKind<typeof params> = {
     if (!file.content) {
       return fail(formatSize(file.sizeBytes), `${shownPath} is ${formatSize(file.sizeBytes)}; the check reads files up to ${formatSize(maxKeptFileBytes)}, and the expected text is far shorter.`);
     }
-    const found = withoutTrailingSpace(file.content.toString('utf8'));
+    const found = withoutTrailingSpace(withoutByteOrderMark(file.content.toString('utf8')));
     if (found === withoutTrailingSpace(text)) return { status: 'pass', expected, actual: `${shown(found)}, from ${layerAt(facts, file.layer)}${through}` };
     return fail(shown(found), `${path} (from ${layerAt(facts, file.layer)}${through}) holds ${shown(found)}, not ${expected}.`);
   },
