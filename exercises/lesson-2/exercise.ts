@@ -17,6 +17,13 @@ export default defineExercise({
       hint: '`docker run --rm lesson-2 find /app` lists what the image holds. A `!` line brings a path back only if it comes after the line that left it out.',
     },
     {
+      id: 'whole-folder-copied',
+      title: 'The Dockerfile still copies the whole folder (COPY . /app): the ignore file decides',
+      kind: 'copies-context',
+      params: { destination: '/app' },
+      hint: 'The task is an ignore file, with the Dockerfile left as it is. `docker history --no-trunc lesson-2` shows the COPY the image was built with; put `COPY . /app` back and leave the choosing to .dockerignore.',
+    },
+    {
       id: 'no-node-modules',
       title: 'node_modules/ is in no layer of the image',
       kind: 'path-never-in-layers',

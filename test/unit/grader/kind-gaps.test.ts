@@ -15,6 +15,7 @@ describe('the kind registry', () => {
       'base-named-by-digest',
       'build-tools-absent',
       'computed-in-build',
+      'copies-context',
       'exec-form',
       'file-contains',
       'file-recovered-from-layer',

@@ -4,6 +4,7 @@ import { addsOnly } from './adds-only.js';
 import { baseNamedByDigest } from './base-named-by-digest.js';
 import { buildToolsAbsent } from './build-tools-absent.js';
 import { computedInBuild } from './computed-in-build.js';
+import { copiesContext } from './copies-context.js';
 import { execForm } from './exec-form.js';
 import { fileContains } from './file-contains.js';
 import { filesAbsent } from './files-absent.js';
@@ -49,6 +50,7 @@ export const checkKinds = {
   'file-recovered-from-layer': fileRecoveredFromLayer,
   'computed-in-build': computedInBuild,
   'base-named-by-digest': baseNamedByDigest,
+  'copies-context': copiesContext,
 } satisfies Record<string, CheckKind<z.ZodTypeAny>>;
 
 export type CheckKindName = keyof typeof checkKinds;
