@@ -237,7 +237,14 @@ export interface ProbeResults {
  * the final stage's base, followed through stage names to the image it names.
  */
 export type DockerfileFacts =
-  | { outcome: 'read'; path: string; finalBase: DockerfileBase; copiedStageRuns?: StageRunFacts[] }
+  | {
+      outcome: 'read';
+      path: string;
+      finalBase: DockerfileBase;
+      copiedStageRuns?: StageRunFacts[];
+      /** The folder's scripts (`*.sh`, or a `#!` line), small ones only, which a RUN may run: a pipe there hides a failure as well. */
+      scripts?: Array<{ path: string; text: string }>;
+    }
   /** The caller gave no folder (a CI run without --exercise-folder). */
   | { outcome: 'not-given' }
   | { outcome: 'unreadable'; reason: string };

@@ -6,11 +6,13 @@ import {
   pipeElements,
   pipeFailuresFailTheBuild,
   runRowOf,
+  scriptRun,
   shellOptions,
   topLevelCommands,
   unguardedPipe,
   watchedCommand,
 } from '../../../runner/src/grader/kinds/pipe-failures-fail-the-build.js';
+import { scriptsOf } from '../../../runner/src/grader/facts/dockerfile.js';
 import { facts } from './builders.js';
 
 // Lesson 10's adversarial answers of the fourth round (test/fixtures/answers.ts): a failing
@@ -204,5 +206,56 @@ describe('lesson 10: a pipe or make tested by if', () => {
     expect(topLevelCommands('if a; then b; fi; c').map(({ text }) => text)).toEqual(['if a; then b; fi', 'c']);
     expect(topLevelCommands('for x in a b; do make $x; done && echo if').map(({ text }) => text)).toEqual(['for x in a b; do make $x; done', 'echo if']);
     expect(topLevelCommands('echo if; echo fi; ls').map(({ text }) => text)).toEqual(['echo if', 'echo fi', 'ls']);
+  });
+});
+
+describe('lesson 10: a pipe in a script of the folder that a RUN runs', () => {
+  const script = (text: string, name = 'build.sh') => ({ path: name, text });
+  const withScripts = (scripts: Array<{ path: string; text: string }>, ...createdBy: string[]) =>
+    pipeFailuresFailTheBuild.evaluate(
+      facts({
+        history: createdBy.map((createdByRow) => ({ createdBy: createdByRow, isEmptyLayer: false })),
+        probes: { dockerfile: { outcome: 'read', path: '/root/exercises/lesson-10/Dockerfile', finalBase: { fromLines: ['FROM golang:1.24'], reference: 'golang:1.24' }, scripts } },
+      }),
+      { commands: ['make'] },
+    );
+  const piped = script('#!/bin/sh\nset -e\nmake install 2>&1 | tee /var/log/report-build.log\n');
+
+  it('fails RUN ./build.sh whose pipe runs without pipefail, naming the script (measured: passed before)', () => {
+    const outcome = withScripts([piped], row('./build.sh'));
+    expect(outcome).toMatchObject({ status: 'fail', message: expect.stringContaining('`RUN ./build.sh` (in /bin/sh; the pipe is in build.sh from your folder, run by /bin/sh)') });
+    for (const runs of ['sh build.sh', 'sh -e ./build.sh', '/src/build.sh', 'bash -x build.sh', 'cd /src && ./build.sh', 'env CC=gcc ./build.sh']) {
+      expect(withScripts([piped], row(runs)).status, runs).toBe('fail');
+    }
+    expect(withScripts([script('make install || true\n', 'scripts/build.sh')], row('sh scripts/build.sh'))).toMatchObject({ status: 'fail', message: expect.stringContaining('when make fails') });
+  });
+
+  it('passes the script with pipefail from its #! line, its set, or the shell that runs it', () => {
+    expect(withScripts([script('#!/bin/bash -o pipefail\nmake | tee log\n')], row('./build.sh')).status).toBe('pass');
+    expect(withScripts([script('#!/bin/sh\nset -eo pipefail\nmake | tee log\n')], row('./build.sh')).status).toBe('pass');
+    expect(withScripts([script('make | tee log\n')], row('bash -o pipefail build.sh')).status).toBe('pass');
+    expect(withScripts([script('#!/bin/bash -o pipefail\nmake | tee log\n')], row('sh build.sh')).status).toBe('fail');
+    expect(withScripts([piped], row('./build.sh || true')).status).toBe('fail');
+    expect(withScripts([script('make\n')], row('./build.sh; echo done'))).toMatchObject({ status: 'fail', message: expect.stringContaining('runs even when make failed') });
+  });
+
+  it('leaves alone what runs no script of the folder', () => {
+    expect(withScripts([piped], row('./other.sh'), row('cat build.sh'), row("sh -c 'make install'")).status).toBe('pass');
+    expect(withScripts([], row('./build.sh')).status).toBe('pass');
+    expect(scriptRun('sh -c build.sh', new Map([['build.sh', 'a | b']]))).toBeUndefined();
+    expect(scriptRun('build.sh', new Map([['build.sh', 'a | b']]))).toBeUndefined();
+    expect(scriptRun('sh', new Map([['build.sh', 'a | b']]))).toBeUndefined();
+    expect(scriptRun('sh -o pipefail ./x/build.sh', new Map([['build.sh', 'a | b']]))).toEqual({ path: 'build.sh', run: { shell: 'sh -o pipefail', command: 'a | b' } });
+  });
+
+  it("keeps the folder's small scripts only", () => {
+    const entry = (name: string, content: string, type = 'file') => ({ header: { name, type }, content: Buffer.from(content) });
+    expect(
+      scriptsOf([entry('build.sh', 'make\r\n'), entry('tools/run', '#!/bin/sh\nmake\n'), entry('Makefile', 'all:\n'), entry('dir.sh', '', 'directory'), entry('big.sh', 'x'.repeat(64 * 1024 + 1))]),
+    ).toEqual([
+      { path: 'build.sh', text: 'make\n' },
+      { path: 'tools/run', text: '#!/bin/sh\nmake\n' },
+    ]);
+    expect(scriptsOf(Array.from({ length: 60 }, (_, index) => entry(`s${index}.sh`, 'x'))).length).toBe(50);
   });
 });

@@ -20,9 +20,30 @@ export async function readDockerfile(engine: Engine, options: RebuildProbeOption
     const file = read.files.find((candidate) => candidate.header.name === name && candidate.header.type === 'file');
     if (!file) continue;
     const text = file.content.toString('utf8');
-    return { outcome: 'read', path: `${options.folder.path}/${name}`, finalBase: finalBaseOf(text), copiedStageRuns: copiedStageRunsOf(text) };
+    return { outcome: 'read', path: `${options.folder.path}/${name}`, finalBase: finalBaseOf(text), copiedStageRuns: copiedStageRunsOf(text), scripts: scriptsOf(read.files) };
   }
   return { outcome: 'unreadable', reason: `${options.folder.path} has no Dockerfile` };
+}
+
+/** Scripts are read up to this size, and this many of them: a RUN runs a build script, not a data set. */
+const scriptMaxBytes = 64 * 1024;
+const scriptsKept = 50;
+
+/**
+ * The folder's scripts a RUN may run (`./build.sh`): files named `*.sh` or starting with
+ * `#!`, small ones only, as text. A pipe in one hides a failing make as well as one written
+ * in the Dockerfile (kinds/pipe-failures-fail-the-build.ts).
+ */
+export function scriptsOf(files: ReadonlyArray<{ header: { name: string; type?: string | null }; content: Buffer }>): Array<{ path: string; text: string }> {
+  const scripts: Array<{ path: string; text: string }> = [];
+  for (const file of files) {
+    if (file.header.type !== 'file' || file.content.length > scriptMaxBytes) continue;
+    const isScript = file.header.name.endsWith('.sh') || (file.content[0] === 0x23 && file.content[1] === 0x21);
+    if (!isScript) continue;
+    scripts.push({ path: file.header.name.replace(/^\.\//, ''), text: file.content.toString('utf8').replace(/\r\n/g, '\n') });
+    if (scripts.length === scriptsKept) break;
+  }
+  return scripts;
 }
 
 /**

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { escapeLine } from '../report/untrusted.js';
 import { plural } from '../describe.js';
 import { describeInstruction } from '../facts/history.js';
+import path from 'node:path';
 import type { CheckKind } from '../types.js';
 import { withoutLaunchers } from './launchers.js';
 
@@ -43,15 +44,22 @@ export const pipeFailuresFailTheBuild: CheckKind<typeof params> = {
   probes: () => ({ dockerfile: true }),
   evaluate(facts, { commands = [] }) {
     const dockerfile = facts.probes.dockerfile?.outcome === 'read' ? facts.probes.dockerfile : undefined;
+    const scripts = new Map((dockerfile?.scripts ?? []).map((script) => [script.path, script.text]));
     const rows = [
       ...facts.history.map((row) => ({ createdBy: row.createdBy, where: '' })),
       ...(dockerfile?.copiedStageRuns ?? []).map((run) => ({ createdBy: run.createdBy, where: `, line ${run.line} of ${dockerfile!.path}, in the build stage ${run.stage} the image copies from` })),
     ];
     const unguarded = rows.flatMap(({ createdBy, where }) => {
       const run = runRowOf(createdBy);
-      const verdict = run === undefined ? undefined : judgePipes(run, commands);
+      const verdict = run === undefined ? undefined : judgePipes(run, { watched: commands, scripts });
       if (run === undefined || verdict === undefined) return [];
-      const inShell = verdict.shell === run.shell ? where : `${where}; the ${verdict.subject === 'pipe' ? 'pipe' : verdict.subject} runs in its own ${verdict.shell}`;
+      const what = verdict.subject === 'pipe' ? 'pipe' : verdict.subject;
+      const inShell =
+        verdict.script !== undefined
+          ? `${where}; the ${what} is in ${verdict.script} from your folder, run by ${verdict.shell}`
+          : verdict.shell === run.shell
+            ? where
+            : `${where}; the ${what} runs in its own ${verdict.shell}`;
       return [{ run, why: verdict.why, subject: verdict.subject, where: inShell }];
     });
     const expected = commands.length ? `no RUN with a pipe runs without pipefail, and a failing ${commands.join(' or ')} fails its RUN` : 'no RUN with a pipe runs without pipefail';
@@ -141,8 +149,15 @@ export function hasPipe(command: string): boolean {
 }
 
 /** Why a RUN's pipe (or one of the watched commands) can fail without failing the step, or undefined when it cannot. */
-export function unguardedPipe(run: RunRow, watched: readonly string[] = []): Unguarded | undefined {
-  return judgePipes(run, watched)?.why;
+export function unguardedPipe(run: RunRow, watched: readonly string[] = [], scripts: ReadonlyMap<string, string> = new Map()): Unguarded | undefined {
+  return judgePipes(run, { watched, scripts })?.why;
+}
+
+/** What a judgement follows besides pipes: the commands the exercise watches, and the folder's scripts a RUN may run. */
+interface Judging {
+  watched: readonly string[];
+  /** Scripts of the exercise folder by their path there (`build.sh`, `scripts/build.sh`), as text. */
+  scripts: ReadonlyMap<string, string>;
 }
 
 interface Verdict {
@@ -151,12 +166,15 @@ interface Verdict {
   shell: string;
   /** What failed unseen: "pipe", or the watched command's name. */
   subject: string;
+  /** The exercise folder's script it is in, when a RUN runs one. */
+  script?: string;
 }
 
 /** Why a RUN's pipe, or a watched command in it, can fail unseen, and the shell that runs it. */
-function judgePipes(run: RunRow, watched: readonly string[]): Verdict | undefined {
-  if (!hasPipe(run.command) && !innerShellWord.test(run.command) && !namesWatched(run.command, watched)) return undefined;
-  return judgeList(run.command, run.shell, shellOptions(run.shell), watched);
+function judgePipes(run: RunRow, judging: Judging): Verdict | undefined {
+  const mayRunScript = [...judging.scripts.keys()].some((name) => run.command.includes(path.posix.basename(name)));
+  if (!hasPipe(run.command) && !innerShellWord.test(run.command) && !namesWatched(run.command, judging.watched) && !mayRunScript) return undefined;
+  return judgeList(run.command, run.shell, shellOptions(run.shell), judging);
 }
 
 /**
@@ -165,7 +183,8 @@ function judgePipes(run: RunRow, watched: readonly string[]): Verdict | undefine
  * exit code, and what follows either must not turn that failure into success. A `( … )` or
  * `{ …; }` group is judged inside, then as one command whose failure its own exit code carries.
  */
-function judgeList(list: string, shell: string, options: ShellOptionState, watched: readonly string[]): Verdict | undefined {
+function judgeList(list: string, shell: string, options: ShellOptionState, judging: Judging): Verdict | undefined {
+  const { watched } = judging;
   const verdict = (why: Unguarded | undefined, subject: string) => (why ? { why, shell, subject } : undefined);
   const isBash = /(?:^|[\s/])bash$/.test(shell.split(/\s+-/)[0]!.trim());
   const commands = topLevelCommands(list);
@@ -177,7 +196,7 @@ function judgeList(list: string, shell: string, options: ShellOptionState, watch
     }
     const compound = ifCompound(text);
     if (compound) {
-      const judged = judgeIf(compound, shell, options, watched);
+      const judged = judgeIf(compound, shell, options, judging);
       if (judged && 'why' in judged) return judged;
       const fate = judged?.subject !== undefined && !judged.exits ? whenThePipeFails(commands, index, options.errexit) : undefined;
       if (fate) return verdict(fate, judged!.subject!);
@@ -186,7 +205,7 @@ function judgeList(list: string, shell: string, options: ShellOptionState, watch
     const group = groupBody(text);
     if (group !== undefined) {
       // A subshell gets a copy of the options; a { } group shares them.
-      const inside = judgeList(group.body, shell, group.isSubshell ? { ...options } : options, watched);
+      const inside = judgeList(group.body, shell, group.isSubshell ? { ...options } : options, judging);
       if (inside) return inside;
       const subject = hasPipe(group.body) ? 'pipe' : watched.find((name) => namesWatched(group.body, [name]));
       if (subject === undefined) continue;
@@ -197,10 +216,20 @@ function judgeList(list: string, shell: string, options: ShellOptionState, watch
     const inner = hasPipe(text) ? undefined : (innerShellRun(text) ?? stdinShellRun(text, heredocs));
     if (inner) {
       // `bash -c 'make | tee log'` or `bash <<EOF`: the pipe runs in a shell of its own, with that shell's options.
-      const innerVerdict = judgePipes(inner, watched);
+      const innerVerdict = judgePipes(inner, judging);
       if (innerVerdict) return innerVerdict;
       // Its script's failure is this command's exit code, which what follows may still swallow.
       const subject = hasPipe(inner.command) || innerShellWord.test(inner.command) ? 'pipe' : watched.find((name) => namesWatched(inner.command, [name]));
+      const fate = subject !== undefined ? whenThePipeFails(commands, index, options.errexit) : undefined;
+      if (fate) return verdict(fate, subject!);
+      continue;
+    }
+    const script = hasPipe(text) ? undefined : scriptRun(text, judging.scripts);
+    if (script) {
+      // `./build.sh` or `sh build.sh`: the script's lists run in the shell that reads it.
+      const inside = judgePipes(script.run, judging);
+      if (inside) return { ...inside, script: inside.script ?? script.path };
+      const subject = subjectOf(script.run.command, watched);
       const fate = subject !== undefined ? whenThePipeFails(commands, index, options.errexit) : undefined;
       if (fate) return verdict(fate, subject!);
       continue;
@@ -214,7 +243,7 @@ function judgeList(list: string, shell: string, options: ShellOptionState, watch
     // `(make || true) | tee log`: a group in the pipe can swallow the failure before the pipe sees it.
     for (const element of pipeElements(text)) {
       const elementGroup = groupBody(element);
-      const inside = elementGroup ? judgeList(elementGroup.body, shell, { ...options }, watched) : undefined;
+      const inside = elementGroup ? judgeList(elementGroup.body, shell, { ...options }, judging) : undefined;
       if (inside) return inside;
     }
     const next = commands[index + 1];
@@ -227,6 +256,40 @@ function judgeList(list: string, shell: string, options: ShellOptionState, watch
     if (fate) return verdict(fate, 'pipe');
   }
   return undefined;
+}
+
+/**
+ * A command that runs one of the exercise folder's scripts (`./build.sh`, `/src/build.sh`,
+ * `sh -e build.sh`, `bash scripts/build.sh`), found by its path's last names: the script as a
+ * RUN row would give it, run by the shell named before it, or else by its #! line (/bin/sh
+ * without one). Undefined for any other command.
+ */
+export function scriptRun(text: string, scripts: ReadonlyMap<string, string>): { path: string; run: RunRow } | undefined {
+  if (!scripts.size) return undefined;
+  let words = text.trim().split(/\s+/);
+  while (words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0]!)) words.shift();
+  words = withoutLaunchers(words);
+  if (words[0] === 'exec' || words[0] === 'time') words.shift();
+  let shell: string | undefined;
+  if (/^(?:\S*\/)?(?:ba|da|a|k|z|mk)?sh$/.test(words[0] ?? '')) {
+    const options: string[] = [];
+    let at = 1;
+    for (; at < words.length && /^[-+]/.test(words[at]!); at++) {
+      // A -c script is an inner shell's (innerShellRun), not a file.
+      if (/^-[a-zA-Z]*c/.test(words[at]!)) return undefined;
+      options.push(words[at]!);
+      if (/^[-+][a-zA-Z]*[oO]$/.test(words[at]!) && at + 1 < words.length) options.push(words[++at]!);
+    }
+    shell = [words[0]!, ...options].join(' ');
+    words = words.slice(at);
+  } else if (!words[0]?.includes('/')) return undefined;
+  const named = (words[0] ?? '').replace(/^\.\//, '');
+  if (!named) return undefined;
+  const found = [...scripts.keys()].find((candidate) => candidate === named || named.endsWith(`/${candidate}`) || candidate.endsWith(`/${named}`));
+  if (found === undefined) return undefined;
+  const content = scripts.get(found)!;
+  const shebang = /^#!\s*(\S[^\n]*)/.exec(content)?.[1]?.trim();
+  return { path: found, run: { shell: shell ?? shebang ?? '/bin/sh', command: shebang ? content.slice(content.indexOf('\n') + 1) : content } };
 }
 
 /** What may fail unseen in a list: "pipe", a watched command's name, or undefined for neither. */
@@ -276,13 +339,14 @@ export function ifCompound(text: string): IfCompound | undefined {
  * verdict, or what may still fail unseen through the compound's exit code and whether every
  * such failure ends the shell (`exit 1`) instead.
  */
-function judgeIf(compound: IfCompound, shell: string, options: ShellOptionState, watched: readonly string[]): Verdict | { subject?: string; exits: boolean } | undefined {
+function judgeIf(compound: IfCompound, shell: string, options: ShellOptionState, judging: Judging): Verdict | { subject?: string; exits: boolean } | undefined {
+  const { watched } = judging;
   let subject: string | undefined;
   let exits = true;
   for (const [index, { condition, body }] of compound.clauses.entries()) {
     const negated = /^!\s/.test(condition.trim());
     const tested = negated ? condition.trim().slice(1) : condition;
-    const inside = judgeList(tested, shell, { ...options, errexit: false }, watched);
+    const inside = judgeList(tested, shell, { ...options, errexit: false }, judging);
     if (inside) return inside;
     const failing = subjectOf(tested, watched);
     if (failing !== undefined) {
@@ -295,7 +359,7 @@ function judgeIf(compound: IfCompound, shell: string, options: ShellOptionState,
     }
   }
   for (const body of [...compound.clauses.map((clause) => clause.body), ...(compound.elseBody !== undefined ? [compound.elseBody] : [])]) {
-    const inside = judgeList(body, shell, { ...options }, watched);
+    const inside = judgeList(body, shell, { ...options }, judging);
     if (inside) return inside;
     const failing = subjectOf(body, watched);
     if (failing !== undefined) {
