@@ -87,6 +87,10 @@ describe('layer-not-shipped: verdicts', () => {
     expect(judge([busybox, layer(1, { entries: [file(hex, 4096)] })]).status).toBe('fail');
     // Not a file of that name that is empty, a folder, a link, or a name that only ends with the digest.
     expect(judge([busybox, layer(1, { entries: [file(`x/${hex}`, 0), directory(`y/${hex}`), { path: `z/${hex}`, type: 'symlink', sizeBytes: 0 }, file(`a/b${hex}`, 4096)] })]).status).toBe('pass');
+    // Nor a DiffID that only holds a digest among other text.
+    for (const odd of [`xsha256:${hex}`, `sha256:${hex}0`]) {
+      expect(judge([busybox, layer(1, { entries: [file(hex, 4096)] })], vault({ versions: [{ layer: 1, type: 'file', sizeBytes: 48, diffId: odd, layerFiles: codeLayerFiles }] })).status).toBe('pass');
+    }
     // Nor the digest of a layer the reader could not name.
     const unnamed = vault({ versions: [{ layer: 1, type: 'file', sizeBytes: 48, diffId: `sha512:${hex}`, layerFiles: codeLayerFiles }] });
     expect(judge([busybox, layer(1, { entries: [file(hex, 4096)] })], unnamed).status).toBe('pass');
@@ -110,6 +114,27 @@ describe('layer-not-shipped: verdicts', () => {
     expect(judge([busybox, layer(1, { entries: [file('x/myrecovery-code.txt', 48), file('x/old/notes.txt', 11)] })]).status).toBe('pass');
     // Spread over two layers, neither holds the layer.
     expect(judge([busybox, layer(1, { entries: [file('x/vault/recovery-code.txt', 48)] }), layer(2, { entries: [file('x/vault/old/notes.txt', 11)] })]).status).toBe('pass');
+  });
+
+  it('knows the vault folder again under another name at any depth, and needs only the files below it', () => {
+    const deep = vault({
+      path: '/srv/vault/code.txt',
+      versions: [{ layer: 1, type: 'file', sizeBytes: 48, diffId: codeLayerId, layerFiles: [file('srv/vault/code.txt', 48), file('srv/vault/old/n.txt', 11), file('tmp/build.log', 7)] }],
+    });
+    const judgeDeep = (entries: LayerEntryFacts[]) =>
+      layerNotShipped.evaluate(facts({ ref: 'lesson-6', layers: [busybox, layer(1, { entries })], probes: { referenceFiles: [deep] } }), { from: { image: 'lesson-6-vault', path: '/srv/vault/code.txt' } });
+    const renamed = judgeDeep([file('x/stash/code.txt', 48), file('x/stash/old/n.txt', 11)]);
+    expect(renamed.message).toContain('unpacked under /x/stash: /x/stash/code.txt, /x/stash/old/n.txt.');
+    // Names that only end like the vault's files are not them.
+    expect(judgeDeep([file('x/mycode.txt', 48), file('x/myold/n.txt', 11)]).status).toBe('pass');
+  });
+
+  it('lists exactly three paths without a tail, and two blobs apart', () => {
+    const three = [file('vault/recovery-code.txt', 48), file('vault/old/1.txt', 1), file('vault/old/2.txt', 2)];
+    const reference = vault({ versions: [{ layer: 1, type: 'file', sizeBytes: 48, diffId: codeLayerId, layerFiles: three }] });
+    expect(judge([busybox, layer(1, { entries: three })], reference).message).toContain(': /vault/recovery-code.txt, /vault/old/1.txt, /vault/old/2.txt. Take');
+    const hex = codeLayerId.slice('sha256:'.length);
+    expect(judge([busybox, layer(1, { entries: [file(`a/${hex}`, 9), file(`b/${hex}`, 9)] })]).message).toContain(`: /a/${hex}, /b/${hex}. Take`);
   });
 
   it('never counts the code alone as the layer, even when the vault layer holds nothing else', () => {
@@ -151,11 +176,17 @@ describe('layer-not-shipped: verdicts', () => {
       actual: 'no image lesson-6-vault',
       message: "The engine has no image lesson-6-vault to compare with, so it cannot tell which layer must not ship. Build it again with the exercise's prepare.sh.",
     });
-    expect(judge([busybox], vault({ versions: [] }))).toMatchObject({ status: 'skip', actual: 'no /vault/recovery-code.txt in lesson-6-vault' });
+    expect(judge([busybox], vault({ versions: [] }))).toMatchObject({
+      status: 'skip',
+      actual: 'no /vault/recovery-code.txt in lesson-6-vault',
+      message: 'No layer of lesson-6-vault holds /vault/recovery-code.txt as a file, so there is no layer to look for. Rebuild it from its unchanged Dockerfile.',
+    });
     expect(judge([busybox], vault({ path: '/vault/other.txt' })).actual).toBe('not read');
     expect(judge([busybox], vault({ image: 'other' })).actual).toBe('not read');
     const unreadable = judge([busybox, layer(1, { instruction: 'COPY x /x', unreadable: 'its tar is truncated' })]);
     expect(unreadable).toMatchObject({ status: 'skip', actual: 'unknown', message: 'Not every layer could be read: layer 2 (`COPY x /x`): its tar is truncated.' });
+    const two = judge([busybox, layer(1, { unreadable: 'a' }), layer(2, { unreadable: 'b' })]);
+    expect(two.message).toBe('Not every layer could be read: layer 2: a; layer 3: b.');
     // A finding needs no other layer: the same DiffID is known without reading.
     expect(judge([busybox, layer(1, { diffId: codeLayerId, unreadable: 'its tar is truncated' })]).status).toBe('fail');
   });
