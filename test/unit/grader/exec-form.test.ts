@@ -153,3 +153,33 @@ describe('exec-form: launchers and file names (lesson 3 answers)', () => {
     }
   });
 });
+
+describe("exec-form: a shell's own options (SHELL with options, sh -e script)", () => {
+  it('tells a shell form after options such as SHELL ["/bin/bash", "-o", "pipefail", "-c"] writes, and reads its line', () => {
+    for (const command of [
+      ['/bin/bash', '-o', 'pipefail', '-c', 'greet world'],
+      ['/bin/sh', '-ec', 'greet world'],
+      ['/bin/bash', '--login', '-c', 'greet world'],
+      ['/bin/sh', '-e', '+x', '-c', 'greet world'],
+      ['/bin/sh', '-xc', 'greet world'],
+    ]) {
+      expect(isShellForm(command), command.join(' ')).toBe(true);
+      expect(shellCommandLine(command), command.join(' ')).toBe('greet world');
+    }
+    for (const command of [['/bin/sh', '-e', 'greet'], ['/bin/sh', '+c', 'greet'], ['/bin/sh', '-C', 'greet'], ['/bin/sh', '-o', 'c'], ['/bin/sh', 'greet', '-c'], ['/bin/sh', '--', '-c'], ['/bin/sh', '-o']]) {
+      expect(isShellForm(command), command.join(' ')).toBe(false);
+    }
+    expect(judge({ cmd: ['/bin/bash', '-o', 'pipefail', '-c', 'world'], entrypoint: ['greet'] }, { instruction: 'CMD' })).toMatchObject({ status: 'fail', actual: 'shell form: CMD world' });
+    expect(judge({ entrypoint: ['/bin/bash', '-o', 'pipefail', '-c', 'greet'] }, { instruction: 'ENTRYPOINT', program: 'greet' })).toMatchObject({ status: 'fail', actual: 'shell form: ENTRYPOINT greet' });
+  });
+
+  it('passes a shell given options and the greet script, and fails one given options and another script', () => {
+    const greet = { instruction: 'ENTRYPOINT', program: 'greet' } as const;
+    for (const entrypoint of [['/bin/sh', '-e', '/usr/local/bin/greet'], ['sh', '-o', 'errexit', '-x', 'greet'], ['/bin/bash', '--norc', '/app/greet.sh']]) {
+      expect(judge({ entrypoint }, greet).status, entrypoint.join(' ')).toBe('pass');
+    }
+    for (const entrypoint of [['/bin/sh', '-e', '/app/other'], ['/bin/sh', '-o', 'greet', '/app/other'], ['/bin/sh', '-e']]) {
+      expect(judge({ entrypoint }, greet).status, entrypoint.join(' ')).toBe('fail');
+    }
+  });
+});

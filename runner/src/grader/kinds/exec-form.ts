@@ -18,8 +18,33 @@ const params = z
 /** How the image config stores a shell form: `["/bin/sh", "-c", "the command line"]`. */
 const shellNames = /(^|\/)(sh|ash|bash|dash|ksh|zsh)$/;
 
+/**
+ * Where a shell's own options end, after its name: `-e`, `+x`, `--login`, `-o pipefail`.
+ * `hasCommandFlag` when one of them is -c (alone or among others, as in `-ec`): the next word
+ * is then a command line, not a script.
+ */
+function shellOptions(command: readonly string[]): { end: number; hasCommandFlag: boolean } {
+  let index = 1;
+  let hasCommandFlag = false;
+  while (index < command.length) {
+    const word = command[index]!;
+    if (word === '-o' || word === '+o') index += 2;
+    else if (/^--[a-z][a-z-]*$/.test(word)) index += 1;
+    else if (/^[-+][A-Za-z]+$/.test(word)) {
+      hasCommandFlag ||= word.startsWith('-') && word.includes('c');
+      index += 1;
+      if (hasCommandFlag) break;
+    } else break;
+  }
+  return { end: Math.min(index, command.length), hasCommandFlag };
+}
+
+/**
+ * A shell run with -c: `["/bin/sh", "-c", "greet world"]`, and the same after a SHELL
+ * instruction with options of its own, `["/bin/bash", "-o", "pipefail", "-c", "greet"]`.
+ */
 export function isShellForm(command: readonly string[] | null): boolean {
-  return command !== null && command.length >= 2 && shellNames.test(command[0]!) && command[1] === '-c';
+  return command !== null && command.length >= 2 && shellNames.test(command[0]!) && shellOptions(command).hasCommandFlag;
 }
 
 /** `["greet", "world"]`, as a Dockerfile would write it. */
@@ -29,7 +54,7 @@ export function asExecForm(command: readonly string[]): string {
 
 /** The command line a shell form holds: `greet world` for `["/bin/sh", "-c", "greet world"]`. */
 export function shellCommandLine(command: readonly string[]): string {
-  return command.slice(2).join(' ');
+  return command.slice(shellOptions(command).end).join(' ');
 }
 
 /**
@@ -78,7 +103,7 @@ export const execForm: CheckKind<typeof params> = {
 
 /**
  * The command's program is `program` (by name or path), or a shell told to run a script of that
- * name. The file may keep an extension (`greet.sh`, copied as it is from the exercise folder):
+ * name (after the shell's own options: `sh -e /usr/local/bin/greet`). The file may keep an extension (`greet.sh`, copied as it is from the exercise folder):
  * it is still that program.
  */
 function runsProgram(command: readonly string[], program: string): boolean {
@@ -87,7 +112,7 @@ function runsProgram(command: readonly string[], program: string): boolean {
     return fileName !== undefined && (fileName === program || (fileName.startsWith(`${program}.`) && /^[A-Za-z0-9]+$/.test(fileName.slice(program.length + 1))));
   };
   const first = command[0];
-  return first !== undefined && (named(first) || (shellNames.test(first) && named(command[1])));
+  return first !== undefined && (named(first) || (shellNames.test(first) && named(command[shellOptions(command).end])));
 }
 
 function missingMessage(facts: ImageFacts, instruction: 'ENTRYPOINT' | 'CMD'): string {
