@@ -133,7 +133,8 @@ describe('exec-form: launchers and file names (lesson 3 answers)', () => {
       status: 'fail',
       expected: 'ENTRYPOINT in exec form, running greet',
       actual: 'shell form: ENTRYPOINT greet "$@" --',
-      message: 'ENTRYPOINT is in shell form: the image runs ["env", "X=1", "/bin/sh", "-c", "greet \\"$@\\"", "--"]. A shell-form ENTRYPOINT ignores CMD and every argument given to docker run.',
+      message:
+        'ENTRYPOINT is a shell run with -c, as the shell form stores it: the image runs ["env", "X=1", "/bin/sh", "-c", "greet \\"$@\\"", "--"]. Its command line hands the arguments on, but the spec asks for exec form: a JSON array that names the program itself.',
     });
     expect(judge({ entrypoint: ['env'] }, greet).message).toBe('ENTRYPOINT ["env"] runs env, not greet. The image is meant to behave like greet itself.');
     expect(judge({ entrypoint: ['env', 'greeter'] }, greet).status).toBe('fail');
@@ -181,5 +182,25 @@ describe("exec-form: a shell's own options (SHELL with options, sh -e script)", 
     for (const entrypoint of [['/bin/sh', '-e', '/app/other'], ['/bin/sh', '-o', 'greet', '/app/other'], ['/bin/sh', '-e']]) {
       expect(judge({ entrypoint }, greet).status, entrypoint.join(' ')).toBe('fail');
     }
+  });
+});
+
+describe('exec-form: what a failing shell form is told', () => {
+  it('says a shell form that hands "$@" on does pass the arguments, and still is not exec form', () => {
+    for (const line of ['exec greet "$@"', 'greet $*', 'greet ${1}', 'greet $1 $2']) {
+      expect(judge({ entrypoint: ['/bin/sh', '-c', line, 'greet'] }, { instruction: 'ENTRYPOINT', program: 'greet' }).message, line).toBe(
+        `ENTRYPOINT is a shell run with -c, as the shell form stores it: the image runs ${asExecForm(['/bin/sh', '-c', line, 'greet'])}. Its command line hands the arguments on, but the spec asks for exec form: a JSON array that names the program itself.`,
+      );
+    }
+    for (const line of ['greet world', 'greet $HOME', 'greet $0']) {
+      expect(judge({ entrypoint: ['/bin/sh', '-c', line] }, { instruction: 'ENTRYPOINT' }).message, line).toContain('ignores CMD and every argument');
+    }
+    expect(judge({ entrypoint: ['/bin/sh', '-c'] }, { instruction: 'ENTRYPOINT' }).message).toContain('ignores CMD');
+  });
+
+  it('counts the words a shell-form CMD hands an ENTRYPOINT', () => {
+    expect(judge({ entrypoint: ['greet'], cmd: ['/bin/bash', '-o', 'pipefail', '-c', 'world'] }, { instruction: 'CMD' }).message).toBe(
+      'CMD is in shell form, stored as ["/bin/bash", "-o", "pipefail", "-c", "world"]. After an ENTRYPOINT, all 5 words become its arguments: ["greet", "/bin/bash", "-o", "pipefail", "-c", "world"].',
+    );
   });
 });

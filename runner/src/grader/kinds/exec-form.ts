@@ -78,15 +78,18 @@ export const execForm: CheckKind<typeof params> = {
     const isProgram = instruction === 'ENTRYPOINT' || !facts.config.entrypoint?.length;
     const launched = isProgram ? withoutLaunchers(command) : [...command];
     if (isShellForm(command) || isShellForm(launched)) {
-      const line = shellCommandLine(isShellForm(command) ? command : launched);
+      const shell = isShellForm(command) ? command : launched;
+      const line = shellCommandLine(shell);
       return {
         status: 'fail',
         expected,
         actual: `shell form: ${instruction} ${line}`,
         message:
           instruction === 'ENTRYPOINT'
-            ? `ENTRYPOINT is in shell form: the image runs ${asExecForm(command)}. A shell-form ENTRYPOINT ignores CMD and every argument given to docker run.`
-            : `CMD is in shell form, stored as ${asExecForm(command)}.${facts.config.entrypoint?.length ? ` After an ENTRYPOINT, all three words become its arguments: ${asExecForm([...facts.config.entrypoint, ...command])}.` : ''}`,
+            ? usesArguments(shell)
+              ? `ENTRYPOINT is a shell run with -c, as the shell form stores it: the image runs ${asExecForm(command)}. Its command line hands the arguments on, but the spec asks for exec form: a JSON array that names the program itself.`
+              : `ENTRYPOINT is in shell form: the image runs ${asExecForm(command)}. A shell-form ENTRYPOINT ignores CMD and every argument given to docker run.`
+            : `CMD is in shell form, stored as ${asExecForm(command)}.${facts.config.entrypoint?.length ? ` After an ENTRYPOINT, all ${command.length === 3 ? 'three' : command.length} words become its arguments: ${asExecForm([...facts.config.entrypoint, ...command])}.` : ''}`,
       };
     }
     if (program && !runsProgram(launched, program)) {
@@ -100,6 +103,12 @@ export const execForm: CheckKind<typeof params> = {
     return { status: 'pass', expected, actual: `${instruction} ${asExecForm(command)}` };
   },
 };
+
+/** A shell form whose command line reads its positional parameters ("$@", $1): CMD and the run's arguments reach it. */
+function usesArguments(command: readonly string[]): boolean {
+  const start = shellOptions(command).end;
+  return command.length > start && /\$(?:\{)?[@*1-9]/.test(command[start]!);
+}
 
 /**
  * The command's program is `program` (by name or path), or a shell told to run a script of that
