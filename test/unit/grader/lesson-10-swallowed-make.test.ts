@@ -259,3 +259,114 @@ describe('lesson 10: a pipe in a script of the folder that a RUN runs', () => {
     expect(scriptsOf(Array.from({ length: 60 }, (_, index) => entry(`s${index}.sh`, 'x'))).length).toBe(50);
   });
 });
+
+describe('lesson 10: the edges of the new readings (mutation survivors)', () => {
+  const bash = '/bin/bash -o pipefail';
+  it('says exactly what hid make, and what hid another watched command', () => {
+    expect(judge(row('make || true'))).toEqual({
+      status: 'fail',
+      expected: 'no RUN with a pipe runs without pipefail, and a failing make fails its RUN',
+      actual: '1 RUN where a failure does not fail the step',
+      message:
+        '`RUN make || true` (in /bin/sh): when make fails, the step still succeeds, and the build goes on with what it did not make. An ending like `|| true` or `|| echo …` turns any failure into success, pipefail or not; end the handler with `exit 1` if you want one.',
+    });
+    const two = pipeFailuresFailTheBuild.evaluate(history(row('make || true'), row('gcc x.c; ls')), { commands: ['make', 'gcc'] });
+    const message = two.status === 'fail' ? two.message : '';
+    expect(message).toContain('`RUN make || true` (in /bin/sh): when make fails');
+    expect(message).toContain('`RUN gcc x.c; ls` (in /bin/sh): when gcc fails');
+    expect(message).toContain('A command after `;` runs even when gcc failed');
+    expect(message).not.toContain('`RUN make || true` (in /bin/sh): when gcc');
+    expect(pipeFailuresFailTheBuild.evaluate(history(row('ls')), { commands: ['make', 'gcc'] })).toMatchObject({ status: 'pass', actual: 'every pipe and every make, gcc fails with its commands' });
+  });
+
+  it('judges what follows an if, a group and an inner shell by what they carry', () => {
+    expect(judge(row('if ! make | tee log; then exit 2; fi; echo done', bash)).status).toBe('pass');
+    expect(judge(row('if ! make | tee log; then false; fi; echo done', bash)).status).toBe('fail');
+    expect(judge(row('if [ -f x ]; then ls; fi; echo done')).status).toBe('pass');
+    expect(judge(row('(make | tee log); echo done', bash)).status).toBe('fail');
+    expect(judge(row('(ls); echo done')).status).toBe('pass');
+    expect(judge(row("bash -c 'ls'; echo done")).status).toBe('pass');
+    expect(judge(row("bash -o pipefail -c 'make | tee log'; echo done"))).toMatchObject({ status: 'fail', message: expect.stringContaining('runs even when the pipe failed') });
+    expect(judge(row('{ set -o pipefail; ls; }; a | b', '/bin/bash')).status).toBe('pass');
+    expect(judge(row('{ set -o pipefail; make | tee log; }; a | b', '/bin/bash')).status).toBe('fail');
+    expect(judge(row('(set -o pipefail); a | b', '/bin/bash')).status).toBe('fail');
+    expect(judge(row('(set +o pipefail; true) | tee log && a | b', bash)).status).toBe('pass');
+    expect(judge(row('make | tee log; exit ${PIPESTATUS[0]}', '/bin/bash')).status).toBe('pass');
+  });
+
+  it('reads a condition without errexit, and every branch, the else too', () => {
+    expect(judge(row('if make; echo x; then ls; else exit 1; fi', '/bin/sh -e')).status).toBe('fail');
+    expect(judge(row('if true; then ls; else make | tee log; fi', '/bin/bash'))).toMatchObject({ status: 'fail', actual: '1 RUN with a pipe and no pipefail' });
+    expect(judge(row('if true; then ls; elif true; then make | tee log; fi', '/bin/bash')).status).toBe('fail');
+    expect(judge(row('if ! make | tee log; then exit $?; fi', bash)).status).toBe('fail');
+    expect(judge(row('if make | tee log; then ls; else exit $?; fi', bash)).status).toBe('pass');
+    expect(judge(row('if make | tee log; then ls; else echo x; exit; fi', bash)).status).toBe('fail');
+    expect(judge(row('if make | tee log; then ls; else exit 10; fi', bash)).status).toBe('pass');
+    expect(judge(row('if make | tee log; then ls; else exit 0; fi', bash)).status).toBe('fail');
+    expect(judge(row('if make | tee log; then ls; else exit 1x; fi', bash)).status).toBe('fail');
+    expect(judge(row('if make | tee log; then ls; else falsey; fi', bash)).status).toBe('fail');
+    expect(ifCompound('if a\nthen\nb && c || d\nfi')).toEqual({ clauses: [{ condition: 'a', body: 'b && c || d' }] });
+    expect(ifCompound('if a; then thenx; fi')).toEqual({ clauses: [{ condition: 'a', body: 'thenx' }] });
+    expect(ifCompound(' if a; then b; fi 2>&1 ')).toEqual({ clauses: [{ condition: 'a', body: 'b' }] });
+    expect(ifCompound('if a; then b; fi; c')).toBeUndefined();
+    expect(ifCompound('xif a; then b; fi')).toBeUndefined();
+    expect(ifCompound('if a; then b; else c; fi')).toEqual({ clauses: [{ condition: 'a', body: 'b' }], elseBody: 'c' });
+  });
+
+  it('finds scripts only as a shell or a path runs them', () => {
+    const scripts = new Map([
+      ['build.sh', '#!/bin/bash -e\nmake | tee log\n'],
+      ['tools/run.sh', 'a | b'],
+    ]);
+    expect(scriptRun('./build.sh', scripts)).toEqual({ path: 'build.sh', run: { shell: '/bin/bash -e', command: 'make | tee log\n' } });
+    expect(scriptRun('A=1 B=2 exec ./build.sh', scripts)?.path).toBe('build.sh');
+    expect(scriptRun('time ./build.sh', scripts)?.path).toBe('build.sh');
+    expect(scriptRun('/usr/bin/bash -x -o pipefail build.sh', scripts)).toEqual({ path: 'build.sh', run: { shell: '/usr/bin/bash -x -o pipefail', command: 'make | tee log\n' } });
+    expect(scriptRun('sh -ec build.sh', scripts)).toBeUndefined();
+    expect(scriptRun('sh -o', scripts)).toBeUndefined();
+    expect(scriptRun('bash tools/run.sh', scripts)).toEqual({ path: 'tools/run.sh', run: { shell: 'bash', command: 'a | b' } });
+    expect(scriptRun('/src/tools/run.sh', scripts)?.path).toBe('tools/run.sh');
+    // Run from its own folder (WORKDIR tools), ./run.sh is tools/run.sh.
+    expect(scriptRun('./run.sh', scripts)?.path).toBe('tools/run.sh');
+    expect(scriptRun('./xbuild.sh', scripts)).toBeUndefined();
+    expect(scriptRun('shx build.sh', scripts)).toBeUndefined();
+    expect(scriptRun('', scripts)).toBeUndefined();
+    expect(scriptRun('./', scripts)).toBeUndefined();
+    expect(scriptRun('./build.sh', new Map())).toBeUndefined();
+    expect(scriptRun('./x.sh', new Map([['x.sh', '#!  /bin/sh  \nls']]))).toEqual({ path: 'x.sh', run: { shell: '/bin/sh', command: 'ls' } });
+  });
+
+  it('tells groups, quotes and reserved words apart', () => {
+    expect(groupBody('(a) (b)')).toBeUndefined();
+    expect(groupBody("( echo ')' )")).toEqual({ body: " echo ')' ", isSubshell: true });
+    expect(groupBody('( echo \\) )')).toEqual({ body: ' echo \\) ', isSubshell: true });
+    expect(groupBody('( echo "\\")" )')).toEqual({ body: ' echo "\\")" ', isSubshell: true });
+    expect(groupBody('{ a; } && { b; }')).toBeUndefined();
+    expect(groupBody('x { a; }')).toBeUndefined();
+    expect(groupBody('{ a; } x')).toBeUndefined();
+    expect(pipeElements('a "x\\"|y" | b')).toEqual(['a "x\\"|y"', 'b']);
+    expect(pipeElements('a \\| b | c')).toEqual(['a \\| b', 'c']);
+    expect(pipeElements('(a) | {b} | c)')).toEqual(['(a)', '{b}', 'c)']);
+    expect(pipeElements('a |& b')).toEqual(['a', 'b']);
+    expect(topLevelCommands('while true; do a; done; b').map(({ text }) => text)).toEqual(['while true; do a; done', 'b']);
+    expect(topLevelCommands('case x in a) b;; esac; c').map(({ text }) => text)).toEqual(['case x in a) b;; esac', 'c']);
+    expect(topLevelCommands('a && if b; then c; fi || d').map(({ text }) => text)).toEqual(['a', 'if b; then c; fi', 'd']);
+    expect(topLevelCommands('! if b; then c; fi; d').map(({ text }) => text)).toEqual(['! if b; then c; fi', 'd']);
+    expect(topLevelCommands('echo done; fi; ls').map(({ text }) => text)).toEqual(['echo done', 'fi', 'ls']);
+    expect(topLevelCommands('x=if; ls').map(({ text }) => text)).toEqual(['x=if', 'ls']);
+    expect(topLevelCommands('iffy; ls').map(({ text }) => text)).toEqual(['iffy', 'ls']);
+    expect(topLevelCommands('(if a; then b; fi); c').map(({ text }) => text)).toEqual(['(if a; then b; fi)', 'c']);
+  });
+
+  it('finds make past every prefix, and only as a word', () => {
+    expect(watchedCommand('  time  make', ['make'])).toBe('make');
+    expect(watchedCommand('A=1 time B=2 make', ['make'])).toBe('make');
+    expect(watchedCommand('xA=1make', ['make'])).toBeUndefined();
+    expect(watchedCommand('1A=x make', ['make'])).toBeUndefined();
+    expect(watchedCommand('make', ['gcc', 'make'])).toBe('make');
+    expect(judge(row('gmake || true')).status).toBe('pass');
+    expect(judge(row('echo x/make || true')).status).toBe('pass');
+    expect(pipeFailuresFailTheBuild.evaluate(history(row('c++ x.cc || true')), { commands: ['c++'] }).status).toBe('fail');
+    expect(pipeFailuresFailTheBuild.evaluate(history(row('cxx || true')), { commands: ['c++'] }).status).toBe('pass');
+  });
+});

@@ -410,11 +410,11 @@ export function groupBody(text: string): { body: string; isSubshell: boolean } |
   // A command substitution or arithmetic `(( … ))` is no group.
   if (subshell && !trimmed.startsWith('((') && closingParen(trimmed, 0) === trimmed.length - 1) return { body: subshell[1]!, isSubshell: true };
   const braces = /^\{\s([\s\S]*?);?\s*\}$/.exec(trimmed);
-  return braces ? { body: braces[1]!, isSubshell: false } : undefined;
+  return braces && closingParen(trimmed, 0, '{', '}') === trimmed.length - 1 ? { body: braces[1]!, isSubshell: false } : undefined;
 }
 
-/** The index of the ")" that closes the "(" at `open`, quotes skipped; -1 when none does. */
-function closingParen(text: string, open: number): number {
+/** The index of the ")" (or other closer) that closes the "(" at `open`, quotes skipped; -1 when none does. */
+function closingParen(text: string, open: number, opener = '(', closer = ')'): number {
   let depth = 0;
   let quote: string | undefined;
   for (let index = open; index < text.length; index++) {
@@ -424,8 +424,8 @@ function closingParen(text: string, open: number): number {
       else if (char === quote) quote = undefined;
     } else if (char === '\\') index++;
     else if (char === "'" || char === '"') quote = char;
-    else if (char === '(') depth++;
-    else if (char === ')' && --depth === 0) return index;
+    else if (char === opener) depth++;
+    else if (char === closer && --depth === 0) return index;
   }
   return -1;
 }
