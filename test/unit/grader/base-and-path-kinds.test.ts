@@ -126,8 +126,22 @@ describe('adds-only', () => {
     };
     expect(twoUp({})).toBe('pass');
     expect(twoUp({ entries: [{ path: 'tmp', type: 'directory', sizeBytes: 0, mode: 0o700 }] })).toBe('fail');
-    expect(twoUp({ whiteouts: ['tmp'] })).toBe('fail');
-    expect(twoUp({ opaqueDirectories: ['tmp'] })).toBe('fail');
+    // Deleted or emptied by the base's own upper layer: not counted as the learner's deletion, so the folder decides.
+    const secondBaseLayer = `sha256:${'f9'.repeat(32)}`;
+    const overBase = (upper: Partial<{ whiteouts: string[]; opaqueDirectories: string[] }>) =>
+      addsOnly.evaluate(
+        facts(
+          {
+            layers: [layer(0, { diffId: debianLayer, entries: [{ path: 'tmp', type: 'directory', sizeBytes: 0, mode: 0o1777 }] }), layer(1, { diffId: secondBaseLayer, ...upper }), layer(2)],
+            probes: { referenceImages: { 'debian:trixie-slim': { ...debian, diffIds: [debianLayer, secondBaseLayer] } } },
+          },
+          [file('etc/motd', { layer: 2 }), file('tmp', { type: 'directory', sizeBytes: 0, mode: 0o1777, layer: 2 })],
+        ),
+        params,
+      ).status;
+    expect(overBase({})).toBe('pass');
+    expect(overBase({ whiteouts: ['tmp'] })).toBe('fail');
+    expect(overBase({ opaqueDirectories: ['tmp'] })).toBe('fail');
     expect(twoUp({ entries: [{ path: 'tmp', type: 'directory', sizeBytes: 0, mode: 0o1777 }] })).toBe('pass');
   });
 

@@ -32,6 +32,10 @@ describe('copies-context: the whole context copied', () => {
       ['WORKDIR /srv', 'COPY . /app # buildkit'],
       ['COPY "." "/app" # buildkit'],
       ['COPY src /app/src # buildkit', 'COPY . /app # buildkit'],
+      ['COPY package.json . /app/ # buildkit'],
+      ['WORKDIR app', 'COPY . . # buildkit'],
+      ['WORKDIR "/app"', 'COPY . . # buildkit'],
+      ['COPY . //app// # buildkit'],
     ]) {
       expect(judge(...rows).status, rows.join(' | ')).toBe('pass');
     }
@@ -63,6 +67,16 @@ describe('copies-context: a Dockerfile rewritten to copy only the right files', 
       ['/bin/sh -c #(nop) COPY multi:8d5c0a1e2f3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5 in /app/ '],
       ['/bin/sh -c #(nop) COPY file:8d5c0a1e2f3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5 in /app '],
       ['RUN /bin/sh -c cp -r . /app # buildkit'],
+      ['RUN /bin/sh -c echo WORKDIR /app # buildkit', 'COPY . . # buildkit'],
+      ['RUN /bin/sh -c echo COPY . /app # buildkit'],
+      ['COPY --chown=1 # buildkit'],
+      ['COPY [".", "/app"] extra # buildkit'],
+      ['COPY [".", 1] # buildkit'],
+      ['COPY ["."] # buildkit'],
+      ['COPY "./src" /app # buildkit'],
+      ['COPY . /ap/p # buildkit'],
+      ['COPY . /app/x/ # buildkit'],
+      ['COPY --link --from=build . /app # buildkit'],
     ]) {
       expect(judge(...rows).status, rows.join(' | ')).toBe('fail');
     }
@@ -81,6 +95,17 @@ describe('copies-context: a Dockerfile rewritten to copy only the right files', 
     });
     expect(judge('COPY src /srv # buildkit').actual).toBe('2 COPY and ADD rows, none of . into /app');
     expect(copiesContext.evaluate(facts({ history: [{ createdBy: 'COPY src /srv # buildkit', isEmptyLayer: false }] }), { destination: '/app' }).actual).toBe('one COPY, none of . into /app');
+  });
+
+  it('says "before them" only when more than four were copied', () => {
+    const four = ['a', 'b', 'c'].map((name) => `COPY ${name} /app/${name} # buildkit`);
+    expect(judge(...four).message).not.toContain('before them');
+  });
+
+  it('reads an option-only or quoted-only line without failing, and a destination relative to a quoted WORKDIR', () => {
+    expect(judge('COPY --link # buildkit').status).toBe('fail');
+    expect(judge("WORKDIR '/app'", "COPY './' '.' # buildkit").status).toBe('pass');
+    expect(judge('COPY "x /app # buildkit').status).toBe('fail');
   });
 
   it('shows names from the history escaped', () => {

@@ -140,6 +140,14 @@ describe('exec-form: launchers and file names (lesson 3 answers)', () => {
     expect(judge({ entrypoint: ['env', 'greeter'] }, greet).status).toBe('fail');
   });
 
+  it('says what an image with neither ENTRYPOINT nor CMD lacks', () => {
+    expect(judge({ entrypoint: null, cmd: null }, { instruction: 'CMD' })).toMatchObject({ status: 'fail', message: 'The image has no CMD.' });
+  });
+
+  it('judges a CMD program as written when an ENTRYPOINT runs it', () => {
+    expect(judge({ entrypoint: ['x'], cmd: ['greet'] }, { instruction: 'CMD', program: 'greet' }).status).toBe('pass');
+  });
+
   it('judges CMD after an ENTRYPOINT as arguments: a launcher word there starts nothing', () => {
     expect(judge({ entrypoint: ['greet'], cmd: ['env', 'sh', '-c', 'world'] }, { instruction: 'CMD' }).status).toBe('pass');
     expect(judge({ cmd: ['env', 'sh', '-c', 'greet world'] }, { instruction: 'CMD' }).status).toBe('fail');
@@ -166,6 +174,11 @@ describe("exec-form: a shell's own options (SHELL with options, sh -e script)", 
     ]) {
       expect(isShellForm(command), command.join(' ')).toBe(true);
       expect(shellCommandLine(command), command.join(' ')).toBe('greet world');
+    }
+    expect(isShellForm(['/bin/sh', '+o', 'posix', '-c', 'x'])).toBe(true);
+    expect(shellCommandLine(['/bin/sh', '-c', '-x'])).toBe('-x');
+    for (const command of [['/bin/bash', 'x--norc', '-c', 'y'], ['/bin/bash', '--norc/x', '-c', 'y'], ['/bin/sh', 'a-e', '-c', 'y'], ['/bin/sh', '-e1', '-c', 'y'], ['/bin/sh', '', '-c', 'y']]) {
+      expect(isShellForm(command), command.join(' ')).toBe(false);
     }
     for (const command of [['/bin/sh', '-e', 'greet'], ['/bin/sh', '+c', 'greet'], ['/bin/sh', '-C', 'greet'], ['/bin/sh', '-o', 'c'], ['/bin/sh', 'greet', '-c'], ['/bin/sh', '--', '-c'], ['/bin/sh', '-o']]) {
       expect(isShellForm(command), command.join(' ')).toBe(false);

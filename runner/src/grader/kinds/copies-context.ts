@@ -28,22 +28,21 @@ export const copiesContext: CheckKind<typeof params> = {
   summary: 'The build copies the whole build context into a folder',
   params,
   evaluate(facts, { destination }) {
-    const wanted = posix.normalize(destination).replace(/(.)\/+$/, '$1');
+    const wanted = posix.resolve('/', destination);
     const expected = `COPY . ${wanted}`;
     const copies: string[] = [];
     let workdir = '/';
     for (const row of facts.history) {
       const instruction = instructionOf(row.createdBy);
-      const workdirSet = /^WORKDIR (.+)$/.exec(instruction);
+      const workdirSet = /^WORKDIR (.+)/.exec(instruction);
       if (workdirSet) {
-        workdir = posix.resolve(workdir, unquoted(workdirSet[1]!.trim()));
+        workdir = posix.resolve(workdir, unquoted(workdirSet[1]!));
         continue;
       }
       const copy = copyOf(instruction);
       if (!copy) continue;
       copies.push(instruction);
-      const into = posix.resolve(workdir, copy.destination).replace(/(.)\/+$/, '$1');
-      if (into === wanted && copy.sources.some(isWholeContext)) return { status: 'pass', expected, actual: instruction };
+      if (posix.resolve(workdir, copy.destination) === wanted && copy.sources.some(isWholeContext)) return { status: 'pass', expected, actual: instruction };
     }
     const shown = copies.slice(-listed).map((copy) => `\`${copy}\``);
     const earlier = copies.length > listed ? ` (and ${copies.length - listed} before them)` : '';
@@ -60,19 +59,19 @@ export const copiesContext: CheckKind<typeof params> = {
   },
 };
 
-/** `COPY [--option…] source… destination` or its JSON form; the legacy builder's `COPY dir:… in /app`. */
+/**
+ * `COPY [--option…] source… destination` or its JSON form. The legacy builder's
+ * `COPY dir:ab12… in /app` reads the same way: `dir:ab12…` and `in` as sources.
+ */
 function copyOf(instruction: string): { sources: string[]; destination: string } | undefined {
-  const match = /^(?:COPY|ADD) (.*)$/s.exec(instruction);
-  if (!match) return undefined;
-  const legacy = /^(\S+) in (.+)$/.exec(match[1]!.trim());
-  if (legacy && /^(?:dir|file|multi):/.test(legacy[1]!)) return { sources: [legacy[1]!], destination: legacy[2]!.trim() };
-  const words = match[1]!.trim().split(' ');
+  const words = /^(?:COPY|ADD) (.*)/s.exec(instruction)?.[1]!.split(' ');
+  if (!words) return undefined;
   const options: string[] = [];
   while (words[0]?.startsWith('--')) options.push(words.shift()!);
   // COPY --from copies out of another stage or image, not out of the build context.
   if (options.some((option) => option.startsWith('--from'))) return undefined;
+  let paths = words;
   const rest = words.join(' ');
-  let paths: string[] = words;
   if (rest.startsWith('[')) {
     try {
       const parsed: unknown = JSON.parse(rest);
@@ -90,6 +89,7 @@ function isWholeContext(source: string): boolean {
   return source === '.' || source === './' || source.startsWith('dir:');
 }
 
+/** A word in quotes, as BuildKit keeps them in the history: `"."` is `.`. */
 function unquoted(word: string): string {
-  return /^(["']).*\1$/.test(word) && word.length >= 2 ? word.slice(1, -1) : word;
+  return /^(["']).*\1$/.test(word) ? word.slice(1, -1) : word;
 }

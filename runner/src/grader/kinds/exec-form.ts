@@ -44,7 +44,7 @@ function shellOptions(command: readonly string[]): { end: number; hasCommandFlag
  * instruction with options of its own, `["/bin/bash", "-o", "pipefail", "-c", "greet"]`.
  */
 export function isShellForm(command: readonly string[] | null): boolean {
-  return command !== null && command.length >= 2 && shellNames.test(command[0]!) && shellOptions(command).hasCommandFlag;
+  return command !== null && shellNames.test(command[0] ?? '') && shellOptions(command).hasCommandFlag;
 }
 
 /** `["greet", "world"]`, as a Dockerfile would write it. */
@@ -76,7 +76,7 @@ export const execForm: CheckKind<typeof params> = {
     }
     // CMD after an ENTRYPOINT holds arguments, not a program a launcher could start.
     const isProgram = instruction === 'ENTRYPOINT' || !facts.config.entrypoint?.length;
-    const launched = isProgram ? withoutLaunchers(command) : [...command];
+    const launched = isProgram ? withoutLaunchers(command) : command;
     if (isShellForm(command) || isShellForm(launched)) {
       const shell = isShellForm(command) ? command : launched;
       const line = shellCommandLine(shell);
@@ -107,7 +107,7 @@ export const execForm: CheckKind<typeof params> = {
 /** A shell form whose command line reads its positional parameters ("$@", $1): CMD and the run's arguments reach it. */
 function usesArguments(command: readonly string[]): boolean {
   const start = shellOptions(command).end;
-  return command.length > start && /\$(?:\{)?[@*1-9]/.test(command[start]!);
+  return /\$\{?[@*1-9]/.test(command[start] ?? '');
 }
 
 /**
@@ -120,8 +120,8 @@ function runsProgram(command: readonly string[], program: string): boolean {
     const fileName = word?.split('/').at(-1);
     return fileName !== undefined && (fileName === program || (fileName.startsWith(`${program}.`) && /^[A-Za-z0-9]+$/.test(fileName.slice(program.length + 1))));
   };
-  const first = command[0];
-  return first !== undefined && (named(first) || (shellNames.test(first) && named(command[shellOptions(command).end])));
+  const first = command[0] ?? '';
+  return named(first) || (shellNames.test(first) && named(command[shellOptions(command).end]));
 }
 
 function missingMessage(facts: ImageFacts, instruction: 'ENTRYPOINT' | 'CMD'): string {
