@@ -398,7 +398,14 @@ export type HttpAnswer = { path: string } & ({ statusCode: number; bodyStart: st
 
 export type HttpProbeResult = HttpProbeRequest &
   (
-    | { outcome: 'answered'; /** One per path, in order. */ answers: HttpAnswer[]; afterMs: number }
+    | {
+        outcome: 'answered';
+        /** One per path, in order. */
+        answers: HttpAnswer[];
+        afterMs: number;
+        /** The container's processes once it had answered, each command line as `docker top` shows it; absent when the engine did not say. */
+        processes?: string[];
+      }
     | { outcome: 'exited'; exitCode: number; logTail: string; afterMs: number }
     | { outcome: 'timed-out'; logTail: string; lastError: string }
     | { outcome: 'not-started'; reason: string }

@@ -3,7 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
-import { askUntilAnswered, logTailOf, requestOnce, type ServiceWatch } from '../../../runner/src/grader/facts/http-probe.js';
+import { askUntilAnswered, commandLinesOf, logTailOf, requestOnce, type ServiceWatch } from '../../../runner/src/grader/facts/http-probe.js';
 import { outputOfLogs, watchRun } from '../../../runner/src/grader/facts/run-probe.js';
 import { useLocalServers } from '../../support/local-servers.js';
 
@@ -106,6 +106,25 @@ describe('asking a started service', () => {
     });
     expect(asked).toEqual([['/healthz', 1000], ['/healthz', 1000], ['/healthz', 1000], ['/missing', 3000], ['/broken', 3000]]);
     expect((result as { afterMs: number }).afterMs).toBeLessThan(5000);
+  });
+
+  it('says what runs once it answered, when the engine says, and leaves it out when it does not', async () => {
+    const { ask } = asking(await service(0));
+    const request = { port: 8080, paths: ['/'], withinMs: 5000 };
+    const told = await askUntilAnswered(request, { ...watch({ ask }), processes: async () => ['/app/hello'] });
+    expect(told).toMatchObject({ outcome: 'answered', processes: ['/app/hello'] });
+    const silent = await askUntilAnswered(request, { ...watch({ ask }), processes: async () => undefined });
+    expect(silent).not.toHaveProperty('processes');
+  });
+
+  it('reads the command column of docker top, whatever its title, and nothing else', () => {
+    // The columns of ps -ef, which docker top runs by default.
+    const top = { Titles: ['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD'], Processes: [['65534', '4242', '4220', '0', '03:30', '?', '00:00:00', '/app/hello -v']] };
+    expect(commandLinesOf(top)).toEqual(['/app/hello -v']);
+    expect(commandLinesOf({ Titles: ['PID', 'COMMAND'], Processes: [['1', 'httpd -f'], ['2'], 'junk'] })).toEqual(['httpd -f']);
+    expect(commandLinesOf({ Titles: ['PID'], Processes: [['1']] })).toBeUndefined();
+    expect(commandLinesOf({ Titles: 'CMD', Processes: [] })).toBeUndefined();
+    expect(commandLinesOf({ Titles: ['CMD'], Processes: null })).toBeUndefined();
   });
 
   it('asks for / when the check names no path', async () => {

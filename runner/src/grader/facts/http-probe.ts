@@ -47,6 +47,7 @@ export async function probeHttp(engine: Engine, imageId: string, request: HttpPr
       ...(hostPort ? { ask: (path: string, timeoutMs: number) => requestOnce(options.publishedPortHost, hostPort, path, timeoutMs, signal) } : {}),
       state: () => containerState(container),
       logTail: () => logTail(container),
+      processes: () => processesOf(container),
       ...(signal ? { signal } : {}),
     });
   } catch (error) {
@@ -62,6 +63,8 @@ export interface ServiceWatch {
   ask?(path: string, timeoutMs: number): Promise<Attempt>;
   state(): Promise<Pick<Docker.ContainerInspectInfo['State'], 'Running' | 'ExitCode'>>;
   logTail(): Promise<string>;
+  /** The command lines of its processes, or undefined when the engine does not say. */
+  processes?(): Promise<string[] | undefined>;
   signal?: AbortSignal;
   pollIntervalMs?: number;
 }
@@ -88,7 +91,8 @@ export async function askUntilAnswered(request: HttpProbeRequest, watch: Service
           const other = await watch.ask(otherPath, laterRequestTimeoutMs);
           answers.push(other.kind === 'answered' ? { path: otherPath, statusCode: other.statusCode, bodyStart: other.bodyStart } : { path: otherPath, error: other.error });
         }
-        return { ...request, outcome: 'answered', answers, afterMs };
+        const processes = await watch.processes?.();
+        return { ...request, outcome: 'answered', answers, afterMs, ...(processes ? { processes } : {}) };
       }
       lastError = attempt.error;
     }
@@ -143,6 +147,27 @@ function describeRequestError(error: NodeJS.ErrnoException): string {
     default:
       return error.message;
   }
+}
+
+/**
+ * What runs in the container, as `docker top` shows it (the engine runs ps): the command
+ * line of each process. Undefined when the engine does not say (an older or recorded engine).
+ */
+async function processesOf(container: Docker.Container): Promise<string[] | undefined> {
+  try {
+    const top = (await withTimeout(container.top() as Promise<unknown>, engineCallTimeoutMs, 'top timed out')) as { Titles?: unknown; Processes?: unknown };
+    return commandLinesOf(top);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The CMD (or COMMAND) column of a `docker top` answer; undefined when it has none. */
+export function commandLinesOf(top: { Titles?: unknown; Processes?: unknown }): string[] | undefined {
+  if (!Array.isArray(top.Titles) || !Array.isArray(top.Processes)) return undefined;
+  const column = top.Titles.findIndex((title) => title === 'CMD' || title === 'COMMAND');
+  if (column < 0) return undefined;
+  return top.Processes.flatMap((row: unknown) => (Array.isArray(row) && typeof row[column] === 'string' ? [row[column] as string] : []));
 }
 
 async function logTail(container: Docker.Container): Promise<string> {
