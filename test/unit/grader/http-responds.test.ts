@@ -148,3 +148,46 @@ describe('diagnoseCommand', () => {
     expect(diagnose({}, [link, file('app/server', { type: 'directory' })])).toBe('/server is a directory, not a program.');
   });
 });
+
+describe('http-responds: a script in front of the service, judged by what runs', () => {
+  const service = { identity: { kind: 'go-program', mainPath: 'example.com/layerlab/hello' } as FileFacts['identity'] };
+  const builtParams = httpResponds.params.parse({ port: 8080, requests: [{ path: '/healthz', body: 'ok' }], withinMs: 5000, builtFrom: ['example.com/layerlab/hello'] });
+  const healthy = (processes?: string[]): HttpProbeResult => ({
+    port: 8080,
+    paths: ['/healthz'],
+    withinMs: 5000,
+    outcome: 'answered',
+    answers: [{ path: '/healthz', statusCode: 200, bodyStart: 'ok' }],
+    afterMs: 120,
+    ...(processes ? { processes } : {}),
+  });
+  const files = [
+    file('start.sh', { identity: { kind: 'script', interpreter: '/bin/sh' } }),
+    file('app/hello', service),
+    file('bin/busybox', { identity: { kind: 'busybox' } }),
+    file('bin/httpd', { identity: { kind: 'busybox' }, hardLinkTo: 'bin/busybox' }),
+  ];
+  const judge = (processes?: string[], config: Partial<ImageConfigFacts> = {}) => httpResponds.evaluate(image(healthy(processes), { entrypoint: ['/start.sh'], ...config }, files), builtParams);
+
+  it('passes when the service runs, by its path, through PATH, or by a relative name the script ran', () => {
+    expect(judge(['/app/hello']).status).toBe('pass');
+    expect(judge(['/bin/sh /start.sh', '/app/hello -port 8080']).status).toBe('pass');
+    expect(judge(['hello'], { env: ['PATH=/app:/bin'] }).status).toBe('pass');
+    expect(judge(['./hello']).status).toBe('pass');
+    // Where the engine did not say what runs, the script has the benefit of the doubt.
+    expect(judge(undefined).status).toBe('pass');
+  });
+
+  it('fails when something else answers, the service copied in but never run', () => {
+    const outcome = judge(['httpd -f -p 8080 -h /tmp/www']);
+    expect(outcome.status).toBe('fail');
+    expect(outcome.message).toBe(
+      'Something answers on port 8080 as the service does, but the program the container runs, /start.sh (a script for /bin/sh; once the container answered, what ran was "httpd -f -p 8080 -h /tmp/www", and none of it is a Go program built from example.com/layerlab/hello), is not the service: that is the Go program built from example.com/layerlab/hello. Ship the program you built, and run it.',
+    );
+    expect(judge([]).message).toContain('what ran was nothing, and none of it');
+    expect(judge(['/bin/sh /start.sh', '  ']).status).toBe('fail');
+    // A relative name is known by its file name only when nothing on PATH is called so.
+    expect(judge(['./httpd']).status).toBe('fail');
+    expect(judge(['/srv/hello']).status).toBe('pass');
+  });
+});

@@ -186,21 +186,29 @@ export function startedProgram(facts: ImageFacts): { name: string; path?: string
     const program = withoutLaunchers(words)[0];
     if (program) name = program;
   }
+  const path = programPath(facts, name);
+  return path === undefined ? { name } : { name, path };
+}
+
+/** Where the runtime finds a program named `name`: through the image's PATH, or its working folder for a relative path; symlinks followed. */
+function programPath(facts: ImageFacts, name: string): string | undefined {
   const searchPath = facts.config.env.find((entry) => entry.startsWith('PATH='))?.slice(5) ?? defaultPath;
   const candidates = name.includes('/')
     ? [name.startsWith('/') ? name : `${facts.config.workingDir || '/'}/${name}`]
     : searchPath.split(':').filter(Boolean).map((folder) => `${folder}/${name}`);
   for (const candidate of candidates) {
     const resolved = resolvePath(facts.files, candidate);
-    if (resolved !== undefined && facts.files.get(resolved)?.type === 'file') return { name, path: resolved };
+    if (resolved !== undefined && facts.files.get(resolved)?.type === 'file') return resolved;
   }
-  return { name };
+  return undefined;
 }
 
 /**
  * What the started program is, when it is not a Go program built from one of `builtFrom`;
- * undefined when it is. A script is given the benefit of the doubt when the image holds such
- * a Go program (an entrypoint script that ends in `exec /server`).
+ * undefined when it is. A script (an entrypoint script that ends in `exec /server`) is judged
+ * by what runs once the container answered: the service must be among its processes. Where
+ * the engine did not say, the script has the benefit of the doubt when the image holds such
+ * a Go program.
  */
 function otherProgram(facts: ImageFacts, builtFrom: readonly string[]): { name: string; what: string } | undefined {
   const isService = (file: FileFacts | undefined) => file?.identity?.kind === 'go-program' && builtFrom.includes(file.identity.mainPath);
@@ -209,6 +217,20 @@ function otherProgram(facts: ImageFacts, builtFrom: readonly string[]): { name: 
   const file = program.path === undefined ? undefined : facts.files.get(program.path);
   if (isService(file)) return undefined;
   const identity = file?.identity;
+  const processes = facts.probes.http?.outcome === 'answered' ? facts.probes.http.processes : undefined;
+  if (identity?.kind === 'script' && processes) {
+    const services = [...facts.files.values()].filter(isService);
+    const isRunning = processes.some((line) => {
+      const name = line.trim().split(/\s+/)[0] ?? '';
+      const path = programPath(facts, name);
+      // A relative name the script ran from a folder of its own (`cd /app && exec ./hello`): known by its file name.
+      if (path === undefined) return services.some((service) => service.path.split('/').at(-1) === name.split('/').at(-1));
+      return isService(facts.files.get(path));
+    });
+    if (isRunning) return undefined;
+    const running = processes.map((line) => shown(line)).join(', ') || 'nothing';
+    return { name: program.path ? `/${program.path}` : program.name, what: `a script for ${identity.interpreter}; once the container answered, what ran was ${running}, and none of it is a Go program built from ${builtFrom[0]}` };
+  }
   if (identity?.kind === 'script' && [...facts.files.values()].some(isService)) return undefined;
   const what = !file
     ? 'not a file the image holds'
