@@ -189,5 +189,10 @@ describe('http-responds: a script in front of the service, judged by what runs',
     // A relative name is known by its file name only when nothing on PATH is called so.
     expect(judge(['./httpd']).status).toBe('fail');
     expect(judge(['/srv/hello']).status).toBe('pass');
+    // Found through the image's own PATH first: a busybox applet named hello there is not the service.
+    const shadowed = [...files, file('srv/hello', { identity: { kind: 'busybox' } })];
+    const onPath = (env: string[]) => httpResponds.evaluate(image(healthy(['hello']), { entrypoint: ['/start.sh'], env }, shadowed), builtParams);
+    expect(onPath(['HOME=/', 'PATH=/srv:/bin']).status).toBe('fail');
+    expect(onPath(['PATH=/app']).status).toBe('pass');
   });
 });

@@ -123,6 +123,7 @@ describe('asking a started service', () => {
     expect(commandLinesOf(top)).toEqual(['/app/hello -v']);
     expect(commandLinesOf({ Titles: ['PID', 'COMMAND'], Processes: [['1', 'httpd -f'], ['2'], 'junk'] })).toEqual(['httpd -f']);
     expect(commandLinesOf({ Titles: ['PID'], Processes: [['1']] })).toBeUndefined();
+    expect(commandLinesOf({ Titles: ['CMD'], Processes: [['/app/hello']] })).toEqual(['/app/hello']);
     expect(commandLinesOf({ Titles: 'CMD', Processes: [] })).toBeUndefined();
     expect(commandLinesOf({ Titles: ['CMD'], Processes: null })).toBeUndefined();
   });
