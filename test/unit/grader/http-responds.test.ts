@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { diagnoseCommand, httpResponds } from '../../../runner/src/grader/kinds/http-responds.js';
+import { httpResponds } from '../../../runner/src/grader/kinds/http-responds.js';
+import { diagnoseCommand } from '../../../runner/src/grader/kinds/started-program.js';
 import type { FileFacts, HttpProbeResult, ImageConfigFacts } from '../../../runner/src/grader/types.js';
 import { facts } from './builders.js';
 

@@ -3,7 +3,8 @@ import { pipeFailuresFailTheBuild, runRowOf, shellOptions, topLevelCommands, ung
 import { vaultBase, vaultInstructions } from '../../../exercises/lesson-6/exercise.js';
 import { fileRecoveredFromLayer } from '../../../runner/src/grader/kinds/file-recovered-from-layer.js';
 import { findExercise } from '../../../exercises/index.js';
-import { httpResponds, startedProgram } from '../../../runner/src/grader/kinds/http-responds.js';
+import { httpResponds } from '../../../runner/src/grader/kinds/http-responds.js';
+import { startedProgram } from '../../../runner/src/grader/kinds/started-program.js';
 import { pathNeverInLayers } from '../../../runner/src/grader/kinds/path-never-in-layers.js';
 import type { FileFacts, HttpProbeResult, ImageConfigFacts, LayerFacts, ReferenceFileFacts, ReferenceImageFacts } from '../../../runner/src/grader/types.js';
 import { facts, layer } from './builders.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { innerShellRun, pipeFailuresFailTheBuild, pipeStatusCheck, stdinShellRun, topLevelCommands } from '../../../runner/src/grader/kinds/pipe-failures-fail-the-build.js';
 import { copiedStageRunsOf } from '../../../runner/src/grader/facts/dockerfile-stages.js';
-import { startedProgram } from '../../../runner/src/grader/kinds/http-responds.js';
+import { startedProgram } from '../../../runner/src/grader/kinds/started-program.js';
 import type { FileFacts, ImageConfigFacts } from '../../../runner/src/grader/types.js';
 import { facts } from './builders.js';
 

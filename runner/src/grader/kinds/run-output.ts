@@ -6,7 +6,7 @@ import { runProbeKey } from '../facts/run-probe.js';
 import type { CheckKind, ImageFacts, RunProbeResult } from '../types.js';
 import { asExecForm, isShellForm, shellCommandLine } from './exec-form.js';
 import { resolvePath } from '../facts/merged-view.js';
-import { diagnoseCommand, startedProgram } from './http-responds.js';
+import { diagnoseCommand, startedProgram } from './started-program.js';
 
 const params = z
   .object({
