@@ -10,6 +10,7 @@ import {
   shellOptions,
   topLevelCommands,
   unguardedPipe,
+  onlyCleans,
   watchedCommand,
 } from '../../../runner/src/grader/kinds/pipe-failures-fail-the-build.js';
 import { scriptsOf } from '../../../runner/src/grader/facts/dockerfile.js';
@@ -368,5 +369,36 @@ describe('lesson 10: the edges of the new readings (mutation survivors)', () => 
     expect(judge(row('echo x/make || true')).status).toBe('pass');
     expect(pipeFailuresFailTheBuild.evaluate(history(row('c++ x.cc || true')), { commands: ['c++'] }).status).toBe('fail');
     expect(pipeFailuresFailTheBuild.evaluate(history(row('cxx || true')), { commands: ['c++'] }).status).toBe('pass');
+  });
+});
+
+describe('lesson 10: make run to clean up, not to build', () => {
+  it('passes `make clean || true` before the build: a failing clean leaves nothing unbuilt', () => {
+    const build = 'make install 2>&1 | tee /var/log/report-build.log';
+    expect(judge(row(`make clean || true; ${build}`, '/bin/bash -o pipefail'))).toMatchObject({ status: 'pass' });
+    expect(judge(row('make -C /src distclean >/dev/null 2>&1 || true'), row(build, '/bin/bash -o pipefail'))).toMatchObject({ status: 'pass' });
+  });
+
+  it('still fails a make that builds anything, cleaning targets or not', () => {
+    expect(judge(row('make clean install || true'))).toMatchObject({ status: 'fail' });
+    expect(judge(row('make || true'))).toMatchObject({ status: 'fail' });
+    expect(judge(row('make -j 4 clean all || true'))).toMatchObject({ status: 'fail' });
+  });
+
+  it('reads only the targets among make\'s words', () => {
+    expect(onlyCleans(['clean'])).toBe(true);
+    expect(onlyCleans(['-C', 'install', 'clean'])).toBe(true);
+    expect(onlyCleans(['-j', '4', 'distclean', 'mostlyclean'])).toBe(true);
+    expect(onlyCleans(['-j4', 'CC=gcc', '--silent', 'realclean', 'maintainer-clean'])).toBe(true);
+    expect(onlyCleans(['clean', '>', 'log', '2>&1'])).toBe(true);
+    expect(onlyCleans(['clean', '>log'])).toBe(true);
+    expect(onlyCleans(['clean', '&>', 'log'])).toBe(true);
+    expect(onlyCleans(['-f', 'clean', 'install'])).toBe(false);
+    expect(onlyCleans(['-j', 'install'])).toBe(false);
+    expect(onlyCleans([])).toBe(false);
+    expect(onlyCleans(['-s'])).toBe(false);
+    expect(onlyCleans(['clean', 'report'])).toBe(false);
+    expect(watchedCommand('make clean', ['make'])).toBeUndefined();
+    expect(watchedCommand('make clean report', ['make'])).toBe('make');
   });
 });

@@ -395,7 +395,30 @@ export function watchedCommand(text: string, watched: readonly string[]): string
     if (words.length === before) break;
   }
   const name = words[0]?.split('/').at(-1);
+  if (name === 'make' && onlyCleans(words.slice(1))) return undefined;
   return name !== undefined && watched.includes(name) ? name : undefined;
+}
+
+/** make's targets that only remove what an earlier build made: `make clean || true` before a build leaves nothing unbuilt when it fails. */
+const cleaningTargets = new Set(['clean', 'distclean', 'mostlyclean', 'maintainer-clean', 'realclean']);
+/** make's options that take the next word as their value (`-j` and `-l` only when it is a number). */
+const makeOptionsWithValue = new Set(['-C', '-f', '-I', '-o', '-W', '--directory', '--file', '--makefile', '--include-dir', '--old-file', '--what-if']);
+
+/** Whether make's arguments name cleaning targets and nothing else to build (options, variables and redirections aside). */
+export function onlyCleans(args: readonly string[]): boolean {
+  const targets: string[] = [];
+  for (let index = 0; index < args.length; index++) {
+    const word = args[index]!;
+    if (/^\d*(?:[<>]|&>)/.test(word)) {
+      // A redirection: `> log` takes the next word, `>log` and `2>&1` do not.
+      if (/^\d*(?:>>?|<|&>)$/.test(word)) index++;
+    } else if (makeOptionsWithValue.has(word) || (/^-[jl]$/.test(word) && /^\d+$/.test(args[index + 1] ?? ''))) {
+      index++;
+    } else if (!word.startsWith('-') && !/^[A-Za-z_][A-Za-z0-9_]*=/.test(word)) {
+      targets.push(word);
+    }
+  }
+  return targets.length > 0 && targets.every((target) => cleaningTargets.has(target));
 }
 
 /** Whether a watched command's name appears as a word anywhere in the text (a quick test before the real one). */
