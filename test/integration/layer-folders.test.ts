@@ -1,14 +1,10 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { connectEngine, type Engine } from '../../runner/src/engine.js';
+import { describe, expect, inject, it } from 'vitest';
 import { gatherImageFacts } from '../../runner/src/grader/facts/gather.js';
 import type { LayerEntry } from '../../runner/src/grader/facts/layer-tar.js';
 import type { ImageFacts, LayerFolders, ProbeNeeds } from '../../runner/src/grader/types.js';
 import { sandboxLayerFolders } from '../../runner/src/sandbox/layer-folders.js';
-import { connectNestedEngine } from '../../runner/src/sandbox/nested-engine.js';
-import { buildInSandbox } from '../support/build-image.js';
-import { removeTestObjects } from '../support/cleanup.js';
 import { instanceFor } from '../support/sandbox-env.js';
-import { testLabel } from '../support/test-run.js';
+import { useSandboxImage } from '../support/sandbox-image.js';
 
 /**
  * The grader reads the sandbox engine's layer folders (overlay2 `diff` folders, tarred in the
@@ -21,8 +17,6 @@ const runId = inject('testRunId');
 const instance = instanceFor(inject('sandboxEnv'));
 const tag = `ll-layer-folders:${runId}`;
 
-let host: Engine;
-let nested: Engine;
 
 /** Builds on busybox (a small real base) with BuildKit, as a learner would. */
 const dockerfile = String.raw`
@@ -46,15 +40,7 @@ RUN mkdir /heads && head -c 10000 /dev/urandom > /heads/mid.bin && head -c 20000
 /** The bytes of a few files, as a check asks for them (hard links among them). */
 const probes: ProbeNeeds = { fileContents: ['/srv/summary.txt', '/srv/report.txt', '/links/copy', '/links/second', '/data/keep', '/heads/wanted.txt', '/heads/small-link'] };
 
-beforeAll(async () => {
-  host = await connectEngine();
-  nested = await connectNestedEngine(instance);
-  await buildInSandbox(host, instance, { context: new Map([['Dockerfile', Buffer.from(dockerfile)]]), tag, labels: { [testLabel]: runId } });
-});
-
-afterAll(async () => {
-  await removeTestObjects(nested.docker, runId);
-});
+const engines = useSandboxImage({ instance, runId, tag, dockerfile });
 
 /** Counts the layers the folders handed over in full. */
 function counting(folders: LayerFolders): { folders: LayerFolders; read: () => number } {
@@ -137,9 +123,9 @@ describe('layer folders give the facts docker save gives', () => {
     ['an image with deletions, opaque folders, hard links and odd names', () => tag],
     ['golang:1.24 (every layer of a real toolchain image)', () => 'golang:1.24'],
   ])('%s', async (_name, image) => {
-    const { folders, read } = counting(sandboxLayerFolders(async () => host, instance));
-    const fromFolders = await gatherImageFacts(nested, image(), { probes, layerFolders: folders });
-    const fromSave = await gatherImageFacts(nested, image(), { probes });
+    const { folders, read } = counting(sandboxLayerFolders(async () => engines.host, instance));
+    const fromFolders = await gatherImageFacts(engines.nested, image(), { probes, layerFolders: folders });
+    const fromSave = await gatherImageFacts(engines.nested, image(), { probes });
     expect(fromFolders && fromSave).toBeTruthy();
     // Every layer came from the folders, none from `docker save`.
     expect(read()).toBe(fromSave!.layers.length);
@@ -148,7 +134,7 @@ describe('layer folders give the facts docker save gives', () => {
   });
 
   it('reads the deletions, the opaque folder and the hard links as a container sees them', async () => {
-    const facts = await gatherImageFacts(nested, tag, { probes, layerFolders: sandboxLayerFolders(async () => host, instance) });
+    const facts = await gatherImageFacts(engines.nested, tag, { probes, layerFolders: sandboxLayerFolders(async () => engines.host, instance) });
     const deletions = facts!.layers.at(-3)!;
     expect([...deletions.whiteouts].sort()).toEqual(['app/gone-folder', 'app/todelete', 'links/orig', 'odd/sp ace']);
     expect(deletions.opaqueDirectories).toEqual(['data/sub']);
@@ -167,7 +153,7 @@ describe('layer folders give the facts docker save gives', () => {
   });
 
   it('reads from docker save whatever layer the folders cannot give, with the same facts', async () => {
-    const folders = sandboxLayerFolders(async () => host, instance);
+    const folders = sandboxLayerFolders(async () => engines.host, instance);
     let refused = 0;
     const failingMiddle: LayerFolders = {
       ...folders,
@@ -180,14 +166,14 @@ describe('layer folders give the facts docker save gives', () => {
         return layer && { chunks: layer.chunks, finished: async () => Promise.reject(new Error('tar exited 2')) };
       },
     };
-    const partly = await gatherImageFacts(nested, tag, { probes, layerFolders: failingMiddle });
-    const fromSave = await gatherImageFacts(nested, tag, { probes });
+    const partly = await gatherImageFacts(engines.nested, tag, { probes, layerFolders: failingMiddle });
+    const fromSave = await gatherImageFacts(engines.nested, tag, { probes });
     expect(refused).toBe(1);
     expect(layerFacts(partly!)).toEqual(layerFacts(fromSave!));
   });
 
   it('says "not here" for a layer the engine does not have, and for a config that is not the image id', async () => {
-    const folders = sandboxLayerFolders(async () => host, instance);
+    const folders = sandboxLayerFolders(async () => engines.host, instance);
     const missing = await folders.readLayer([`sha256:${'0'.repeat(64)}`]);
     for await (const _chunk of missing!.chunks) {
       // nothing should come

@@ -1,15 +1,12 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { findExercise } from '../../exercises/index.js';
-import { connectEngine, type Engine } from '../../runner/src/engine.js';
 import { gradeInSandbox } from '../../runner/src/grade-and-record.js';
 import { gatherImageFacts } from '../../runner/src/grader/facts/gather.js';
 import type { ImageFacts } from '../../runner/src/grader/types.js';
 import { sandboxLayerFolders } from '../../runner/src/sandbox/layer-folders.js';
-import { connectNestedEngine } from '../../runner/src/sandbox/nested-engine.js';
-import { buildInSandbox } from '../support/build-image.js';
-import { removeTestObjects } from '../support/cleanup.js';
 import { instanceFor } from '../support/sandbox-env.js';
 import { testLabel } from '../support/test-run.js';
+import { useSandboxImage } from '../support/sandbox-image.js';
 
 /**
  * An image without layers (FROM scratch and config alone) is one a learner can build, and one
@@ -22,8 +19,6 @@ const runId = inject('testRunId');
 const instance = instanceFor(inject('sandboxEnv'));
 const tag = `ll-layerless:${runId}`;
 
-let host: Engine;
-let nested: Engine;
 
 const dockerfile = `FROM scratch
 LABEL org.opencontainers.image.authors="Ada Lovelace <ada@example.com>"
@@ -33,27 +28,19 @@ ENTRYPOINT ["/usr/local/bin/greet"]
 CMD ["world"]
 `;
 
-beforeAll(async () => {
-  host = await connectEngine();
-  nested = await connectNestedEngine(instance);
-  await buildInSandbox(host, instance, { context: new Map([['Dockerfile', Buffer.from(dockerfile)]]), tag, labels: { [testLabel]: runId } });
-});
-
-afterAll(async () => {
-  await removeTestObjects(nested.docker, runId);
-});
+const engines = useSandboxImage({ instance, runId, tag, dockerfile });
 
 /** What a check can judge, leaving out only where the facts came from. */
 const judged = ({ archiveLayout: _from, probes: _probes, ...facts }: ImageFacts) => ({ ...facts, files: [...facts.files] });
 
 describe('an image without layers', () => {
   it('is one the engine itself refuses to save', async () => {
-    await expect(nested.docker.getImage(tag).get()).rejects.toThrow(/empty export/);
+    await expect(engines.nested.docker.getImage(tag).get()).rejects.toThrow(/empty export/);
   });
 
   it('has the same facts from the layer folders as from the API, its config and every history row', async () => {
-    const fromFolders = (await gatherImageFacts(nested, tag, { layerFolders: sandboxLayerFolders(async () => host, instance) }))!;
-    const fromApi = (await gatherImageFacts(nested, tag))!;
+    const fromFolders = (await gatherImageFacts(engines.nested, tag, { layerFolders: sandboxLayerFolders(async () => engines.host, instance) }))!;
+    const fromApi = (await gatherImageFacts(engines.nested, tag))!;
     expect(fromApi.archiveLayout).toBeUndefined();
     expect(fromFolders.archiveLayout).toBe('oci');
     expect(judged(fromApi)).toEqual(judged(fromFolders));

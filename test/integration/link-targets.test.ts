@@ -1,20 +1,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { connectEngine, type Engine } from '../../runner/src/engine.js';
+import { describe, expect, inject, it } from 'vitest';
 import { readAsContainer } from '../../runner/src/grader/container-file.js';
 import { gatherImageFacts } from '../../runner/src/grader/facts/gather.js';
 import { openLayerFactsCache } from '../../runner/src/grader/facts/layer-cache.js';
 import { fileContains } from '../../runner/src/grader/kinds/file-contains.js';
 import type { ImageFacts, LayerFolders } from '../../runner/src/grader/types.js';
 import { sandboxLayerFolders } from '../../runner/src/sandbox/layer-folders.js';
-import { connectNestedEngine } from '../../runner/src/sandbox/nested-engine.js';
-import { buildInSandbox } from '../support/build-image.js';
-import { removeTestObjects } from '../support/cleanup.js';
 import { execInSandbox } from '../support/sandbox-exec.js';
 import { instanceFor } from '../support/sandbox-env.js';
 import { testLabel } from '../support/test-run.js';
+import { useSandboxImage } from '../support/sandbox-image.js';
 
 /**
  * A path a check reads may be a symlink (or lie under one) to the file that holds the bytes:
@@ -28,8 +25,6 @@ const runId = inject('testRunId');
 const instance = instanceFor(inject('sandboxEnv'));
 const tag = `ll-link-targets:${runId}`;
 
-let host: Engine;
-let nested: Engine;
 
 const dockerfile = String.raw`
 FROM busybox:latest
@@ -61,15 +56,7 @@ const expected: Record<string, string | undefined> = {
 };
 const probes = { fileContents: [...Object.keys(expected), '/etc/course/kernel', '/etc/course/big', '/etc/course/folder'] };
 
-beforeAll(async () => {
-  host = await connectEngine();
-  nested = await connectNestedEngine(instance);
-  await buildInSandbox(host, instance, { context: new Map([['Dockerfile', Buffer.from(dockerfile)]]), tag, labels: { [testLabel]: runId } });
-});
-
-afterAll(async () => {
-  await removeTestObjects(nested.docker, runId);
-});
+const engines = useSandboxImage({ instance, runId, tag, dockerfile });
 
 /** Each asked-for path as the facts read it: the bytes as text, or the state that holds none. */
 function reads(facts: ImageFacts): Record<string, string> {
@@ -101,7 +88,7 @@ function counting(folders: LayerFolders): { folders: LayerFolders; read: () => n
 describe('a path read through symlinks is judged by its target’s bytes', () => {
   it('matches what a container of the image reads, from docker save and from the layer folders', async () => {
     const ran = await execInSandbox(
-      host,
+      engines.host,
       instance,
       `for p in ${Object.keys(expected).join(' ')}; do if out=$(docker run --rm --label ${testLabel}=${runId} ${tag} cat "$p" 2>/dev/null); then printf '%s\\t%s\\n' "$p" "$out"; else printf '%s\\t-\\n' "$p"; fi; done`,
     );
@@ -110,9 +97,9 @@ describe('a path read through symlinks is judged by its target’s bytes', () =>
     // The table above is what a container really reads (the command substitution drops the final newline).
     expect(container).toEqual(Object.fromEntries(Object.entries(expected).map(([filePath, text]) => [filePath, text === undefined ? '-' : text.trimEnd()])));
 
-    const fromSave = await gatherImageFacts(nested, tag, { probes });
-    const { folders, read } = counting(sandboxLayerFolders(async () => host, instance));
-    const fromFolders = await gatherImageFacts(nested, tag, { probes, layerFolders: folders });
+    const fromSave = await gatherImageFacts(engines.nested, tag, { probes });
+    const { folders, read } = counting(sandboxLayerFolders(async () => engines.host, instance));
+    const fromFolders = await gatherImageFacts(engines.nested, tag, { probes, layerFolders: folders });
     const wanted = {
       ...Object.fromEntries(Object.entries(expected).map(([filePath, text]) => [filePath, text ?? (filePath.endsWith('loop-a') ? 'loop' : 'dangling')])),
       '/etc/course/kernel': 'dangling',
@@ -129,9 +116,9 @@ describe('a path read through symlinks is judged by its target’s bytes', () =>
     const cacheFolder = await mkdtemp(path.join(os.tmpdir(), 'll-link-cache-'));
     try {
       const layerCache = openLayerFactsCache(cacheFolder);
-      const first = await gatherImageFacts(nested, tag, { probes, layerCache, layerFolders: sandboxLayerFolders(async () => host, instance) });
-      const { folders, read } = counting(sandboxLayerFolders(async () => host, instance));
-      const second = await gatherImageFacts(nested, tag, { probes, layerCache, layerFolders: folders });
+      const first = await gatherImageFacts(engines.nested, tag, { probes, layerCache, layerFolders: sandboxLayerFolders(async () => engines.host, instance) });
+      const { folders, read } = counting(sandboxLayerFolders(async () => engines.host, instance));
+      const second = await gatherImageFacts(engines.nested, tag, { probes, layerCache, layerFolders: folders });
       expect(read()).toBe(0);
       expect(reads(second!)).toEqual(reads(first!));
       expect(reads(second!)['/recovered/code.txt']).toBe('under a linked folder\n');
@@ -141,7 +128,7 @@ describe('a path read through symlinks is judged by its target’s bytes', () =>
   });
 
   it('passes file-contains through a link and says why a link that leads nowhere or out of the image does not', async () => {
-    const facts = (await gatherImageFacts(nested, tag, { probes }))!;
+    const facts = (await gatherImageFacts(engines.nested, tag, { probes }))!;
     const judge = (filePath: string, text: string) => fileContains.evaluate(facts, { path: filePath, text });
     expect(judge('/recovered/code.txt', 'under a linked folder')).toMatchObject({ status: 'pass', actual: expect.stringContaining('through /recovered -> /data/dir') });
     expect(judge('/srv/start', 'end of the chain')).toMatchObject({ status: 'pass' });
