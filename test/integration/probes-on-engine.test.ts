@@ -108,6 +108,8 @@ describe('the HTTP probe on a real engine', () => {
         { path: '/missing', statusCode: 404, bodyStart: expect.stringContaining('404') },
       ],
       afterMs: expect.any(Number),
+      // What ran once it answered, as `docker top` shows it: the image's own CMD.
+      processes: ['httpd -f -p 8080 -h /www'],
     });
     expect(await probeContainersLeft()).toBe(0);
   }, 60_000);
